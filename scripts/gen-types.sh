@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Regenerates types/database.ts from the running database (`--check` compares instead).
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+out="$(mktemp)"
+supabase gen types typescript --remote="$DB_URL" --schema public > "$out"
+if [ "${1:-}" = "--check" ]; then
+  if ! diff -u types/database.ts "$out" > "$ROOT/.db/types.diff"; then
+    echo "types: types/database.ts is stale; run npm run types. Diff:"; head -50 "$ROOT/.db/types.diff"; exit 1
+  fi
+  echo "types: types/database.ts matches the schema"
+else
+  mkdir -p types && mv "$out" types/database.ts && echo "types: wrote types/database.ts"
+fi

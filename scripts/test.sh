@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The one command that proves everything, in CI's order: database up and reset, pgTAP,
+# TypeScript tests, advisors (fail on warn), plpgsql_check lint, types freshness.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+t0=$SECONDS
+step() { echo; echo "==> $* ($((SECONDS - t0))s)"; }
+
+step "db:start"; bash scripts/db-start.sh
+step "db:reset"; bash scripts/db-reset.sh
+step "pgTAP"; bash scripts/test-db.sh
+step "typecheck"; tsc --noEmit -p tsconfig.json
+step "TypeScript tests (vitest)"; vitest run
+step "advisors"; bash scripts/advisors.sh
+step "lint (plpgsql_check)"; bash scripts/lint.sh
+step "types freshness"; bash scripts/gen-types.sh --check
+echo; echo "npm test: all green in $((SECONDS - t0))s"

@@ -1,0 +1,612 @@
+
+export type Json = string | number | boolean | null | { [key: string]: Json | undefined } | Json[]
+
+export type Database = {
+  
+  "public": {
+          Tables: {
+            "alerts": {
+                  Row: {
+                    "acknowledged_at": string | null,"acknowledged_by": string | null,"body": string | null,"created_at": string,"customer_id": string | null,"id": string,"kind": string,"severity": string,"title": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "acknowledged_at"?: string | null,"acknowledged_by"?: string | null,"body"?: string | null,"created_at"?: string,"customer_id"?: string | null,"id"?: string,"kind": string,"severity"?: string,"title": string
+                  }
+                  Update: {
+                    "acknowledged_at"?: string | null,"acknowledged_by"?: string | null,"body"?: string | null,"created_at"?: string,"customer_id"?: string | null,"id"?: string,"kind"?: string,"severity"?: string,"title"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "alerts_acknowledged_by_fkey"
+      columns: ["acknowledged_by"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "alerts_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"audit_log": {
+                  Row: {
+                    "action": string,"actor_id": string | null,"actor_role": string,"after": Json | null,"before": Json | null,"context": NonNullable<Json>,"entity": string,"entity_id": string | null,"id": number,"occurred_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "action": string,"actor_id"?: string | null,"actor_role": string,"after"?: Json | null,"before"?: Json | null,"context"?: NonNullable<Json>,"entity": string,"entity_id"?: string | null,"id"?: never,"occurred_at"?: string
+                  }
+                  Update: {
+                    "action"?: string,"actor_id"?: string | null,"actor_role"?: string,"after"?: Json | null,"before"?: Json | null,"context"?: NonNullable<Json>,"entity"?: string,"entity_id"?: string | null,"id"?: never,"occurred_at"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"booking_items": {
+                  Row: {
+                    "booking_id": string,"equipment_id": string,"quantity": number
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "booking_id": string,"equipment_id": string,"quantity"?: number
+                  }
+                  Update: {
+                    "booking_id"?: string,"equipment_id"?: string,"quantity"?: number
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "booking_items_booking_id_fkey"
+      columns: ["booking_id"]
+isOneToOne: false
+      referencedRelation: "bookings"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "booking_items_equipment_id_fkey"
+      columns: ["equipment_id"]
+isOneToOne: false
+      referencedRelation: "equipment"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"bookings": {
+                  Row: {
+                    "created_at": string,"customer_id": string,"end_date": string,"id": string,"payment_due_at": string | null,"start_date": string,"status": string,"total_amount": number,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"customer_id": string,"end_date": string,"id"?: string,"payment_due_at"?: string | null,"start_date": string,"status"?: string,"total_amount"?: number,"updated_at"?: string
+                  }
+                  Update: {
+                    "created_at"?: string,"customer_id"?: string,"end_date"?: string,"id"?: string,"payment_due_at"?: string | null,"start_date"?: string,"status"?: string,"total_amount"?: number,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "bookings_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"customer_consent": {
+                  Row: {
+                    "channel": string,"customer_id": string,"enabled": boolean,"granted_at": string | null,"note": string | null,"revoked_at": string | null,"source": string,"updated_at": string,"updated_by": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "channel": string,"customer_id": string,"enabled": boolean,"granted_at"?: string | null,"note"?: string | null,"revoked_at"?: string | null,"source"?: string,"updated_at"?: string,"updated_by"?: string | null
+                  }
+                  Update: {
+                    "channel"?: string,"customer_id"?: string,"enabled"?: boolean,"granted_at"?: string | null,"note"?: string | null,"revoked_at"?: string | null,"source"?: string,"updated_at"?: string,"updated_by"?: string | null
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "customer_consent_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "customer_consent_updated_by_fkey"
+      columns: ["updated_by"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"customer_consent_history": {
+                  Row: {
+                    "changed_at": string,"changed_by": string | null,"channel": string,"customer_id": string,"id": number,"new_enabled": boolean,"note": string | null,"old_enabled": boolean | null,"source": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "changed_at"?: string,"changed_by"?: string | null,"channel": string,"customer_id": string,"id"?: never,"new_enabled": boolean,"note"?: string | null,"old_enabled"?: boolean | null,"source": string
+                  }
+                  Update: {
+                    "changed_at"?: string,"changed_by"?: string | null,"channel"?: string,"customer_id"?: string,"id"?: never,"new_enabled"?: boolean,"note"?: string | null,"old_enabled"?: boolean | null,"source"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "customer_consent_history_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"customer_notes": {
+                  Row: {
+                    "admin_id": string | null,"created_at": string,"customer_id": string,"id": string,"note": string,"type": string,"updated_at": string,"visibility": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "admin_id"?: string | null,"created_at"?: string,"customer_id": string,"id"?: string,"note": string,"type"?: string,"updated_at"?: string,"visibility"?: string
+                  }
+                  Update: {
+                    "admin_id"?: string | null,"created_at"?: string,"customer_id"?: string,"id"?: string,"note"?: string,"type"?: string,"updated_at"?: string,"visibility"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "customer_notes_admin_id_fkey"
+      columns: ["admin_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "customer_notes_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"customer_segments": {
+                  Row: {
+                    "created_at": string,"created_by": string | null,"definition": NonNullable<Json>,"description": string | null,"id": string,"name": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"created_by"?: string | null,"definition": NonNullable<Json>,"description"?: string | null,"id"?: string,"name": string,"updated_at"?: string
+                  }
+                  Update: {
+                    "created_at"?: string,"created_by"?: string | null,"definition"?: NonNullable<Json>,"description"?: string | null,"id"?: string,"name"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "customer_segments_created_by_fkey"
+      columns: ["created_by"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"customer_tag_members": {
+                  Row: {
+                    "assigned_at": string,"assigned_by": string | null,"customer_id": string,"tag_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "assigned_at"?: string,"assigned_by"?: string | null,"customer_id": string,"tag_id": string
+                  }
+                  Update: {
+                    "assigned_at"?: string,"assigned_by"?: string | null,"customer_id"?: string,"tag_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "customer_tag_members_assigned_by_fkey"
+      columns: ["assigned_by"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "customer_tag_members_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "customer_tag_members_tag_id_fkey"
+      columns: ["tag_id"]
+isOneToOne: false
+      referencedRelation: "customer_tags"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"customer_tags": {
+                  Row: {
+                    "color": string,"created_at": string,"created_by": string | null,"description": string | null,"id": string,"name": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "color"?: string,"created_at"?: string,"created_by"?: string | null,"description"?: string | null,"id"?: string,"name": string
+                  }
+                  Update: {
+                    "color"?: string,"created_at"?: string,"created_by"?: string | null,"description"?: string | null,"id"?: string,"name"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "customer_tags_created_by_fkey"
+      columns: ["created_by"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"email_logs": {
+                  Row: {
+                    "campaign_id": string | null,"created_at": string,"customer_id": string | null,"id": string,"provider_message_id": string | null,"status": string,"subject": string | null,"to_email": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "campaign_id"?: string | null,"created_at"?: string,"customer_id"?: string | null,"id"?: string,"provider_message_id"?: string | null,"status"?: string,"subject"?: string | null,"to_email": string,"updated_at"?: string
+                  }
+                  Update: {
+                    "campaign_id"?: string | null,"created_at"?: string,"customer_id"?: string | null,"id"?: string,"provider_message_id"?: string | null,"status"?: string,"subject"?: string | null,"to_email"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "email_logs_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"equipment": {
+                  Row: {
+                    "category_id": string,"id": string,"name": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "category_id": string,"id"?: string,"name": string
+                  }
+                  Update: {
+                    "category_id"?: string,"id"?: string,"name"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "equipment_category_id_fkey"
+      columns: ["category_id"]
+isOneToOne: false
+      referencedRelation: "equipment_categories"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"equipment_categories": {
+                  Row: {
+                    "id": string,"name": string,"slug": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "id"?: string,"name": string,"slug": string
+                  }
+                  Update: {
+                    "id"?: string,"name"?: string,"slug"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"insurance_documents": {
+                  Row: {
+                    "booking_id": string | null,"created_at": string,"customer_id": string,"expires_at": string | null,"id": string,"kind": string,"status": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "booking_id"?: string | null,"created_at"?: string,"customer_id": string,"expires_at"?: string | null,"id"?: string,"kind": string,"status"?: string,"updated_at"?: string
+                  }
+                  Update: {
+                    "booking_id"?: string | null,"created_at"?: string,"customer_id"?: string,"expires_at"?: string | null,"id"?: string,"kind"?: string,"status"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "insurance_documents_booking_id_fkey"
+      columns: ["booking_id"]
+isOneToOne: false
+      referencedRelation: "bookings"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "insurance_documents_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"logistics_tasks": {
+                  Row: {
+                    "booking_id": string,"completed_at": string | null,"created_at": string,"id": string,"kind": string,"scheduled_for": string,"status": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "booking_id": string,"completed_at"?: string | null,"created_at"?: string,"id"?: string,"kind": string,"scheduled_for": string,"status"?: string,"updated_at"?: string
+                  }
+                  Update: {
+                    "booking_id"?: string,"completed_at"?: string | null,"created_at"?: string,"id"?: string,"kind"?: string,"scheduled_for"?: string,"status"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "logistics_tasks_booking_id_fkey"
+      columns: ["booking_id"]
+isOneToOne: false
+      referencedRelation: "bookings"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"manual_payments": {
+                  Row: {
+                    "amount": number,"booking_id": string | null,"created_at": string,"customer_id": string,"id": string,"method": string,"received_at": string,"recorded_by": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "amount": number,"booking_id"?: string | null,"created_at"?: string,"customer_id": string,"id"?: string,"method": string,"received_at"?: string,"recorded_by"?: string | null
+                  }
+                  Update: {
+                    "amount"?: number,"booking_id"?: string | null,"created_at"?: string,"customer_id"?: string,"id"?: string,"method"?: string,"received_at"?: string,"recorded_by"?: string | null
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "manual_payments_booking_id_fkey"
+      columns: ["booking_id"]
+isOneToOne: false
+      referencedRelation: "bookings"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "manual_payments_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "manual_payments_recorded_by_fkey"
+      columns: ["recorded_by"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"payments": {
+                  Row: {
+                    "amount": number,"booking_id": string | null,"created_at": string,"currency": string,"customer_id": string,"id": string,"status": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "amount": number,"booking_id"?: string | null,"created_at"?: string,"currency"?: string,"customer_id": string,"id"?: string,"status"?: string,"updated_at"?: string
+                  }
+                  Update: {
+                    "amount"?: number,"booking_id"?: string | null,"created_at"?: string,"currency"?: string,"customer_id"?: string,"id"?: string,"status"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "payments_booking_id_fkey"
+      columns: ["booking_id"]
+isOneToOne: false
+      referencedRelation: "bookings"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "payments_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"support_messages": {
+                  Row: {
+                    "body": string,"created_at": string,"id": string,"sender_id": string | null,"ticket_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "body": string,"created_at"?: string,"id"?: string,"sender_id"?: string | null,"ticket_id": string
+                  }
+                  Update: {
+                    "body"?: string,"created_at"?: string,"id"?: string,"sender_id"?: string | null,"ticket_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "support_messages_sender_id_fkey"
+      columns: ["sender_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "support_messages_ticket_id_fkey"
+      columns: ["ticket_id"]
+isOneToOne: false
+      referencedRelation: "support_tickets"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"support_tickets": {
+                  Row: {
+                    "created_at": string,"customer_id": string,"id": string,"priority": string,"status": string,"subject": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"customer_id": string,"id"?: string,"priority"?: string,"status"?: string,"subject": string,"updated_at"?: string
+                  }
+                  Update: {
+                    "created_at"?: string,"customer_id"?: string,"id"?: string,"priority"?: string,"status"?: string,"subject"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "support_tickets_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"user_roles": {
+                  Row: {
+                    "granted_at": string,"role": string,"user_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "granted_at"?: string,"role": string,"user_id": string
+                  }
+                  Update: {
+                    "granted_at"?: string,"role"?: string,"user_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "user_roles_user_id_fkey"
+      columns: ["user_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"users": {
+                  Row: {
+                    "account_manager_id": string | null,"city": string | null,"country_code": string | null,"created_at": string,"email": string | null,"full_name": string | null,"id": string,"lifetime_value": number | null,"phone": string | null,"preferred_contact_method": string | null,"region": string | null,"risk_score": number | null,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "account_manager_id"?: string | null,"city"?: string | null,"country_code"?: string | null,"created_at"?: string,"email"?: string | null,"full_name"?: string | null,"id": string,"lifetime_value"?: number | null,"phone"?: string | null,"preferred_contact_method"?: string | null,"region"?: string | null,"risk_score"?: number | null,"updated_at"?: string
+                  }
+                  Update: {
+                    "account_manager_id"?: string | null,"city"?: string | null,"country_code"?: string | null,"created_at"?: string,"email"?: string | null,"full_name"?: string | null,"id"?: string,"lifetime_value"?: number | null,"phone"?: string | null,"preferred_contact_method"?: string | null,"region"?: string | null,"risk_score"?: number | null,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "users_account_manager_id_fkey"
+      columns: ["account_manager_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                }
+          }
+          Views: {
+            [_ in never]: never
+          }
+          Functions: {
+            "set_customer_consent":
+{ Args: { "channel": string,"customer_id": string,"enabled": boolean,"note"?: string,"source"?: string }; Returns: Json
+                           }
+          }
+          Enums: {
+            [_ in never]: never
+          }
+          CompositeTypes: {
+            [_ in never]: never
+          }
+        }
+}
+
+type DatabaseWithoutInternals = Omit<Database, '__InternalSupabase'>
+
+type DefaultSchema = DatabaseWithoutInternals[Extract<keyof Database, "public">]
+
+export type Tables<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof (DefaultSchema["Tables"] & DefaultSchema["Views"])
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof (DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"] &
+        DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Views"])
+    : never = never
+> = DefaultSchemaTableNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? (DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"] &
+      DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Views"])[TableName] extends {
+      Row: infer R
+    }
+    ? R
+    : never
+  : DefaultSchemaTableNameOrOptions extends keyof (DefaultSchema["Tables"] & DefaultSchema["Views"])
+  ? (DefaultSchema["Tables"] & DefaultSchema["Views"])[DefaultSchemaTableNameOrOptions] extends {
+      Row: infer R
+    }
+    ? R
+    : never
+  : never
+
+export type TablesInsert<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof DefaultSchema["Tables"]
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
+    : never = never
+> = DefaultSchemaTableNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"][TableName] extends {
+      Insert: infer I
+    }
+    ? I
+    : never
+  : DefaultSchemaTableNameOrOptions extends keyof DefaultSchema["Tables"]
+  ? DefaultSchema["Tables"][DefaultSchemaTableNameOrOptions] extends {
+      Insert: infer I
+    }
+    ? I
+    : never
+  : never
+
+export type TablesUpdate<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof DefaultSchema["Tables"]
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
+    : never = never
+> = DefaultSchemaTableNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"][TableName] extends {
+      Update: infer U
+    }
+    ? U
+    : never
+  : DefaultSchemaTableNameOrOptions extends keyof DefaultSchema["Tables"]
+  ? DefaultSchema["Tables"][DefaultSchemaTableNameOrOptions] extends {
+      Update: infer U
+    }
+    ? U
+    : never
+  : never
+
+export type Enums<
+  DefaultSchemaEnumNameOrOptions extends
+    | keyof DefaultSchema["Enums"]
+    | { schema: keyof DatabaseWithoutInternals },
+  EnumName extends DefaultSchemaEnumNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof DatabaseWithoutInternals[DefaultSchemaEnumNameOrOptions["schema"]]["Enums"]
+    : never = never
+> = DefaultSchemaEnumNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[DefaultSchemaEnumNameOrOptions["schema"]]["Enums"][EnumName]
+  : DefaultSchemaEnumNameOrOptions extends keyof DefaultSchema["Enums"]
+  ? DefaultSchema["Enums"][DefaultSchemaEnumNameOrOptions]
+  : never
+
+export type CompositeTypes<
+  PublicCompositeTypeNameOrOptions extends
+    | keyof DefaultSchema["CompositeTypes"]
+    | { schema: keyof DatabaseWithoutInternals },
+  CompositeTypeName extends PublicCompositeTypeNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals
+  }
+    ? keyof DatabaseWithoutInternals[PublicCompositeTypeNameOrOptions["schema"]]["CompositeTypes"]
+    : never = never
+> = PublicCompositeTypeNameOrOptions extends { schema: keyof DatabaseWithoutInternals }
+  ? DatabaseWithoutInternals[PublicCompositeTypeNameOrOptions["schema"]]["CompositeTypes"][CompositeTypeName]
+  : PublicCompositeTypeNameOrOptions extends keyof DefaultSchema["CompositeTypes"]
+  ? DefaultSchema["CompositeTypes"][PublicCompositeTypeNameOrOptions]
+  : never
+
+export const Constants = {
+  "public": {
+          Enums: {
+            
+          }
+        }
+} as const
