@@ -235,6 +235,26 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
+                },"customer_timeline_events": {
+                  Row: {
+                    "created_at": string,"customer_id": string,"event_key": string,"event_type": string,"id": string,"metadata": NonNullable<Json>,"occurred_at": string,"reference_id": string | null,"source_table": string,"title": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"customer_id": string,"event_key": string,"event_type": string,"id"?: string,"metadata"?: NonNullable<Json>,"occurred_at": string,"reference_id"?: string | null,"source_table": string,"title": string
+                  }
+                  Update: {
+                    "created_at"?: string,"customer_id"?: string,"event_key"?: string,"event_type"?: string,"id"?: string,"metadata"?: NonNullable<Json>,"occurred_at"?: string,"reference_id"?: string | null,"source_table"?: string,"title"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "customer_timeline_events_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"email_logs": {
                   Row: {
                     "campaign_id": string | null,"created_at": string,"customer_id": string | null,"id": string,"provider_message_id": string | null,"status": string,"subject": string | null,"to_email": string,"updated_at": string

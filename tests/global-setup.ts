@@ -1,0 +1,57 @@
+// Starts the fake provider and the functions gateway on test ports (so `npm start` may run
+// beside the tests), pointed at the real local database.
+import { spawn, type ChildProcess } from "node:child_process";
+import { resolve } from "node:path";
+import { TEST_PORTS } from "./support/ports.ts";
+
+const root = resolve(import.meta.dirname, "..");
+const deno = resolve(root, "node_modules/.bin/deno");
+const children: ChildProcess[] = [];
+
+async function waitFor(url: string, timeoutMs = 90_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  throw new Error(`${url} did not come up in ${timeoutMs} ms`);
+}
+
+function start(script: string, env: Record<string, string>): void {
+  const child = spawn(deno, ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys",
+    "--config", "supabase/functions/deno.json", script], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  children.push(child);
+}
+
+export async function setup(): Promise<void> {
+  const provider = `http://127.0.0.1:${TEST_PORTS.fakeProvider}`;
+  const env = {
+    FAKE_PROVIDER_PORT: String(TEST_PORTS.fakeProvider),
+    FUNCTIONS_PORT: String(TEST_PORTS.functions),
+    SUPABASE_DB_URL: TEST_PORTS.dbUrl,
+    PUBLIC_FUNCTIONS_URL: `http://127.0.0.1:${TEST_PORTS.functions}/functions/v1`,
+    SENDGRID_API_KEY: "SG.test-key",
+    SENDGRID_BASE_URL: provider,
+    TWILIO_ACCOUNT_SID: "ACtest0000000000000000000000000000",
+    TWILIO_AUTH_TOKEN: "test-twilio-auth-token",
+    TWILIO_BASE_URL: provider,
+    EXPO_PUSH_BASE_URL: provider,
+  };
+  Object.assign(process.env, env);
+  start("scripts/fake-provider.ts", env);
+  start("scripts/functions-gateway.ts", env);
+  await waitFor(`${provider}/__requests`);
+  await waitFor(`http://127.0.0.1:${TEST_PORTS.functions}/functions/v1/health`);
+}
+
+export async function teardown(): Promise<void> {
+  for (const child of children) child.kill("SIGTERM");
+}
