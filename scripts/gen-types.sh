@@ -4,7 +4,7 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 out="$(mktemp)"
-supabase gen types typescript --remote="$DB_URL" --schema public > "$out"
+supabase gen types typescript --remote="$DB_URL" --schema public > "$out" 2>"$ROOT/.db/gen-types.log" || { cat "$ROOT/.db/gen-types.log"; exit 1; }
 if [ "${1:-}" = "--check" ]; then
   if ! diff -u types/database.ts "$out" > "$ROOT/.db/types.diff"; then
     echo "types: types/database.ts is stale; run npm run types. Diff:"; head -50 "$ROOT/.db/types.diff"; exit 1
