@@ -91,16 +91,126 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
-                },"customer_consent": {
+                },"campaign_audience_members": {
                   Row: {
-                    "channel": string,"customer_id": string,"enabled": boolean,"granted_at": string | null,"note": string | null,"revoked_at": string | null,"source": string,"updated_at": string,"updated_by": string | null
+                    "audience_id": string,"customer_id": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "channel": string,"customer_id": string,"enabled": boolean,"granted_at"?: string | null,"note"?: string | null,"revoked_at"?: string | null,"source"?: string,"updated_at"?: string,"updated_by"?: string | null
+                    "audience_id": string,"customer_id": string
                   }
                   Update: {
-                    "channel"?: string,"customer_id"?: string,"enabled"?: boolean,"granted_at"?: string | null,"note"?: string | null,"revoked_at"?: string | null,"source"?: string,"updated_at"?: string,"updated_by"?: string | null
+                    "audience_id"?: string,"customer_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "campaign_audience_members_audience_id_fkey"
+      columns: ["audience_id"]
+isOneToOne: false
+      referencedRelation: "campaign_audiences"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "campaign_audience_members_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"campaign_audiences": {
+                  Row: {
+                    "campaign_id": string | null,"count": number,"created_by": string | null,"generated_at": string,"id": string,"segment_snapshot": NonNullable<Json>
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "campaign_id"?: string | null,"count": number,"created_by"?: string | null,"generated_at"?: string,"id"?: string,"segment_snapshot": NonNullable<Json>
+                  }
+                  Update: {
+                    "campaign_id"?: string | null,"count"?: number,"created_by"?: string | null,"generated_at"?: string,"id"?: string,"segment_snapshot"?: NonNullable<Json>
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "campaign_audiences_campaign_id_fkey"
+      columns: ["campaign_id"]
+isOneToOne: false
+      referencedRelation: "campaigns"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "campaign_audiences_created_by_fkey"
+      columns: ["created_by"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"campaign_recipients": {
+                  Row: {
+                    "address": string | null,"attempts": number,"campaign_id": string,"channel": string,"consent_history_id": number | null,"created_at": string,"customer_id": string,"delivered_at": string | null,"failed_at": string | null,"id": string,"last_error": string | null,"lease_expires_at": string | null,"leased_by": string | null,"next_attempt_at": string | null,"provider_message_id": string | null,"queued_at": string | null,"sent_at": string | null,"status": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "address"?: string | null,"attempts"?: number,"campaign_id": string,"channel": string,"consent_history_id"?: number | null,"created_at"?: string,"customer_id": string,"delivered_at"?: string | null,"failed_at"?: string | null,"id"?: string,"last_error"?: string | null,"lease_expires_at"?: string | null,"leased_by"?: string | null,"next_attempt_at"?: string | null,"provider_message_id"?: string | null,"queued_at"?: string | null,"sent_at"?: string | null,"status": string,"updated_at"?: string
+                  }
+                  Update: {
+                    "address"?: string | null,"attempts"?: number,"campaign_id"?: string,"channel"?: string,"consent_history_id"?: number | null,"created_at"?: string,"customer_id"?: string,"delivered_at"?: string | null,"failed_at"?: string | null,"id"?: string,"last_error"?: string | null,"lease_expires_at"?: string | null,"leased_by"?: string | null,"next_attempt_at"?: string | null,"provider_message_id"?: string | null,"queued_at"?: string | null,"sent_at"?: string | null,"status"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "campaign_recipients_campaign_id_fkey"
+      columns: ["campaign_id"]
+isOneToOne: false
+      referencedRelation: "campaigns"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "campaign_recipients_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"campaigns": {
+                  Row: {
+                    "audience": NonNullable<Json>,"cancelled_at": string | null,"channel": string,"completed_at": string | null,"content": NonNullable<Json>,"created_at": string,"created_by": string | null,"id": string,"name": string,"scheduled_at": string | null,"segment_id": string | null,"started_at": string | null,"status": string,"template_id": string | null,"template_version": number | null,"throttle_per_minute": number | null,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "audience": NonNullable<Json>,"cancelled_at"?: string | null,"channel": string,"completed_at"?: string | null,"content": NonNullable<Json>,"created_at"?: string,"created_by"?: string | null,"id"?: string,"name": string,"scheduled_at"?: string | null,"segment_id"?: string | null,"started_at"?: string | null,"status"?: string,"template_id"?: string | null,"template_version"?: number | null,"throttle_per_minute"?: number | null,"updated_at"?: string
+                  }
+                  Update: {
+                    "audience"?: NonNullable<Json>,"cancelled_at"?: string | null,"channel"?: string,"completed_at"?: string | null,"content"?: NonNullable<Json>,"created_at"?: string,"created_by"?: string | null,"id"?: string,"name"?: string,"scheduled_at"?: string | null,"segment_id"?: string | null,"started_at"?: string | null,"status"?: string,"template_id"?: string | null,"template_version"?: number | null,"throttle_per_minute"?: number | null,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "campaigns_created_by_fkey"
+      columns: ["created_by"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "campaigns_segment_id_fkey"
+      columns: ["segment_id"]
+isOneToOne: false
+      referencedRelation: "customer_segments"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "campaigns_template_id_fkey"
+      columns: ["template_id"]
+isOneToOne: false
+      referencedRelation: "message_templates"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"customer_consent": {
+                  Row: {
+                    "channel": string,"consent_history_id": number | null,"customer_id": string,"enabled": boolean,"granted_at": string | null,"note": string | null,"revoked_at": string | null,"source": string,"updated_at": string,"updated_by": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "channel": string,"consent_history_id"?: number | null,"customer_id": string,"enabled": boolean,"granted_at"?: string | null,"note"?: string | null,"revoked_at"?: string | null,"source"?: string,"updated_at"?: string,"updated_by"?: string | null
+                  }
+                  Update: {
+                    "channel"?: string,"consent_history_id"?: number | null,"customer_id"?: string,"enabled"?: boolean,"granted_at"?: string | null,"note"?: string | null,"revoked_at"?: string | null,"source"?: string,"updated_at"?: string,"updated_by"?: string | null
                   }
                   Relationships: [
                     {
@@ -157,6 +267,26 @@ isOneToOne: false
       referencedColumns: ["id"]
     },{
       foreignKeyName: "customer_notes_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"customer_push_tokens": {
+                  Row: {
+                    "created_at": string,"customer_id": string,"disabled_at": string | null,"id": string,"last_seen_at": string,"platform": string | null,"token": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"customer_id": string,"disabled_at"?: string | null,"id"?: string,"last_seen_at"?: string,"platform"?: string | null,"token": string
+                  }
+                  Update: {
+                    "created_at"?: string,"customer_id"?: string,"disabled_at"?: string | null,"id"?: string,"last_seen_at"?: string,"platform"?: string | null,"token"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "customer_push_tokens_customer_id_fkey"
       columns: ["customer_id"]
 isOneToOne: false
       referencedRelation: "users"
@@ -257,21 +387,33 @@ isOneToOne: false
                   ]
                 },"email_logs": {
                   Row: {
-                    "campaign_id": string | null,"created_at": string,"customer_id": string | null,"id": string,"provider_message_id": string | null,"status": string,"subject": string | null,"to_email": string,"updated_at": string
+                    "campaign_id": string | null,"created_at": string,"customer_id": string | null,"id": string,"provider_message_id": string | null,"recipient_id": string | null,"status": string,"subject": string | null,"to_email": string,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "campaign_id"?: string | null,"created_at"?: string,"customer_id"?: string | null,"id"?: string,"provider_message_id"?: string | null,"status"?: string,"subject"?: string | null,"to_email": string,"updated_at"?: string
+                    "campaign_id"?: string | null,"created_at"?: string,"customer_id"?: string | null,"id"?: string,"provider_message_id"?: string | null,"recipient_id"?: string | null,"status"?: string,"subject"?: string | null,"to_email": string,"updated_at"?: string
                   }
                   Update: {
-                    "campaign_id"?: string | null,"created_at"?: string,"customer_id"?: string | null,"id"?: string,"provider_message_id"?: string | null,"status"?: string,"subject"?: string | null,"to_email"?: string,"updated_at"?: string
+                    "campaign_id"?: string | null,"created_at"?: string,"customer_id"?: string | null,"id"?: string,"provider_message_id"?: string | null,"recipient_id"?: string | null,"status"?: string,"subject"?: string | null,"to_email"?: string,"updated_at"?: string
                   }
                   Relationships: [
                     {
+      foreignKeyName: "email_logs_campaign_id_fkey"
+      columns: ["campaign_id"]
+isOneToOne: false
+      referencedRelation: "campaigns"
+      referencedColumns: ["id"]
+    },{
       foreignKeyName: "email_logs_customer_id_fkey"
       columns: ["customer_id"]
 isOneToOne: false
       referencedRelation: "users"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "email_logs_recipient_id_fkey"
+      columns: ["recipient_id"]
+isOneToOne: false
+      referencedRelation: "campaign_recipients"
       referencedColumns: ["id"]
     }
                   ]
@@ -387,6 +529,52 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
+                },"message_templates": {
+                  Row: {
+                    "body_html": string | null,"body_text": string,"channel": string,"created_at": string,"created_by": string | null,"id": string,"name": string,"subject": string | null,"updated_at": string,"updated_by": string | null,"variables": (string)[],"version": number
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "body_html"?: string | null,"body_text": string,"channel": string,"created_at"?: string,"created_by"?: string | null,"id"?: string,"name": string,"subject"?: string | null,"updated_at"?: string,"updated_by"?: string | null,"variables"?: (string)[],"version"?: number
+                  }
+                  Update: {
+                    "body_html"?: string | null,"body_text"?: string,"channel"?: string,"created_at"?: string,"created_by"?: string | null,"id"?: string,"name"?: string,"subject"?: string | null,"updated_at"?: string,"updated_by"?: string | null,"variables"?: (string)[],"version"?: number
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "message_templates_created_by_fkey"
+      columns: ["created_by"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "message_templates_updated_by_fkey"
+      columns: ["updated_by"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"messaging_settings": {
+                  Row: {
+                    "key": string,"updated_at": string,"updated_by": string | null,"value": NonNullable<Json>
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "key": string,"updated_at"?: string,"updated_by"?: string | null,"value": NonNullable<Json>
+                  }
+                  Update: {
+                    "key"?: string,"updated_at"?: string,"updated_by"?: string | null,"value"?: NonNullable<Json>
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "messaging_settings_updated_by_fkey"
+      columns: ["updated_by"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"payments": {
                   Row: {
                     "amount": number,"booking_id": string | null,"created_at": string,"currency": string,"customer_id": string,"id": string,"status": string,"updated_at": string
@@ -410,6 +598,70 @@ isOneToOne: false
       columns: ["customer_id"]
 isOneToOne: false
       referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"push_logs": {
+                  Row: {
+                    "campaign_id": string | null,"created_at": string,"customer_id": string | null,"id": string,"provider_message_id": string | null,"recipient_id": string | null,"status": string,"title": string | null,"to_token": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "campaign_id"?: string | null,"created_at"?: string,"customer_id"?: string | null,"id"?: string,"provider_message_id"?: string | null,"recipient_id"?: string | null,"status"?: string,"title"?: string | null,"to_token": string
+                  }
+                  Update: {
+                    "campaign_id"?: string | null,"created_at"?: string,"customer_id"?: string | null,"id"?: string,"provider_message_id"?: string | null,"recipient_id"?: string | null,"status"?: string,"title"?: string | null,"to_token"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "push_logs_campaign_id_fkey"
+      columns: ["campaign_id"]
+isOneToOne: false
+      referencedRelation: "campaigns"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "push_logs_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "push_logs_recipient_id_fkey"
+      columns: ["recipient_id"]
+isOneToOne: false
+      referencedRelation: "campaign_recipients"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"sms_logs": {
+                  Row: {
+                    "body": string | null,"campaign_id": string | null,"created_at": string,"customer_id": string | null,"id": string,"provider_message_id": string | null,"recipient_id": string | null,"status": string,"to_phone": string,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "body"?: string | null,"campaign_id"?: string | null,"created_at"?: string,"customer_id"?: string | null,"id"?: string,"provider_message_id"?: string | null,"recipient_id"?: string | null,"status"?: string,"to_phone": string,"updated_at"?: string
+                  }
+                  Update: {
+                    "body"?: string | null,"campaign_id"?: string | null,"created_at"?: string,"customer_id"?: string | null,"id"?: string,"provider_message_id"?: string | null,"recipient_id"?: string | null,"status"?: string,"to_phone"?: string,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "sms_logs_campaign_id_fkey"
+      columns: ["campaign_id"]
+isOneToOne: false
+      referencedRelation: "campaigns"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "sms_logs_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "sms_logs_recipient_id_fkey"
+      columns: ["recipient_id"]
+isOneToOne: false
+      referencedRelation: "campaign_recipients"
       referencedColumns: ["id"]
     }
                   ]
@@ -459,6 +711,20 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
+                },"suppressions": {
+                  Row: {
+                    "address": string,"address_key": string | null,"channel": string,"created_at": string,"details": NonNullable<Json>,"id": number,"reason": string,"source": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "address": string,"address_key"?: never,"channel": string,"created_at"?: string,"details"?: NonNullable<Json>,"id"?: never,"reason": string,"source"?: string
+                  }
+                  Update: {
+                    "address"?: string,"address_key"?: never,"channel"?: string,"created_at"?: string,"details"?: NonNullable<Json>,"id"?: never,"reason"?: string,"source"?: string
+                  }
+                  Relationships: [
+                    
+                  ]
                 },"user_roles": {
                   Row: {
                     "granted_at": string,"role": string,"user_id": string
@@ -505,7 +771,25 @@ isOneToOne: false
             [_ in never]: never
           }
           Functions: {
-            "set_customer_consent":
+            "cancel_campaign":
+{ Args: { "campaign_id": string }; Returns: Json
+                           },
+"freeze_campaign_audience":
+{ Args: { "audience": Json,"campaign_id"?: string }; Returns: Json
+                           },
+"message_preview_context":
+{ Args: { "customer_id": string,"template_id"?: string }; Returns: Json
+                           },
+"pause_campaign":
+{ Args: { "campaign_id": string }; Returns: Json
+                           },
+"queue_bulk_message":
+{ Args: { "request": Json }; Returns: Json
+                           },
+"resume_campaign":
+{ Args: { "campaign_id": string }; Returns: Json
+                           },
+"set_customer_consent":
 { Args: { "channel": string,"customer_id": string,"enabled": boolean,"note"?: string,"source"?: string }; Returns: Json
                            }
           }
