@@ -66,7 +66,7 @@ export async function dispatchRound(channel: "email" | "sms" | "push", opts: Dis
   }));
   const results = await provider.send(batch);
   const [done] = await asService((tx) =>
-    tx<[{ c: Record<string, number> }]>`select private.complete_recipients(${opts.worker}, ${JSON.stringify(results)}::jsonb) as c`
+    tx<[{ c: Record<string, number> }]>`select private.complete_recipients(${opts.worker}, ${tx.json(results as never)}) as c`
   );
   totals.claimed += rows.length;
   totals.sent += done.c.sent ?? 0;
