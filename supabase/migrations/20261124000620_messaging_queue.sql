@@ -374,7 +374,7 @@ declare
   budget integer := claim_recipients.max_batch;
   wanted integer;
   lease interval := make_interval(secs => coalesce(claim_recipients.lease_seconds, private.dispatch_setting('lease_seconds', 60)));
-  claimed uuid[] := '{}';
+  claimed uuid[] := array[]::uuid[];
   batch uuid[];
 begin
   if exists (select 1 from private.rate_buckets b where b.key = 'provider:' || claim_recipients.channel and b.blocked_until > clock_timestamp()) then
@@ -429,7 +429,7 @@ begin
        where r.id = ch.id
       returning r.id, r.status
     )
-    select coalesce(array_agg(u.id) filter (where u.status = 'sending'), '{}'), count(*)
+    select coalesce(array_agg(u.id) filter (where u.status = 'sending'), array[]::uuid[]), count(*)::integer
       into batch, wanted
       from updated u;
     claimed := claimed || batch;
@@ -468,19 +468,11 @@ declare
   counts jsonb;
   campaign_ids uuid[];
 begin
-  create temporary table if not exists pg_temp.dispatch_results (
-    id uuid primary key, outcome text, provider_message_id text, error text, retry_after_seconds numeric
-  ) on commit drop;
-  truncate pg_temp.dispatch_results;
-  insert into pg_temp.dispatch_results
-  select (e ->> 'id')::uuid, e ->> 'outcome', e ->> 'provider_message_id', left(e ->> 'error', 2000), (e ->> 'retry_after_seconds')::numeric
-    from jsonb_array_elements(complete_recipients.results) e
-  on conflict (id) do nothing;
-
   with mine as (
-    select r.id, r.campaign_id, r.customer_id, r.channel, r.address, r.attempts, d.outcome, d.provider_message_id, d.error,
+    select r.id, r.campaign_id, r.customer_id, r.channel, r.address, r.attempts, d.outcome, d.provider_message_id, left(d.error, 2000) as error,
            d.retry_after_seconds
-      from pg_temp.dispatch_results d
+      from (select distinct on (x.id) x.* from jsonb_to_recordset(complete_recipients.results)
+              as x(id uuid, outcome text, provider_message_id text, error text, retry_after_seconds numeric)) d
       join public.campaign_recipients r on r.id = d.id
      where r.status = 'sending' and r.leased_by = complete_recipients.worker
      for update of r
@@ -545,7 +537,8 @@ begin
 
   -- A provider's rate limit holds back every worker of that channel.
   select max(d.retry_after_seconds), max(r.channel) into provider_wait, ch
-    from pg_temp.dispatch_results d join public.campaign_recipients r on r.id = d.id
+    from jsonb_to_recordset(complete_recipients.results) as d(id uuid, outcome text, retry_after_seconds numeric)
+    join public.campaign_recipients r on r.id = d.id
    where d.outcome = 'retry' and d.retry_after_seconds is not null;
   if provider_wait is not null then
     insert into private.rate_buckets (key, tokens, blocked_until)

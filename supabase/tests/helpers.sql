@@ -2,6 +2,8 @@
 set client_min_messages = warning;
 -- Each test file runs in a transaction and rolls back, so users made here vanish with it.
 create extension if not exists pgtap with schema extensions;
+-- functions get no PUBLIC execute by default in this project; the test roles need pgTAP's
+grant execute on all functions in schema extensions to anon, authenticated, service_role;
 create schema if not exists tests;
 grant usage on schema tests to anon, authenticated, service_role;
 

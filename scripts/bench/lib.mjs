@@ -1,0 +1,60 @@
+// Shared by the benchmarks: database, child processes, timing and reporting.
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
+import postgres from "postgres";
+
+export const root = resolve(import.meta.dirname, "../..");
+export const DB_URL = process.env.DB_URL ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
+export const sql = postgres(DB_URL, { max: 4, onnotice: () => {} });
+
+export function arg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+export function startDeno(script, args = [], env = {}) {
+  return spawn(resolve(root, "node_modules/.bin/deno"), [
+    "run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", "--config", "supabase/functions/deno.json", script, ...args,
+  ], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
+}
+
+export async function exited(child) {
+  if (child.exitCode !== null) return child.exitCode;
+  return await new Promise((r) => child.on("exit", r));
+}
+
+export async function waitForHttp(url, ms = 60_000) {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  throw new Error(`${url} not up`);
+}
+
+export function percentile(values, p) {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+}
+
+const figures = [];
+// One JSON line per figure, and a table at the end.
+export function report(figure) {
+  figures.push(figure);
+  console.log(JSON.stringify(figure));
+}
+
+export function printTable(title) {
+  console.log(`\n${title}`);
+  const keys = ["figure", "value", "unit", "baseline", "ratio", "target", "ok"];
+  const rows = figures.map((f) => keys.map((k) => (f[k] === undefined ? "" : String(f[k]))));
+  const widths = keys.map((k, i) => Math.max(k.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join("  ");
+  console.log(line(keys));
+  console.log(widths.map((w) => "-".repeat(w)).join("  "));
+  for (const r of rows) console.log(line(r));
+}

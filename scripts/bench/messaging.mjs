@@ -1,0 +1,193 @@
+// npm run bench:messaging [-- --customers 1000000 --emails 100000 --sms 20000]
+// Enqueue throughput (vs a bare insert ... select of the same rows), email dispatch rate through
+// the fake SendGrid at 20 ms latency with 2 workers, and the SMS throttle held over 10 s windows.
+import { arg, exited, printTable, report, sql, startDeno, waitForHttp } from "./lib.mjs";
+
+const customers = Number(arg("customers", "1000000"));
+const emails = Number(arg("emails", "100000"));
+const smsCount = Number(arg("sms", "20000"));
+const providerPort = Number(arg("provider-port", "54359"));
+const provider = `http://127.0.0.1:${providerPort}`;
+const env = {
+  FAKE_PROVIDER_PORT: String(providerPort),
+  SENDGRID_BASE_URL: provider,
+  SENDGRID_API_KEY: "SG.bench",
+  TWILIO_BASE_URL: provider,
+  TWILIO_ACCOUNT_SID: "ACbench000000000000000000000000000",
+  TWILIO_AUTH_TOKEN: "bench",
+  EXPO_PUSH_BASE_URL: provider,
+  SUPABASE_DB_URL: process.env.DB_URL ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres",
+  DB_POOL_SIZE: "4",
+};
+
+async function control(body) {
+  await fetch(`${provider}/__control`, { method: "POST", body: JSON.stringify(body) });
+}
+
+async function benchCustomers(n) {
+  const [{ have }] = await sql`select count(*)::int as have from public.users where email like 'bench-%@bench.test'`;
+  if (have >= n) return;
+  console.error(`bench: creating ${n - have} customers with email and SMS consent ...`);
+  const step = 100_000;
+  for (let from = have; from < n; from += step) {
+    const to = Math.min(n, from + step);
+    await sql.begin(async (tx) => {
+      await tx`
+        insert into auth.users (id, email)
+        select md5('bench-' || i)::uuid, 'bench-' || i || '@bench.test' from generate_series(${from + 1}::int, ${to}::int) i`;
+      await tx`
+        insert into public.users (id, email, phone, full_name, city, country_code)
+        select md5('bench-' || i)::uuid, 'bench-' || i || '@bench.test', '+479' || lpad(i::text, 7, '0'), 'Bench Customer ' || i,
+               (array['Oslo','Bergen','Trondheim','Tromsø'])[1 + i % 4], 'NO'
+          from generate_series(${from + 1}::int, ${to}::int) i`;
+      await tx`
+        insert into public.customer_consent (customer_id, channel, enabled, source)
+        select md5('bench-' || i)::uuid, ch, i % 10 <> 0, 'import'
+          from generate_series(${from + 1}::int, ${to}::int) i cross join (values ('email'), ('sms')) c(ch)`;
+    });
+    console.error(`bench: ${to}/${n} customers`);
+  }
+  await sql`insert into public.suppressions (channel, address, reason, source)
+            select 'email', 'bench-' || i || '@bench.test', 'bounce', 'bench' from generate_series(7, ${n}::int, 100) i
+            on conflict do nothing`;
+  await sql`analyze`;
+}
+
+async function quiesce() {
+  await sql`update public.campaigns set status = 'cancelled' where status in ('sending', 'scheduled', 'paused')`;
+  await sql`update public.campaign_recipients set status = 'cancelled' where status in ('queued', 'sending')`;
+  await sql`delete from private.rate_buckets`;
+}
+
+// --- 1. enqueue ------------------------------------------------------------------------------
+async function benchEnqueue() {
+  await benchCustomers(customers);
+  await quiesce();
+  await sql`insert into public.messaging_settings (key, value) values ('frequency_cap', '{"email":{"max":5,"days":7}}')
+            on conflict (key) do update set value = excluded.value`;
+  const ids = await sql`select array_agg(md5('bench-' || i)::uuid) as ids from generate_series(1, ${customers}::int) i`;
+  // one audience of everyone, frozen outside the measurement
+  const [{ campaign_id, audience_id }] = await sql`
+    with c as (insert into public.campaigns (name, channel, content, audience, status)
+               values ('bench enqueue', 'email', '{"subject":"s","text":"t"}', '{"kind":"bench"}', 'draft') returning id),
+         a as (insert into public.campaign_audiences (campaign_id, segment_snapshot, count)
+               select id, '{}', ${customers} from c returning id, campaign_id)
+    select campaign_id, id as audience_id from a`;
+  await sql`insert into public.campaign_audience_members (audience_id, customer_id) select ${audience_id}, x from unnest(${ids[0].ids}::uuid[]) x`;
+  await sql`analyze public.campaign_audience_members`;
+
+  const [base] = await sql`
+    insert into public.campaigns (name, channel, content, audience, status) values ('bench baseline', 'email', '{}', '{}', 'draft') returning id`;
+  const results = { enqueue: [], bare: [] };
+  for (let round = 0; round < 2; round++) {
+    let t = performance.now();
+    await sql`insert into public.campaign_recipients (campaign_id, customer_id, channel, address, status, next_attempt_at, queued_at)
+              select ${base.id}, m.customer_id, 'email', u.email, 'skipped_no_consent', now(), now()
+                from public.campaign_audience_members m join public.users u on u.id = m.customer_id
+               where m.audience_id = ${audience_id}`;
+    results.bare.push(performance.now() - t);
+    await sql`delete from public.campaign_recipients where campaign_id = ${base.id}`;
+
+    t = performance.now();
+    const [{ r }] = await sql`select private.enqueue_recipients(${campaign_id}, ${audience_id}) as r`;
+    results.enqueue.push(performance.now() - t);
+    if (round === 0) console.error(`bench: enqueue counts ${JSON.stringify(r)}`);
+    await sql`delete from public.campaign_recipients where campaign_id = ${campaign_id}`;
+    await sql`vacuum public.campaign_recipients`;
+  }
+  const enqueueMs = Math.min(...results.enqueue);
+  const bareMs = Math.min(...results.bare);
+  report({ figure: "enqueue recipients/s (consent+suppression+cap)", value: Math.round(customers / (enqueueMs / 1000)), unit: "recipients/s",
+           baseline: Math.round(customers / (bareMs / 1000)), ratio: +(enqueueMs / bareMs).toFixed(2), target: ">= 100000/s", ok: customers / (enqueueMs / 1000) >= 100_000 });
+  report({ figure: "enqueue time for audience", value: Math.round(enqueueMs), unit: `ms for ${customers}`, baseline: Math.round(bareMs), ratio: +(enqueueMs / bareMs).toFixed(2) });
+  await sql`delete from public.campaigns where id in (${campaign_id}, ${base.id})`;
+  await sql`delete from public.messaging_settings where key = 'frequency_cap'`;
+}
+
+async function queueCampaign(channel, n, extra = {}) {
+  const content = channel === "email" ? { subject: "Bench {{first_name}}", text: "Hello {{full_name}}" } : { text: "Hi {{first_name}}" };
+  // bulk-message caps customer_ids at 100k; bench sizes freeze an audience through SQL directly
+  const [{ campaign_id }] = await sql`
+    insert into public.campaigns (name, channel, content, audience, status, throttle_per_minute)
+    values (${`bench ${channel}`}, ${channel}, ${sql.json(content)}, '{"kind":"bench"}', 'draft', ${extra.throttle_per_minute ?? null})
+    returning id as campaign_id`;
+  const [{ audience_id }] = await sql`insert into public.campaign_audiences (campaign_id, segment_snapshot, count)
+                                      values (${campaign_id}, '{}', ${n}) returning id as audience_id`;
+  await sql`insert into public.campaign_audience_members (audience_id, customer_id)
+            select ${audience_id}, u.id from public.users u
+              join public.customer_consent c on c.customer_id = u.id and c.channel = ${channel} and c.enabled
+             where u.email like 'bench-%' and not exists (select 1 from public.suppressions s where s.address_key = u.email)
+             limit ${n}`;
+  const [{ r }] = await sql`select private.enqueue_recipients(${campaign_id}, ${audience_id}) as r`;
+  await sql`update public.campaigns set status = 'sending' where id = ${campaign_id}`;
+  return { campaign_id, ...r };
+}
+
+async function waitDone(campaignId, total, timeoutMs) {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const [{ n }] = await sql`select count(*)::int as n from public.campaign_recipients where campaign_id = ${campaignId} and status in ('queued', 'sending')`;
+    if (n === 0) return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+// --- 2. email dispatch -----------------------------------------------------------------------
+async function benchEmail(providerProc) {
+  await quiesce();
+  await fetch(`${provider}/__reset`, { method: "POST" });
+  await control({ latency_ms: 20 });
+  const q = await queueCampaign("email", emails);
+  console.error(`bench: queued ${q.queued} emails`);
+  const t = performance.now();
+  const workers = [1, 2].map((i) => startDeno("scripts/dispatch-loop.ts", ["--worker", `bench-email-${i}`, "--idle-sleep-ms", "50"], env));
+  const done = await waitDone(q.campaign_id, q.queued, 600_000);
+  const ms = performance.now() - t;
+  workers.forEach((w) => w.kill("SIGTERM"));
+  await Promise.all(workers.map(exited));
+  const [{ sent }] = await sql`select count(*)::int as sent from public.campaign_recipients where campaign_id = ${q.campaign_id} and status = 'sent'`;
+  const rate = Math.round(sent / (ms / 1000));
+  report({ figure: "email dispatch, 2 workers, provider 20 ms", value: rate, unit: "recipients/s", target: ">= 2000/s", ok: done && rate >= 2000 && sent === q.queued });
+  report({ figure: "email dispatch total", value: Math.round(ms), unit: `ms for ${sent} sent` });
+  void providerProc;
+}
+
+// --- 3. SMS throttle -------------------------------------------------------------------------
+async function benchSms() {
+  await quiesce();
+  await fetch(`${provider}/__reset`, { method: "POST" });
+  await control({ latency_ms: 0 });
+  const perMinute = 6000;
+  const q = await queueCampaign("sms", smsCount, { throttle_per_minute: perMinute });
+  console.error(`bench: queued ${q.queued} SMS at ${perMinute}/min (about ${Math.round(q.queued / (perMinute / 60))} s)`);
+  const t = performance.now();
+  const workers = [1, 2].map((i) => startDeno("scripts/dispatch-loop.ts", ["--worker", `bench-sms-${i}`, "--idle-sleep-ms", "20"], env));
+  const done = await waitDone(q.campaign_id, q.queued, 900_000);
+  const ms = performance.now() - t;
+  workers.forEach((w) => w.kill("SIGTERM"));
+  await Promise.all(workers.map(exited));
+  const reqs = await (await fetch(`${provider}/__requests`)).json();
+  const times = reqs.filter((r) => r.path.endsWith("/Messages.json") && r.status === 201).map((r) => r.at).sort((a, b) => a - b);
+  let maxInWindow = 0;
+  for (let i = 0, j = 0; j < times.length; j++) {
+    while (times[j] - times[i] >= 10_000) i++;
+    maxInWindow = Math.max(maxInWindow, j - i + 1);
+  }
+  const limit = perMinute / 6;
+  report({ figure: "SMS max in any 10 s window", value: maxInWindow, unit: "messages", baseline: limit, ratio: +(maxInWindow / limit).toFixed(3), target: "<= 1.05 x limit", ok: done && maxInWindow <= limit * 1.05 });
+  report({ figure: "SMS mean rate", value: Math.round(times.length / (ms / 1000)), unit: "messages/s", baseline: perMinute / 60 });
+}
+
+const providerProc = startDeno("scripts/fake-provider.ts", [], env);
+try {
+  await waitForHttp(`${provider}/__requests`);
+  await benchEnqueue();
+  await benchEmail(providerProc);
+  await benchSms();
+  await quiesce();
+} finally {
+  providerProc.kill("SIGTERM");
+  await sql.end();
+}
+printTable(`bench:messaging on ${customers} customers (2 cores, shared machine)`);
