@@ -7,6 +7,7 @@ interface Recorded {
   at: number;
   method: string;
   path: string;
+  query: Record<string, string>;
   headers: Record<string, string>;
   body: unknown;
   status: number;
@@ -154,6 +155,8 @@ Deno.serve({ hostname: "127.0.0.1", port, onListen: () => console.log(`fake prov
   const response = fault ? faultResponse(fault, path) : await handleProvider(req, path, body);
   const headers: Record<string, string> = {};
   req.headers.forEach((v, k) => (headers[k] = v));
-  recorded.push({ seq: ++seq, at: Date.now(), method: req.method, path, headers, body, status: response.status });
+  const query: Record<string, string> = {};
+  url.searchParams.forEach((v, k) => (query[k] = v));
+  recorded.push({ seq: ++seq, at: Date.now(), method: req.method, path, query, headers, body, status: response.status });
   return response;
 });

@@ -1,6 +1,7 @@
 // Starts the fake provider and the functions gateway on test ports (so `npm start` may run
 // beside the tests), pointed at the real local database.
 import { spawn, type ChildProcess } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { resolve } from "node:path";
 import { TEST_PORTS } from "./support/ports.ts";
 
@@ -33,7 +34,11 @@ function start(script: string, env: Record<string, string>): void {
 
 export async function setup(): Promise<void> {
   const provider = `http://127.0.0.1:${TEST_PORTS.fakeProvider}`;
+  // The tests sign SendGrid events with a key pair made here; the gateway gets the public half.
+  const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
   const env = {
+    SENDGRID_WEBHOOK_PUBLIC_KEY: publicKey.export({ format: "der", type: "spki" }).toString("base64"),
+    TEST_SENDGRID_PRIVATE_KEY: privateKey.export({ format: "pem", type: "pkcs8" }).toString(),
     FAKE_PROVIDER_PORT: String(TEST_PORTS.fakeProvider),
     FUNCTIONS_PORT: String(TEST_PORTS.functions),
     SUPABASE_DB_URL: TEST_PORTS.dbUrl,

@@ -133,6 +133,12 @@ isOneToOne: false
       foreignKeyName: "campaign_audiences_campaign_id_fkey"
       columns: ["campaign_id"]
 isOneToOne: false
+      referencedRelation: "campaign_stats"
+      referencedColumns: ["campaign_id"]
+    },{
+      foreignKeyName: "campaign_audiences_campaign_id_fkey"
+      columns: ["campaign_id"]
+isOneToOne: false
       referencedRelation: "campaigns"
       referencedColumns: ["id"]
     },{
@@ -156,6 +162,12 @@ isOneToOne: false
                   }
                   Relationships: [
                     {
+      foreignKeyName: "campaign_recipients_campaign_id_fkey"
+      columns: ["campaign_id"]
+isOneToOne: false
+      referencedRelation: "campaign_stats"
+      referencedColumns: ["campaign_id"]
+    },{
       foreignKeyName: "campaign_recipients_campaign_id_fkey"
       columns: ["campaign_id"]
 isOneToOne: false
@@ -401,6 +413,12 @@ isOneToOne: false
       foreignKeyName: "email_logs_campaign_id_fkey"
       columns: ["campaign_id"]
 isOneToOne: false
+      referencedRelation: "campaign_stats"
+      referencedColumns: ["campaign_id"]
+    },{
+      foreignKeyName: "email_logs_campaign_id_fkey"
+      columns: ["campaign_id"]
+isOneToOne: false
       referencedRelation: "campaigns"
       referencedColumns: ["id"]
     },{
@@ -529,6 +547,44 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
+                },"message_events": {
+                  Row: {
+                    "address": string | null,"campaign_id": string | null,"customer_id": string | null,"event": string,"id": number,"occurred_at": string,"payload": NonNullable<Json>,"provider": string,"provider_event_id": string,"reason": string | null,"received_at": string,"recipient_id": string | null,"url": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "address"?: string | null,"campaign_id"?: string | null,"customer_id"?: string | null,"event": string,"id"?: never,"occurred_at": string,"payload": NonNullable<Json>,"provider": string,"provider_event_id": string,"reason"?: string | null,"received_at"?: string,"recipient_id"?: string | null,"url"?: string | null
+                  }
+                  Update: {
+                    "address"?: string | null,"campaign_id"?: string | null,"customer_id"?: string | null,"event"?: string,"id"?: never,"occurred_at"?: string,"payload"?: NonNullable<Json>,"provider"?: string,"provider_event_id"?: string,"reason"?: string | null,"received_at"?: string,"recipient_id"?: string | null,"url"?: string | null
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "message_events_campaign_id_fkey"
+      columns: ["campaign_id"]
+isOneToOne: false
+      referencedRelation: "campaign_stats"
+      referencedColumns: ["campaign_id"]
+    },{
+      foreignKeyName: "message_events_campaign_id_fkey"
+      columns: ["campaign_id"]
+isOneToOne: false
+      referencedRelation: "campaigns"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "message_events_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "message_events_recipient_id_fkey"
+      columns: ["recipient_id"]
+isOneToOne: false
+      referencedRelation: "campaign_recipients"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"message_templates": {
                   Row: {
                     "body_html": string | null,"body_text": string,"channel": string,"created_at": string,"created_by": string | null,"id": string,"name": string,"subject": string | null,"updated_at": string,"updated_by": string | null,"variables": (string)[],"version": number
@@ -617,6 +673,12 @@ isOneToOne: false
       foreignKeyName: "push_logs_campaign_id_fkey"
       columns: ["campaign_id"]
 isOneToOne: false
+      referencedRelation: "campaign_stats"
+      referencedColumns: ["campaign_id"]
+    },{
+      foreignKeyName: "push_logs_campaign_id_fkey"
+      columns: ["campaign_id"]
+isOneToOne: false
       referencedRelation: "campaigns"
       referencedColumns: ["id"]
     },{
@@ -646,6 +708,12 @@ isOneToOne: false
                   }
                   Relationships: [
                     {
+      foreignKeyName: "sms_logs_campaign_id_fkey"
+      columns: ["campaign_id"]
+isOneToOne: false
+      referencedRelation: "campaign_stats"
+      referencedColumns: ["campaign_id"]
+    },{
       foreignKeyName: "sms_logs_campaign_id_fkey"
       columns: ["campaign_id"]
 isOneToOne: false
@@ -768,7 +836,35 @@ isOneToOne: false
                 }
           }
           Views: {
-            [_ in never]: never
+            "campaign_link_clicks": {
+                  Row: {
+                    "campaign_id": string | null,"clicks": number | null,"first_click_at": string | null,"last_click_at": string | null,"unique_clickers": number | null,"url": string | null
+                  }
+                  ComputedFields: never
+                  Relationships: [
+                    {
+      foreignKeyName: "message_events_campaign_id_fkey"
+      columns: ["campaign_id"]
+isOneToOne: false
+      referencedRelation: "campaign_stats"
+      referencedColumns: ["campaign_id"]
+    },{
+      foreignKeyName: "message_events_campaign_id_fkey"
+      columns: ["campaign_id"]
+isOneToOne: false
+      referencedRelation: "campaigns"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"campaign_stats": {
+                  Row: {
+                    "audience": number | null,"bounces": number | null,"campaign_id": string,"cancelled": number | null,"channel": string,"click_rate": number | null,"created_at": string,"delivered": number | null,"failed": number | null,"name": string,"open_rate": number | null,"queued": number | null,"sent": number | null,"skipped": Json | null,"spam_reports": number | null,"status": string,"unique_clicks": number | null,"unique_opens": number | null,"unsubscribes": number | null
+                  }
+                  ComputedFields: never
+                  Relationships: [
+                    
+                  ]
+                }
           }
           Functions: {
             "cancel_campaign":
@@ -790,7 +886,7 @@ isOneToOne: false
 { Args: { "campaign_id": string }; Returns: Json
                            },
 "set_customer_consent":
-{ Args: { "channel": string,"customer_id": string,"enabled": boolean,"note"?: string,"source"?: string }; Returns: Json
+{ Args: { "channel": string,"customer_id": string,"enabled": boolean,"note"?: string,"override_opt_out"?: boolean,"source"?: string }; Returns: Json
                            }
           }
           Enums: {

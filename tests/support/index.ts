@@ -70,7 +70,7 @@ export const fakeProvider = {
   async control(settings: Record<string, unknown>): Promise<void> {
     await fetch(`${PROVIDER_URL}/__control`, { method: "POST", body: JSON.stringify(settings) });
   },
-  async requests(since = 0): Promise<Array<{ seq: number; at: number; method: string; path: string; headers: Record<string, string>; body: any; status: number }>> {
+  async requests(since = 0): Promise<Array<{ seq: number; at: number; method: string; path: string; query: Record<string, string>; headers: Record<string, string>; body: any; status: number }>> {
     return await (await fetch(`${PROVIDER_URL}/__requests?since=${since}`)).json();
   },
 };
