@@ -37,38 +37,38 @@ create table private.provider_sync_state (
   updated_at timestamptz not null default now()
 );
 
--- Rank of a recipient status: a lower-ranked late event never overwrites a higher one.
+-- Rank of a recipient status: a lower-ranked late event never overwrites a higher one. Lookup
+-- tables rather than functions, so the hot paths join them instead of calling per row.
+create table private.recipient_status_ranks (
+  status text primary key,
+  rank integer not null
+);
+insert into private.recipient_status_ranks (status, rank) values
+  ('sent', 10), ('deferred', 12), ('delivered', 20), ('bounced', 25), ('dropped', 25), ('failed', 25),
+  ('opened', 30), ('clicked', 40), ('unsubscribed', 50), ('spam_reported', 60);
+
+-- The recipient status each provider event means; events not listed change no status.
+create table private.provider_event_statuses (
+  provider text not null,
+  event text not null,
+  status text not null references private.recipient_status_ranks (status),
+  primary key (provider, event)
+);
+insert into private.provider_event_statuses (provider, event, status) values
+  ('sendgrid', 'delivered', 'delivered'), ('sendgrid', 'open', 'opened'), ('sendgrid', 'click', 'clicked'),
+  ('sendgrid', 'bounce', 'bounced'), ('sendgrid', 'dropped', 'dropped'), ('sendgrid', 'deferred', 'deferred'),
+  ('sendgrid', 'spamreport', 'spam_reported'), ('sendgrid', 'unsubscribe', 'unsubscribed'),
+  ('sendgrid', 'group_unsubscribe', 'unsubscribed'),
+  ('twilio', 'sent', 'sent'), ('twilio', 'delivered', 'delivered'), ('twilio', 'read', 'opened'),
+  ('twilio', 'undelivered', 'failed'), ('twilio', 'failed', 'failed');
+
 create or replace function private.recipient_status_rank(status text)
 returns integer
 language sql
-immutable
+stable
 set search_path = ''
 as $$
-  select case recipient_status_rank.status
-           when 'sent' then 10 when 'deferred' then 12 when 'delivered' then 20
-           when 'bounced' then 25 when 'dropped' then 25 when 'failed' then 25
-           when 'opened' then 30 when 'clicked' then 40 when 'unsubscribed' then 50 when 'spam_reported' then 60
-           else null end
-$$;
-
--- The recipient status an event means (null: none).
-create or replace function private.event_recipient_status(provider text, event text)
-returns text
-language sql
-immutable
-set search_path = ''
-as $$
-  select case
-    when event_recipient_status.provider = 'sendgrid' then case event_recipient_status.event
-      when 'delivered' then 'delivered' when 'open' then 'opened' when 'click' then 'clicked'
-      when 'bounce' then 'bounced' when 'dropped' then 'dropped' when 'deferred' then 'deferred'
-      when 'spamreport' then 'spam_reported' when 'unsubscribe' then 'unsubscribed' when 'group_unsubscribe' then 'unsubscribed'
-      end
-    when event_recipient_status.provider = 'twilio' then case event_recipient_status.event
-      when 'sent' then 'sent' when 'delivered' then 'delivered' when 'read' then 'opened'
-      when 'undelivered' then 'failed' when 'failed' then 'failed'
-      end
-  end
+  select r.rank from private.recipient_status_ranks r where r.status = recipient_status_rank.status
 $$;
 
 -- Brings recipients (and their email/SMS logs) up to the highest-ranked event received for them.
@@ -85,12 +85,12 @@ declare
   changed integer;
 begin
   with best as (
-    select distinct on (e.recipient_id) e.recipient_id, private.event_recipient_status(e.provider, e.event) as status,
-           e.reason, e.occurred_at
+    select distinct on (e.recipient_id) e.recipient_id, m.status, rk.rank, e.reason, e.occurred_at
       from public.message_events e
+      join private.provider_event_statuses m on m.provider = e.provider and m.event = e.event
+      join private.recipient_status_ranks rk on rk.status = m.status
      where e.recipient_id = any(apply_recipient_events.recipient_ids)
-       and private.event_recipient_status(e.provider, e.event) is not null
-     order by e.recipient_id, private.recipient_status_rank(private.event_recipient_status(e.provider, e.event)) desc, e.occurred_at
+     order by e.recipient_id, rk.rank desc, e.occurred_at
   ), delivered as (
     select e.recipient_id, min(e.occurred_at) as at
       from public.message_events e
@@ -104,10 +104,12 @@ begin
            failed_at = case when b.status in ('bounced', 'dropped', 'failed') then coalesce(r.failed_at, b.occurred_at) else r.failed_at end,
            last_error = case when b.status in ('bounced', 'dropped', 'failed') then coalesce(b.reason, r.last_error) else r.last_error end,
            updated_at = now()
-      from best b left join delivered d on d.recipient_id = b.recipient_id
+      from best b
+      left join delivered d on d.recipient_id = b.recipient_id
+      cross join private.recipient_status_ranks cur
      where r.id = b.recipient_id
-       and private.recipient_status_rank(r.status) is not null
-       and private.recipient_status_rank(b.status) > private.recipient_status_rank(r.status)
+       and cur.status = r.status
+       and b.rank > cur.rank
     returning r.id, r.channel, r.status
   ), emails as (
     update public.email_logs l set status = u.status
@@ -455,4 +457,4 @@ grant select on public.campaign_stats, public.campaign_link_clicks to authentica
 
 grant execute on function private.ingest_sendgrid_events(jsonb), private.ingest_twilio_status(jsonb), private.ingest_twilio_inbound(jsonb),
   private.ingest_sendgrid_suppressions(text, jsonb, timestamptz), private.suppression_sync_since(text) to service_role;
-grant execute on function private.recipient_status_rank(text), private.event_recipient_status(text, text) to authenticated, service_role;
+grant execute on function private.recipient_status_rank(text) to authenticated, service_role;
