@@ -71,3 +71,6 @@ grant usage on schema public to anon, authenticated, service_role;
 alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
 alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
 alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
+
+-- As on Supabase: extensions (pgTAP, pgcrypto) resolve without a schema prefix in sessions.
+alter role postgres set search_path = "$user", public, extensions;

@@ -1,4 +1,5 @@
 -- Shared pgTAP helpers, applied by scripts/test-db.sh before pg_prove runs the *.test.sql files.
+set client_min_messages = warning;
 -- Each test file runs in a transaction and rolls back, so users made here vanish with it.
 create extension if not exists pgtap with schema extensions;
 create schema if not exists tests;
