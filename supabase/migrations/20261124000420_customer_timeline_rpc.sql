@@ -195,3 +195,21 @@ grant execute on function private.timeline_event_types(), private.timeline_event
   to authenticated, service_role;
 grant execute on function public.customer_timeline(uuid, text[], timestamptz, timestamptz, integer, text)
   to authenticated, service_role;
+
+-- The schema-level "alter default privileges ... revoke execute ... from public" of the platform
+-- migration cannot take back the global default, so functions are executable by PUBLIC unless
+-- revoked one by one. The timeline's writer and helpers are revoked here; the grants above and
+-- in the backfill migration are what remains.
+do $$
+declare f regprocedure;
+begin
+  for f in
+    select p.oid::regprocedure from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+     where n.nspname = 'private'
+       and (p.proname like 'tl\_%' or p.proname like 'timeline\_%' or p.proname like 'tg\_%\_\_timeline'
+            or p.proname in ('record_timeline_event', 'mark_timeline_source_deleted', 'backfill_customer_timeline'))
+  loop
+    execute format('revoke execute on function %s from public', f);
+  end loop;
+end $$;
+revoke execute on function public.customer_timeline(uuid, text[], timestamptz, timestamptz, integer, text) from public, anon;
