@@ -185,65 +185,64 @@ declare
   inserted jsonb;
 begin
   -- creation events
-  perform private.tl_record_booking(b, 'created', null, b.created_at)
-     from public.bookings b where not private.tl_has_event('bookings', b.id, 'created');
-  perform private.tl_record_logistics(t, 'scheduled', null, t.created_at)
-     from public.logistics_tasks t where not private.tl_has_event('logistics_tasks', t.id, 'scheduled');
-  perform private.tl_record_manual_payment(m)
-     from public.manual_payments m where not private.tl_has_event('manual_payments', m.id, 'recorded');
-  perform private.tl_record_ticket(t, 'opened', null, t.created_at)
-     from public.support_tickets t where not private.tl_has_event('support_tickets', t.id, 'opened');
-  perform private.tl_record_support_message(m)
-     from public.support_messages m where not private.tl_has_event('support_messages', m.id, 'message');
-  perform private.tl_record_insurance(d, 'uploaded', null, d.created_at)
-     from public.insurance_documents d where not private.tl_has_event('insurance_documents', d.id, 'uploaded');
-  perform private.tl_record_email(l, 'sent', null, l.created_at)
-     from public.email_logs l where l.customer_id is not null and not private.tl_has_event('email_logs', l.id, 'sent');
-  perform private.tl_record_note(n)
-     from public.customer_notes n where not private.tl_has_event('customer_notes', n.id, 'note');
+  perform private.tl_record_bookings('created',
+    array(select b from public.bookings b where not private.tl_has_event('bookings', b.id, 'created')));
+  perform private.tl_record_logistics('scheduled',
+    array(select t from public.logistics_tasks t where not private.tl_has_event('logistics_tasks', t.id, 'scheduled')));
+  perform private.tl_record_manual_payments(
+    array(select m from public.manual_payments m where not private.tl_has_event('manual_payments', m.id, 'recorded')));
+  perform private.tl_record_tickets('opened',
+    array(select t from public.support_tickets t where not private.tl_has_event('support_tickets', t.id, 'opened')));
+  perform private.tl_record_support_messages(
+    array(select m from public.support_messages m where not private.tl_has_event('support_messages', m.id, 'message')));
+  perform private.tl_record_insurance('uploaded',
+    array(select d from public.insurance_documents d where not private.tl_has_event('insurance_documents', d.id, 'uploaded')));
+  perform private.tl_record_emails('sent',
+    array(select l from public.email_logs l where l.customer_id is not null and not private.tl_has_event('email_logs', l.id, 'sent')));
+  perform private.tl_record_notes(
+    array(select n from public.customer_notes n where not private.tl_has_event('customer_notes', n.id, 'note')));
 
   -- current state, where the latest event does not carry it
-  perform private.tl_record_booking(b, 'status', last.status, b.updated_at)
+  perform private.tl_record_bookings('status', array_agg(b order by b.id), array_agg(last.status order by b.id))
      from public.bookings b
      cross join lateral (select (private.tl_latest_event('bookings', b.id)).metadata ->> 'status' as status) last
     where last.status is distinct from b.status;
-  perform private.tl_record_logistics(t, 'status', last.status,
-            case when t.status = 'done' then coalesce(t.completed_at, t.updated_at) else t.updated_at end)
+  perform private.tl_record_logistics('status', array_agg(t order by t.id), array_agg(last.status order by t.id))
      from public.logistics_tasks t
      cross join lateral (select (private.tl_latest_event('logistics_tasks', t.id)).metadata ->> 'status' as status) last
     where private.tl_logistics_status_is_eventful(t.status) and last.status is distinct from t.status;
-  perform private.tl_record_payment(p, last.status, p.updated_at)
+  perform private.tl_record_payments('status', array_agg(p order by p.id), array_agg(last.status order by p.id))
      from public.payments p
      cross join lateral (select (private.tl_latest_event('payments', p.id)).metadata ->> 'status' as status) last
     where private.tl_payment_status_is_eventful(p.status) and last.status is distinct from p.status;
-  perform private.tl_record_ticket(t, 'status', last.status, t.updated_at)
+  perform private.tl_record_tickets('status', array_agg(t order by t.id), array_agg(last.status order by t.id))
      from public.support_tickets t
      cross join lateral (select (private.tl_latest_event('support_tickets', t.id)).metadata ->> 'status' as status) last
     where last.status is distinct from t.status;
-  perform private.tl_record_insurance(d, 'status', last.status, d.updated_at)
+  perform private.tl_record_insurance('status', array_agg(d order by d.id), array_agg(last.status order by d.id))
      from public.insurance_documents d
      cross join lateral (select (private.tl_latest_event('insurance_documents', d.id)).metadata ->> 'status' as status) last
     where last.status is distinct from d.status;
-  perform private.tl_record_email(l, 'status', last.status, l.updated_at)
+  perform private.tl_record_emails('status', array_agg(l order by l.id), array_agg(last.status order by l.id))
      from public.email_logs l
      cross join lateral (select (private.tl_latest_event('email_logs', l.id)).metadata ->> 'status' as status) last
     where l.customer_id is not null and last.status is distinct from l.status;
-  perform private.tl_record_consent(c, last.enabled)
+  perform private.tl_record_consents(array_agg(c order by c.customer_id, c.channel), array_agg(last.enabled order by c.customer_id, c.channel))
      from public.customer_consent c
      cross join lateral (select ((private.tl_latest_event('customer_consent', c.customer_id, c.channel || ':')).metadata ->> 'enabled')::boolean as enabled) last
     where coalesce(last.enabled, false) is distinct from c.enabled;
-  perform private.tl_record_tag(m.customer_id, m.tag_id, 'assigned', m.assigned_at, m.assigned_by)
-     from public.customer_tag_members m
-    where not private.tl_tag_assignment_recorded(m);
+  perform private.tl_record_tags('assigned',
+    array(select m from public.customer_tag_members m where not private.tl_tag_assignment_recorded(m)));
 
   -- tag assignments gone without their 'removed' event
-  perform private.tl_record_tag(last.customer_id, last.reference_id, 'removed', now(), null)
-     from (select distinct on (e.reference_id, e.customer_id) e.reference_id, e.customer_id, e.metadata ->> 'action' as action
-             from public.customer_timeline_events e
-            where e.source_table = 'customer_tag_members'
-            order by e.reference_id, e.customer_id, e.seq desc) last
-    where last.action = 'assigned'
-      and not exists (select 1 from public.customer_tag_members m where m.tag_id = last.reference_id and m.customer_id = last.customer_id);
+  perform private.tl_record_tags('removed', array(
+    select row(last.customer_id, last.reference_id, null, null)::public.customer_tag_members
+      from (select distinct on (e.reference_id, e.customer_id) e.reference_id, e.customer_id, e.metadata ->> 'action' as action
+              from public.customer_timeline_events e
+             where e.source_table = 'customer_tag_members'
+             order by e.reference_id, e.customer_id, e.seq desc) last
+     where last.action = 'assigned'
+       and not exists (select 1 from public.customer_tag_members m where m.tag_id = last.reference_id and m.customer_id = last.customer_id)));
 
   -- events of deleted rows: the delete rule, applied late
   update public.customer_timeline_events e

@@ -71,7 +71,7 @@ select is((select title from public.customer_timeline_events where reference_id 
 select is(private.tl_days('2026-04-28', '2026-05-02'), '28 Apr–2 May', 'a range across months names both months');
 
 -- writing the same event again is a no-op: the identity is unique
-select private.tl_record_booking(b, 'created', null, b.created_at) from public.bookings b where b.id = '10000000-0000-4000-a000-0000000000b2';
+select private.tl_record_bookings('created', array(select b from public.bookings b where b.id = '10000000-0000-4000-a000-0000000000b2'));
 select is((select count(*)::int from public.customer_timeline_events where reference_id = '10000000-0000-4000-a000-0000000000b2'), 1,
   'recording the same change twice yields one event');
 

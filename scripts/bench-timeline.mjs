@@ -1,0 +1,283 @@
+// npm run bench:timeline — timeline figures against the local database (DB_URL):
+//   1. paging a customer with 100,000 events, 50 per page: keyset (customer_timeline) against an
+//      OFFSET baseline, p50/p95 at the first, second, middle and last page; and a one-type filter;
+//   2. trigger write overhead: 100,000 bookings and 100,000 payments inserted in batches of 1,000,
+//      with the timeline triggers and with them disabled, alternating, in the same run;
+//   3. exporting 100,000 events through timeline-export: time, bytes, and the function process's
+//      peak resident memory (VmHWM), against an export of 1,000 events.
+// Prints one JSON line per figure, then a readable table. Never asserts timings.
+// Bench data lives under bench users and is removed at the end (trigger runs roll back).
+import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { performance } from "node:perf_hooks";
+import { SignJWT } from "jose";
+import postgres from "postgres";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const DB_URL = process.env.DB_URL ?? `postgresql://postgres:postgres@127.0.0.1:${process.env.DB_PORT ?? 54322}/postgres`;
+const FUNCTIONS_PORT = Number(process.env.FUNCTIONS_PORT ?? 54321);
+const JWT_SECRET = process.env.SUPABASE_JWT_SECRET ?? "super-secret-jwt-token-with-at-least-32-characters-long";
+const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
+const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
+const BATCH = 1_000;
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 100);
+const PAGE = 50;
+
+const sql = postgres(DB_URL, { max: 2, onnotice: () => {} });
+const figures = [];
+
+function record(figure) {
+  figures.push(figure);
+  console.log(JSON.stringify(figure));
+}
+
+function pct(values, p) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+const round = (x, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
+
+async function timed(fn, repeats = REPEATS, warmup = 5) {
+  for (let i = 0; i < warmup; i++) await fn();
+  const ms = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    await fn();
+    ms.push(performance.now() - t0);
+  }
+  return { p50: round(pct(ms, 50)), p95: round(pct(ms, 95)), n: repeats };
+}
+
+async function createUser(tx, email, roles = []) {
+  const id = randomUUID();
+  await tx`insert into auth.users (id, email) values (${id}, ${email})`;
+  await tx`insert into public.users (id, email, full_name) values (${id}, ${email}, 'Bench user')`;
+  for (const role of roles) await tx`insert into public.user_roles (user_id, role) values (${id}, ${role})`;
+  return id;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setup: an admin and a customer with EVENTS events of mixed types over about three years.
+// ---------------------------------------------------------------------------------------------
+const tag = Date.now().toString(36);
+const users = await sql.begin(async (tx) => {
+  const admin = await createUser(tx, `bench-admin-${tag}@bench.test`, ["admin"]);
+  const customer = await createUser(tx, `bench-customer-${tag}@bench.test`);
+  const t0 = performance.now();
+  await tx`
+    select private.record_timeline_event(${customer}::uuid, t.event_type, 'bench', gen_random_uuid(), 'bench',
+                                         now() - make_interval(mins => i * 15), 'Bench event ' || i, jsonb_build_object('i', i))
+      from generate_series(1, ${EVENTS}) i
+      cross join lateral (select case
+        when i % 200 = 0 then 'insurance' when i % 67 = 0 then 'tag' when i % 33 = 0 then 'consent'
+        else (array['booking', 'payment', 'logistics', 'logistics', 'support', 'note', 'campaign', 'booking', 'payment', 'logistics'])[1 + i % 10]
+      end as event_type) t`;
+  record({ figure: "setup_events", events: EVENTS, seconds: round((performance.now() - t0) / 1000, 2) });
+  return { admin, customer };
+});
+await sql`analyze public.customer_timeline_events`;
+
+// A dedicated connection acting as the admin, as PostgREST would.
+const conn = await sql.reserve();
+await conn`set role authenticated`;
+await conn`select set_config('request.jwt.claims', ${JSON.stringify({ sub: users.admin, role: "authenticated" })}, false)`;
+
+// ---------------------------------------------------------------------------------------------
+// 1. Paging
+// ---------------------------------------------------------------------------------------------
+async function collectCursors(types = null) {
+  const cursors = [null];
+  let cursor = null;
+  for (;;) {
+    const [{ page }] = await conn`select public.customer_timeline(${users.customer}, ${types}::text[], null, null, ${PAGE}, ${cursor}) as page`;
+    if (!page.next_cursor) break;
+    cursor = page.next_cursor;
+    cursors.push(cursor);
+  }
+  return cursors;
+}
+
+const cursors = await collectCursors();
+const pages = cursors.length;
+const positions = { first: 0, second: 1, middle: Math.floor(pages / 2), last: pages - 1 };
+
+const offsetQuery = (offset, types = null) => conn`
+  select coalesce(jsonb_agg(private.timeline_event_json(p) order by p.occurred_at desc, p.id desc), '[]'::jsonb) as events
+    from (select e.* from public.customer_timeline_events e
+           where e.customer_id = ${users.customer} and (${types}::text[] is null or e.event_type = any (${types}::text[]))
+           order by e.occurred_at desc, e.id desc offset ${offset} limit ${PAGE}) p`;
+
+for (const [where, index] of Object.entries(positions)) {
+  const keyset = await timed(() => conn`select public.customer_timeline(${users.customer}, null, null, null, ${PAGE}, ${cursors[index]})`);
+  record({ figure: "page_keyset_ms", page: where, page_number: index + 1, ...keyset, note: index === 0 ? "includes the per-type counts" : "counts carried by the cursor" });
+  const offset = await timed(() => offsetQuery(index * PAGE));
+  record({ figure: "page_offset_ms", page: where, page_number: index + 1, ...offset });
+}
+
+// One rare type (insurance, 0.5% of events): the filter walks the page index; a per-type index
+// (customer_id, event_type, occurred_at desc, id desc) is tried, measured, and dropped.
+async function typeFilterFigures(label) {
+  const rare = await collectCursors(["insurance"]);
+  const mid = rare[Math.floor(rare.length / 2)];
+  const first = await timed(() => conn`select public.customer_timeline(${users.customer}, array['insurance'], null, null, ${PAGE}, null)`, 30);
+  const middle = await timed(() => conn`select public.customer_timeline(${users.customer}, array['insurance'], null, null, ${PAGE}, ${mid})`, 30);
+  record({ figure: "page_keyset_rare_type_ms", index: label, page: "first", ...first });
+  record({ figure: "page_keyset_rare_type_ms", index: label, page: "middle", ...middle });
+}
+await typeFilterFigures("page index only");
+await sql`create index bench_timeline_type_idx on public.customer_timeline_events (customer_id, event_type, occurred_at desc, id desc)`;
+await typeFilterFigures("with a per-type index");
+await sql`drop index bench_timeline_type_idx`;
+await conn`reset role`;
+await conn`select set_config('request.jwt.claims', '', false)`;
+conn.release();
+
+// ---------------------------------------------------------------------------------------------
+// 2. Trigger write overhead (each run in a transaction that rolls back)
+// ---------------------------------------------------------------------------------------------
+const customers = await sql.begin(async (tx) => {
+  const ids = [];
+  for (let i = 0; i < 100; i++) ids.push(await createUser(tx, `bench-writer-${tag}-${i}@bench.test`));
+  return ids;
+});
+
+class Rollback extends Error {}
+async function writeRun(withTriggers) {
+  const result = {};
+  try {
+    await sql.begin(async (tx) => {
+      if (!withTriggers) {
+        await tx`alter table public.bookings disable trigger _100_timeline_insert`;
+        await tx`alter table public.payments disable trigger _100_timeline_insert`;
+      }
+      let t0 = performance.now();
+      for (let b = 0; b < ROWS / BATCH; b++) {
+        await tx`insert into public.bookings (customer_id, status, start_date, end_date, total_amount, created_at)
+                 select (${customers}::uuid[])[1 + i % 100], 'confirmed', current_date + i % 30, current_date + i % 30 + 3, 100 + i % 900,
+                        now() - make_interval(mins => i)
+                   from generate_series(${b * BATCH}::int, ${b * BATCH + BATCH - 1}::int) i`;
+      }
+      result.bookings = (performance.now() - t0) / 1000;
+      t0 = performance.now();
+      for (let b = 0; b < ROWS / BATCH; b++) {
+        await tx`insert into public.payments (customer_id, amount, currency, status, created_at)
+                 select (${customers}::uuid[])[1 + i % 100], 100 + i % 900, 'NOK', 'succeeded', now() - make_interval(mins => i)
+                   from generate_series(${b * BATCH}::int, ${b * BATCH + BATCH - 1}::int) i`;
+      }
+      result.payments = (performance.now() - t0) / 1000;
+      throw new Rollback();
+    });
+  } catch (err) {
+    if (!(err instanceof Rollback)) throw err;
+  }
+  return result;
+}
+
+const runs = { on: [], off: [] };
+for (let round_ = 0; round_ < 2; round_++) {
+  runs.off.push(await writeRun(false));
+  runs.on.push(await writeRun(true));
+}
+for (const table of ["bookings", "payments"]) {
+  const on = Math.min(...runs.on.map((r) => r[table]));
+  const off = Math.min(...runs.off.map((r) => r[table]));
+  record({ figure: "trigger_write_s", table, rows: ROWS, batch: BATCH, with_triggers: round(on), without_triggers: round(off),
+           ratio: round(on / off, 2), runs: { on: runs.on.map((r) => round(r[table])), off: runs.off.map((r) => round(r[table])) },
+           note: "best of 2 alternating runs; each event is one more row with 3 index entries" });
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Export through the edge function
+// ---------------------------------------------------------------------------------------------
+const small = await sql.begin(async (tx) => {
+  const id = await createUser(tx, `bench-small-${tag}@bench.test`);
+  await tx`select private.record_timeline_event(${id}::uuid, 'note', 'bench', gen_random_uuid(), 'bench', now() - make_interval(mins => i),
+                                                'Small ' || i, '{}'::jsonb) from generate_series(1, 1000) i`;
+  return id;
+});
+
+const gateway = spawn(resolve(ROOT, "node_modules/.bin/deno"), ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys",
+  "--config", "supabase/functions/deno.json", "scripts/functions-gateway.ts"], {
+  cwd: ROOT, env: { ...process.env, FUNCTIONS_PORT: String(FUNCTIONS_PORT), SUPABASE_DB_URL: DB_URL }, stdio: ["ignore", "ignore", "inherit"],
+});
+const base = `http://127.0.0.1:${FUNCTIONS_PORT}/functions/v1`;
+for (let i = 0; i < 240; i++) {
+  try {
+    await fetch(`${base}/health`);
+    break;
+  } catch {
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+const memory = () => {
+  const status = readFileSync(`/proc/${gateway.pid}/status`, "utf8");
+  const kb = (key) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)[1]);
+  return { rss_mb: round(kb("VmRSS") / 1024, 1), peak_mb: round(kb("VmHWM") / 1024, 1) };
+};
+const jwt = await new SignJWT({ role: "authenticated" }).setProtectedHeader({ alg: "HS256", typ: "JWT" }).setSubject(users.admin)
+  .setIssuedAt().setExpirationTime("1h").sign(new TextEncoder().encode(JWT_SECRET));
+
+async function exportRun(customerId) {
+  const t0 = performance.now();
+  const res = await fetch(`${base}/timeline-export?customer_id=${customerId}`, { headers: { Authorization: `Bearer ${jwt}` } });
+  if (res.status !== 200) throw new Error(`export answered ${res.status}: ${await res.text()}`);
+  let bytes = 0;
+  let lines = 0;
+  const reader = res.body.getReader();
+  let firstByte;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    firstByte ??= performance.now() - t0;
+    bytes += value.length;
+    for (const b of value) if (b === 10) lines++;
+  }
+  return { seconds: round((performance.now() - t0) / 1000, 2), first_byte_ms: round(firstByte, 1), bytes, rows: lines - 1 };
+}
+
+try {
+  await exportRun(small); // warm-up: modules loaded, pool open
+  const idle = memory();
+  const smallRun = await exportRun(small);
+  const afterSmall = memory();
+  const bigRun = await exportRun(users.customer);
+  const afterBig = memory();
+  record({ figure: "export", events: 1000, ...smallRun, peak_rss_mb: afterSmall.peak_mb, idle_rss_mb: idle.rss_mb });
+  record({ figure: "export", events: EVENTS, ...bigRun, peak_rss_mb: afterBig.peak_mb, idle_rss_mb: idle.rss_mb,
+           peak_growth_over_1k_export_mb: round(afterBig.peak_mb - afterSmall.peak_mb, 1),
+           note: "peak = VmHWM of the functions gateway process, which runs the function in-process" });
+} finally {
+  gateway.kill("SIGTERM");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cleanup and the table
+// ---------------------------------------------------------------------------------------------
+await sql`delete from public.users where email like ${`bench-%-${tag}%@bench.test`}`;
+await sql`delete from auth.users where email like ${`bench-%-${tag}%@bench.test`}`;
+await sql.end();
+
+const cpu = (await import("node:os")).cpus().length;
+console.log(`\nTimeline benchmark (${cpu} cores, shared with other engineers' databases and benchmarks: figures are noisy)\n`);
+const rows = [];
+for (const f of figures) {
+  if (f.figure === "page_keyset_ms" || f.figure === "page_offset_ms") {
+    rows.push([`${f.figure === "page_keyset_ms" ? "keyset" : "OFFSET"} page ${f.page} (#${f.page_number})`, `p50 ${f.p50} ms`, `p95 ${f.p95} ms`]);
+  } else if (f.figure === "page_keyset_rare_type_ms") {
+    rows.push([`keyset, type=insurance, ${f.page} (${f.index})`, `p50 ${f.p50} ms`, `p95 ${f.p95} ms`]);
+  } else if (f.figure === "trigger_write_s") {
+    rows.push([`insert ${f.rows} ${f.table} in batches of ${f.batch}`, `on ${f.with_triggers} s / off ${f.without_triggers} s`, `ratio ${f.ratio}x`]);
+  } else if (f.figure === "export") {
+    rows.push([`export ${f.events} events`, `${f.seconds} s, ${(f.bytes / 1e6).toFixed(1)} MB`, `peak RSS ${f.peak_rss_mb} MB (idle ${f.idle_rss_mb})`]);
+  } else if (f.figure === "setup_events") {
+    rows.push([`setup: ${f.events} events`, `${f.seconds} s`, ""]);
+  }
+}
+const keyset = Object.fromEntries(figures.filter((f) => f.figure === "page_keyset_ms").map((f) => [f.page, f]));
+const offset = Object.fromEntries(figures.filter((f) => f.figure === "page_offset_ms").map((f) => [f.page, f]));
+rows.push(["keyset last / first page (p95)", `${round(keyset.last.p95 / keyset.first.p95, 2)}x`, `OFFSET: ${round(offset.last.p95 / offset.first.p95, 2)}x`]);
+rows.push(["keyset last / second page (p95)", `${round(keyset.last.p95 / keyset.second.p95, 2)}x`, `OFFSET last / keyset last: ${round(offset.last.p95 / keyset.last.p95, 1)}x`]);
+const width = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
+for (const r of rows) console.log(r.map((c, i) => c.padEnd(width[i])).join("  |  "));
