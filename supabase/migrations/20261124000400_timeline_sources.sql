@@ -206,6 +206,7 @@ as $$
   select count(private.record_timeline_event(
     bk.customer_id, 'logistics', 'logistics_tasks', t.id,
     case when tl_record_logistics.action = 'scheduled' then 'scheduled'
+         when tl_record_logistics.action = 'initial_status' then 'status:' || t.status || '@' || private.tl_stamp(a.at)
          else private.tl_change_key('logistics_tasks', t.id, 'status:' || t.status || '@' || private.tl_stamp(a.at)) end,
     a.at,
     initcap(t.kind) || case
@@ -284,7 +285,9 @@ set search_path = ''
 as $$
   select count(private.record_timeline_event(
     p.customer_id, 'payment', 'payments', p.id,
-    private.tl_change_key('payments', p.id, 'status:' || p.status || '@' || private.tl_stamp(a.at)),
+    -- a new payment has no events yet: only a change can repeat a key
+    case when tl_record_payments.action = 'initial_status' then 'status:' || p.status || '@' || private.tl_stamp(a.at)
+         else private.tl_change_key('payments', p.id, 'status:' || p.status || '@' || private.tl_stamp(a.at)) end,
     a.at,
     'Payment of ' || private.tl_money(p.amount, p.currency) || ' ' || p.status,
     jsonb_build_object('action', p.status, 'status', p.status, 'from', tl_record_payments.from_statuses[p.ordinality],
