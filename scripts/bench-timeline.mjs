@@ -116,8 +116,9 @@ for (const [where, index] of Object.entries(positions)) {
   record({ figure: "page_offset_ms", page: where, page_number: index + 1, ...offset });
 }
 
-// One rare type (insurance, 0.5% of events): the filter walks the page index; a per-type index
-// (customer_id, event_type, occurred_at desc, id desc) is tried, measured, and dropped.
+// One rare type (insurance, 0.5% of events): paged on the per-type index
+// (customer_id, event_type, occurred_at desc, id desc), and, as the baseline, on the page index
+// alone (the per-type index dropped inside a transaction that rolls back).
 async function typeFilterFigures(label) {
   const rare = await collectCursors(["insurance"]);
   const mid = rare[Math.floor(rare.length / 2)];
@@ -126,10 +127,13 @@ async function typeFilterFigures(label) {
   record({ figure: "page_keyset_rare_type_ms", index: label, page: "first", ...first });
   record({ figure: "page_keyset_rare_type_ms", index: label, page: "middle", ...middle });
 }
+await typeFilterFigures("with the per-type index");
+await conn`reset role`;
+await conn`begin`;
+await conn`drop index public.customer_timeline_events_type_page_idx`;
+await conn`set local role authenticated`;
 await typeFilterFigures("page index only");
-await sql`create index bench_timeline_type_idx on public.customer_timeline_events (customer_id, event_type, occurred_at desc, id desc)`;
-await typeFilterFigures("with a per-type index");
-await sql`drop index bench_timeline_type_idx`;
+await conn`rollback`;
 await conn`reset role`;
 await conn`select set_config('request.jwt.claims', '', false)`;
 conn.release();
@@ -191,31 +195,18 @@ for (const table of ["bookings", "payments"]) {
 // ---------------------------------------------------------------------------------------------
 // 3. Export through the edge function
 // ---------------------------------------------------------------------------------------------
-const small = await sql.begin(async (tx) => {
-  const id = await createUser(tx, `bench-small-${tag}@bench.test`);
-  await tx`select private.record_timeline_event(${id}::uuid, 'note', 'bench', gen_random_uuid(), 'bench', now() - make_interval(mins => i),
-                                                'Small ' || i, '{}'::jsonb) from generate_series(1, 1000) i`;
-  return id;
-});
-
-const gateway = spawn(resolve(ROOT, "node_modules/.bin/deno"), ["run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys",
-  "--config", "supabase/functions/deno.json", "scripts/functions-gateway.ts"], {
-  cwd: ROOT, env: { ...process.env, FUNCTIONS_PORT: String(FUNCTIONS_PORT), SUPABASE_DB_URL: DB_URL }, stdio: ["ignore", "ignore", "inherit"],
-});
-const base = `http://127.0.0.1:${FUNCTIONS_PORT}/functions/v1`;
-for (let i = 0; i < 240; i++) {
-  try {
-    await fetch(`${base}/health`);
-    break;
-  } catch {
-    await new Promise((r) => setTimeout(r, 250));
-  }
+async function customerWith(events) {
+  return await sql.begin(async (tx) => {
+    const id = await createUser(tx, `bench-export-${events}-${tag}@bench.test`);
+    await tx`select private.record_timeline_event(${id}::uuid, 'note', 'bench', gen_random_uuid(), 'bench', now() - make_interval(mins => i),
+                                                  'Bench event ' || i, jsonb_build_object('i', i)) from generate_series(1, ${events}) i`;
+    return id;
+  });
 }
-const memory = () => {
-  const status = readFileSync(`/proc/${gateway.pid}/status`, "utf8");
-  const kb = (key) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)[1]);
-  return { rss_mb: round(kb("VmRSS") / 1024, 1), peak_mb: round(kb("VmHWM") / 1024, 1) };
-};
+const small = await customerWith(1000);
+const medium = await customerWith(10000);
+
+const base = `http://127.0.0.1:${FUNCTIONS_PORT}/functions/v1`;
 const jwt = await new SignJWT({ role: "authenticated" }).setProtectedHeader({ alg: "HS256", typ: "JWT" }).setSubject(users.admin)
   .setIssuedAt().setExpirationTime("1h").sign(new TextEncoder().encode(JWT_SECRET));
 
@@ -237,19 +228,41 @@ async function exportRun(customerId) {
   return { seconds: round((performance.now() - t0) / 1000, 2), first_byte_ms: round(firstByte, 1), bytes, rows: lines - 1 };
 }
 
-try {
-  await exportRun(small); // warm-up: modules loaded, pool open
-  const idle = memory();
-  const smallRun = await exportRun(small);
-  const afterSmall = memory();
-  const bigRun = await exportRun(users.customer);
-  const afterBig = memory();
-  record({ figure: "export", events: 1000, ...smallRun, peak_rss_mb: afterSmall.peak_mb, idle_rss_mb: idle.rss_mb });
-  record({ figure: "export", events: EVENTS, ...bigRun, peak_rss_mb: afterBig.peak_mb, idle_rss_mb: idle.rss_mb,
-           peak_growth_over_1k_export_mb: round(afterBig.peak_mb - afterSmall.peak_mb, 1),
-           note: "peak = VmHWM of the functions gateway process, which runs the function in-process" });
-} finally {
-  gateway.kill("SIGTERM");
+// The gateway runs the function in-process: its VmHWM (peak resident set) is the function's peak.
+// Run twice: with V8's default heap (which grows lazily: garbage, not data), and with the old
+// space capped at 24 MB, which a buffering export of 100,000 events (18 MB of CSV) could not fit.
+for (const heap of ["default", "capped"]) {
+  const flags = heap === "capped" ? ["--v8-flags=--max-old-space-size=24"] : [];
+  const gateway = spawn(resolve(ROOT, "node_modules/.bin/deno"), ["run", ...flags, "--allow-net", "--allow-env", "--allow-read",
+    "--allow-sys", "--config", "supabase/functions/deno.json", "scripts/functions-gateway.ts"], {
+    cwd: ROOT, env: { ...process.env, FUNCTIONS_PORT: String(FUNCTIONS_PORT), SUPABASE_DB_URL: DB_URL }, stdio: ["ignore", "ignore", "inherit"],
+  });
+  try {
+    for (let i = 0; i < 240; i++) {
+      try {
+        await fetch(`${base}/health`);
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+    const memory = () => {
+      const status = readFileSync(`/proc/${gateway.pid}/status`, "utf8");
+      const kb = (key) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)[1]);
+      return { rss_mb: round(kb("VmRSS") / 1024, 1), peak_mb: round(kb("VmHWM") / 1024, 1) };
+    };
+    await exportRun(small); // warm-up: modules loaded, pool open
+    const idle = memory();
+    // VmHWM only grows: exports run smallest first, so each peak says what that size needed
+    const sizes = heap === "default" ? [[1000, small], [10000, medium], [EVENTS, users.customer]] : [[EVENTS, users.customer]];
+    for (const [events, id] of sizes) {
+      const run = await exportRun(id);
+      record({ figure: "export", heap, events, ...run, peak_rss_mb: memory().peak_mb, idle_rss_mb: idle.rss_mb });
+    }
+  } finally {
+    gateway.kill("SIGTERM");
+    await new Promise((r) => gateway.once("exit", r));
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -270,7 +283,7 @@ for (const f of figures) {
   } else if (f.figure === "trigger_write_s") {
     rows.push([`insert ${f.rows} ${f.table} in batches of ${f.batch}`, `on ${f.with_triggers} s / off ${f.without_triggers} s`, `ratio ${f.ratio}x`]);
   } else if (f.figure === "export") {
-    rows.push([`export ${f.events} events`, `${f.seconds} s, ${(f.bytes / 1e6).toFixed(1)} MB`, `peak RSS ${f.peak_rss_mb} MB (idle ${f.idle_rss_mb})`]);
+    rows.push([`export ${f.events} events (${f.heap} V8 heap)`, `${f.seconds} s, ${(f.bytes / 1e6).toFixed(1)} MB`, `peak RSS ${f.peak_rss_mb} MB (idle ${f.idle_rss_mb})`]);
   } else if (f.figure === "setup_events") {
     rows.push([`setup: ${f.events} events`, `${f.seconds} s`, ""]);
   }

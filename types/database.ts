@@ -237,14 +237,14 @@ isOneToOne: false
                   ]
                 },"customer_timeline_events": {
                   Row: {
-                    "created_at": string,"customer_id": string,"event_key": string,"event_type": string,"id": string,"metadata": NonNullable<Json>,"occurred_at": string,"reference_id": string | null,"source_table": string,"title": string
+                    "created_at": string,"customer_id": string,"event_key": string,"event_type": string,"id": string,"metadata": NonNullable<Json>,"occurred_at": string,"reference_id": string | null,"seq": number,"source_deleted_at": string | null,"source_table": string,"title": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "created_at"?: string,"customer_id": string,"event_key": string,"event_type": string,"id"?: string,"metadata"?: NonNullable<Json>,"occurred_at": string,"reference_id"?: string | null,"source_table": string,"title": string
+                    "created_at"?: string,"customer_id": string,"event_key": string,"event_type": string,"id"?: string,"metadata"?: NonNullable<Json>,"occurred_at": string,"reference_id"?: string | null,"seq"?: never,"source_deleted_at"?: string | null,"source_table": string,"title": string
                   }
                   Update: {
-                    "created_at"?: string,"customer_id"?: string,"event_key"?: string,"event_type"?: string,"id"?: string,"metadata"?: NonNullable<Json>,"occurred_at"?: string,"reference_id"?: string | null,"source_table"?: string,"title"?: string
+                    "created_at"?: string,"customer_id"?: string,"event_key"?: string,"event_type"?: string,"id"?: string,"metadata"?: NonNullable<Json>,"occurred_at"?: string,"reference_id"?: string | null,"seq"?: never,"source_deleted_at"?: string | null,"source_table"?: string,"title"?: string
                   }
                   Relationships: [
                     {
@@ -505,7 +505,10 @@ isOneToOne: false
             [_ in never]: never
           }
           Functions: {
-            "set_customer_consent":
+            "customer_timeline":
+{ Args: { "cursor"?: string,"customer_id": string,"event_types"?: (string)[],"page_size"?: number,"since"?: string,"until"?: string }; Returns: Json
+                           },
+"set_customer_consent":
 { Args: { "channel": string,"customer_id": string,"enabled": boolean,"note"?: string,"source"?: string }; Returns: Json
                            }
           }

@@ -1,17 +1,6 @@
 -- customer_timeline (CONTRACT §7): one page of a customer's timeline, newest first, with an
 -- opaque keyset cursor on (occurred_at desc, id desc) so that pages stay stable while events
--- arrive, and per-type counts for the current filters. Admin only.
-
--- The timeline's event types, in the contract's order.
-create or replace function private.timeline_event_types()
-returns text[]
-language sql
-immutable
-set search_path = ''
-as $$
-  select array['booking', 'payment', 'support', 'note', 'campaign', 'logistics', 'promotion',
-               'insurance', 'consent', 'risk', 'tag', 'segment']
-$$;
+-- arrive, and per-type counts for the current filters (from the rollup). Admin only.
 
 -- One event as the API shows it. metadata gains 'source' (the source table, which tells a
 -- payment from a manual payment) and, when the source row was deleted, 'source_deleted_at'.
@@ -57,7 +46,7 @@ begin
   payload := convert_from(decode(b64, 'base64'), 'UTF8')::jsonb;
   if jsonb_typeof(payload) <> 'object' or payload ->> 'v' is distinct from '1'
      or jsonb_typeof(payload -> 'o') <> 'string' or jsonb_typeof(payload -> 'i') <> 'string'
-     or jsonb_typeof(payload -> 'f') <> 'string' or jsonb_typeof(payload -> 'c') <> 'object' then
+     or jsonb_typeof(payload -> 'f') <> 'string' then
     return null;
   end if;
   perform (payload ->> 'o')::timestamptz, (payload ->> 'i')::uuid;
@@ -151,30 +140,18 @@ begin
     filters := filters || ' and e.occurred_at < $4';
   end if;
 
-  -- counts describe the listing: computed for its first page, carried by its cursor after
-  if position is null then
-    execute format(
-      'select jsonb_object_agg(t.event_type, coalesce(c.n, 0) order by t.ord)
-         from unnest($5) with ordinality t(event_type, ord)
-         left join (select e.event_type, count(*) as n from public.customer_timeline_events e
-                     where %s group by e.event_type) c on c.event_type = t.event_type', filters)
-      into counts
-      using customer_timeline.customer_id, types, customer_timeline.since, customer_timeline.until,
-            coalesce(types, known);
-  else
-    counts := position -> 'c';
-  end if;
+  counts := private.timeline_counts(customer_timeline.customer_id, types, customer_timeline.since, customer_timeline.until);
 
   execute format(
     'select coalesce(jsonb_agg(private.timeline_event_json(p) order by p.occurred_at desc, p.id desc), ''[]''::jsonb)
        from (select e.* from public.customer_timeline_events e
               where %s %s
               order by e.occurred_at desc, e.id desc
-              limit $8) p',
-    filters, case when position is not null then 'and (e.occurred_at, e.id) < ($6, $7)' else '' end)
+              limit $7) p',
+    filters, case when position is not null then 'and (e.occurred_at, e.id) < ($5, $6)' else '' end)
     into rows
     using customer_timeline.customer_id, types, customer_timeline.since, customer_timeline.until,
-          null::text[], (position ->> 'o')::timestamptz, (position ->> 'i')::uuid, customer_timeline.page_size + 1;
+          (position ->> 'o')::timestamptz, (position ->> 'i')::uuid, customer_timeline.page_size + 1;
 
   has_more := jsonb_array_length(rows) > customer_timeline.page_size;
   if has_more then
@@ -185,7 +162,7 @@ begin
   return jsonb_build_object(
     'events', rows,
     'next_cursor', case when has_more then private.timeline_cursor_encode(jsonb_build_object(
-      'v', 1, 'o', last_event ->> 'occurred_at', 'i', last_event ->> 'id', 'f', fingerprint, 'c', counts)) end,
+      'v', 1, 'o', last_event ->> 'occurred_at', 'i', last_event ->> 'id', 'f', fingerprint)) end,
     'counts', counts);
 end
 $$;

@@ -1,0 +1,135 @@
+-- Per-type counts for customer_timeline in milliseconds at any size: a rollup of events per
+-- (customer, UTC day, event type), kept by statement-level triggers on the events in the same
+-- transaction. A count for a date range sums the whole days inside it and counts the (at most
+-- two) partial boundary days exactly from the events. Events are never moved between customers,
+-- types or times (only marked), so insert and delete are all the rollup follows.
+-- Also the index a one-type filter pages on (the benchmark shows 15 ms -> 2 ms for a type that
+-- is 0.5% of 100,000 events).
+
+-- The timeline's event types, in the contract's order.
+create or replace function private.timeline_event_types()
+returns text[]
+language sql
+immutable
+set search_path = ''
+as $$
+  select array['booking', 'payment', 'support', 'note', 'campaign', 'logistics', 'promotion',
+               'insurance', 'consent', 'risk', 'tag', 'segment']
+$$;
+
+create index customer_timeline_events_type_page_idx
+  on public.customer_timeline_events (customer_id, event_type, occurred_at desc, id desc);
+
+create table private.customer_timeline_counts (
+  customer_id uuid not null references public.users (id) on delete cascade,
+  day date not null,
+  event_type text not null,
+  n integer not null constraint customer_timeline_counts_n_not_negative check (n >= 0),
+  primary key (customer_id, day, event_type)
+);
+comment on table private.customer_timeline_counts is
+  'Events per customer, UTC day and type; kept by triggers on customer_timeline_events for the timeline''s counts.';
+alter table private.customer_timeline_counts enable row level security;
+revoke all on private.customer_timeline_counts from public, anon, authenticated, service_role;
+grant select on private.customer_timeline_counts to authenticated, service_role;
+create policy customer_timeline_counts_select_admin on private.customer_timeline_counts
+  for select to authenticated using ((select private.is_admin()));
+
+create or replace function private.tg_customer_timeline_events__counts()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if tg_op = 'INSERT' then
+    insert into private.customer_timeline_counts as c (customer_id, day, event_type, n)
+    select e.customer_id, (e.occurred_at at time zone 'UTC')::date, e.event_type, count(*)
+      from new_rows e
+     group by 1, 2, 3
+     order by 1, 2, 3
+    on conflict (customer_id, day, event_type) do update set n = c.n + excluded.n;
+  elsif tg_op = 'UPDATE' then
+    if exists (select 1 from new_rows n join old_rows o on o.id = n.id
+                where (n.customer_id, n.event_type, n.occurred_at) is distinct from (o.customer_id, o.event_type, o.occurred_at)) then
+      raise exception using errcode = '0A000',
+        message = 'customer_timeline_events: customer_id, event_type and occurred_at of an event never change';
+    end if;
+  else
+    -- an erased customer's rollup rows may already be gone with them: update, never insert
+    update private.customer_timeline_counts c
+       set n = c.n - d.n
+      from (select e.customer_id, (e.occurred_at at time zone 'UTC')::date as day, e.event_type, count(*) as n
+              from old_rows e group by 1, 2, 3) d
+     where c.customer_id = d.customer_id and c.day = d.day and c.event_type = d.event_type;
+    delete from private.customer_timeline_counts c where c.n = 0 and c.customer_id in (select e.customer_id from old_rows e);
+  end if;
+  return null;
+end
+$$;
+
+create trigger _200_counts_insert after insert on public.customer_timeline_events
+  referencing new table as new_rows for each statement execute function private.tg_customer_timeline_events__counts();
+create trigger _200_counts_update after update on public.customer_timeline_events
+  referencing old table as old_rows new table as new_rows for each statement execute function private.tg_customer_timeline_events__counts();
+create trigger _200_counts_delete after delete on public.customer_timeline_events
+  referencing old table as old_rows for each statement execute function private.tg_customer_timeline_events__counts();
+
+insert into private.customer_timeline_counts (customer_id, day, event_type, n)
+select e.customer_id, (e.occurred_at at time zone 'UTC')::date, e.event_type, count(*)
+  from public.customer_timeline_events e group by 1, 2, 3;
+
+-- Counts per type (every type of the filter, zero included) for [since, until). Admin only;
+-- security invoker, so the caller's role and RLS decide.
+create or replace function private.timeline_counts(customer_id uuid, types text[], since timestamptz, until timestamptz)
+returns jsonb
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  since_day date := (timeline_counts.since at time zone 'UTC')::date;
+  until_day date := (timeline_counts.until at time zone 'UTC')::date;
+  result jsonb;
+begin
+  perform private.require_role('admin');
+  with parts as (
+    -- whole days inside the range, from the rollup
+    select r.event_type, sum(r.n)::bigint as n
+      from private.customer_timeline_counts r
+     where r.customer_id = timeline_counts.customer_id
+       and (timeline_counts.types is null or r.event_type = any (timeline_counts.types))
+       and (since_day is null or r.day > since_day)
+       and (until_day is null or r.day < until_day)
+     group by r.event_type
+    union all
+    -- the partial day of since, exactly
+    select e.event_type, count(*)
+      from public.customer_timeline_events e
+     where since_day is not null
+       and e.customer_id = timeline_counts.customer_id
+       and (timeline_counts.types is null or e.event_type = any (timeline_counts.types))
+       and e.occurred_at >= timeline_counts.since
+       and e.occurred_at < least(since_day + 1, timeline_counts.until)
+     group by e.event_type
+    union all
+    -- the partial day of until, exactly (unless it is since's day, counted above)
+    select e.event_type, count(*)
+      from public.customer_timeline_events e
+     where until_day is not null
+       and e.customer_id = timeline_counts.customer_id
+       and (timeline_counts.types is null or e.event_type = any (timeline_counts.types))
+       and e.occurred_at >= greatest(until_day::timestamptz, timeline_counts.since, since_day + 1)
+       and e.occurred_at < timeline_counts.until
+     group by e.event_type
+  )
+  select jsonb_object_agg(t.event_type, coalesce((select sum(p.n) from parts p where p.event_type = t.event_type), 0) order by t.ord)
+    into result
+    from unnest(coalesce(timeline_counts.types, private.timeline_event_types())) with ordinality t(event_type, ord);
+  return result;
+end
+$$;
+
+revoke execute on function private.timeline_counts(uuid, text[], timestamptz, timestamptz), private.tg_customer_timeline_events__counts() from public;
+grant execute on function private.timeline_counts(uuid, text[], timestamptz, timestamptz), private.timeline_event_types()
+  to authenticated, service_role;
