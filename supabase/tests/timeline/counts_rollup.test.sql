@@ -1,7 +1,7 @@
 -- The per-type counts come from a rollup per (customer, UTC day, type) plus exact partial days;
 -- they equal a plain count for any range, follow inserts and erasures, and events cannot move.
 begin;
-select plan(6);
+select plan(7);
 
 select tests.create_user('tl-cnt-customer@example.test') as customer \gset
 select tests.create_user('tl-cnt-other@example.test') as other \gset
@@ -31,11 +31,15 @@ select is(private.timeline_counts(:'customer', array['payment', 'note'], '2026-0
 select is((select sum(n)::int from private.customer_timeline_counts where customer_id = :'customer'),
   (select count(*)::int from public.customer_timeline_events where customer_id = :'customer'), 'the rollup holds every event once');
 
+select is((select jsonb_object_agg(event_type, n) from private.customer_timeline_totals where customer_id = :'customer'),
+  (select jsonb_object_agg(event_type, n) from (select event_type, count(*) as n from public.customer_timeline_events
+                                                 where customer_id = :'customer' group by 1) x), 'the totals hold every event once');
 select throws_ok(format($$update public.customer_timeline_events set occurred_at = occurred_at + interval '1 day' where customer_id = %L$$, :'customer'),
   '0A000', null, 'an event''s time cannot change under the rollup');
 
 delete from public.users where id = :'other';
-select is_empty(format('select 1 from private.customer_timeline_counts where customer_id = %L', :'other'), 'an erased customer leaves no counts');
+select is_empty(format('select 1 from private.customer_timeline_counts where customer_id = %1$L union all select 1 from private.customer_timeline_totals where customer_id = %1$L', :'other'),
+  'an erased customer leaves no counts');
 
 select tests.act_as(:'other');
 select throws_ok(format($$select private.timeline_counts(%L, null, null, null)$$, :'customer'), '42501', null, 'counts are for admins only');
