@@ -1,7 +1,7 @@
 -- The per-type counts come from a rollup per (customer, UTC day, type) plus exact partial days;
 -- they equal a plain count for any range, follow inserts and erasures, and events cannot move.
 begin;
-select plan(7);
+select plan(9);
 
 select tests.create_user('tl-cnt-customer@example.test') as customer \gset
 select tests.create_user('tl-cnt-other@example.test') as other \gset
@@ -31,9 +31,21 @@ select is(private.timeline_counts(:'customer', array['payment', 'note'], '2026-0
 select is((select sum(n)::int from private.customer_timeline_counts where customer_id = :'customer'),
   (select count(*)::int from public.customer_timeline_events where customer_id = :'customer'), 'the rollup holds every event once');
 
-select is((select jsonb_object_agg(event_type, n) from private.customer_timeline_totals where customer_id = :'customer'),
+select is((select jsonb_object_agg(event_type, n) from (select event_type, sum(n) as n from private.customer_timeline_totals
+                                                           where customer_id = :'customer' group by 1) x),
   (select jsonb_object_agg(event_type, n) from (select event_type, count(*) as n from public.customer_timeline_events
                                                  where customer_id = :'customer' group by 1) x), 'the totals hold every event once');
+-- compaction folds the deltas into one row per key and changes no count
+create temporary table before_compaction on commit drop as select r.since, r.until, private.timeline_counts(:'customer', null, r.since, r.until) as counts from ranges r;
+insert into public.customer_notes (customer_id, note, created_at) values (:'customer', 'late', '2026-04-02 13:00+00'), (:'customer', 'later', '2026-04-02 14:00+00');
+update before_compaction set counts = private.timeline_counts(:'customer', null, since, until);
+select private.compact_timeline_counts();
+select is_empty($$select customer_id, day, event_type from private.customer_timeline_counts group by 1, 2, 3 having count(*) > 1
+                  union all select customer_id, null, event_type from private.customer_timeline_totals group by 1, 3 having count(*) > 1$$,
+  'after compaction every key has one row');
+select is_empty($$select 1 from before_compaction b where b.counts is distinct from private.timeline_counts(
+                    (select id from public.users where email = 'tl-cnt-customer@example.test'), null, b.since, b.until)$$,
+  'and every count is what it was');
 select throws_ok(format($$update public.customer_timeline_events set occurred_at = occurred_at + interval '1 day' where customer_id = %L$$, :'customer'),
   '0A000', null, 'an event''s time cannot change under the rollup');
 
