@@ -134,6 +134,26 @@ describe("timeline-export", () => {
     });
   });
 
+  it("audits a download cut short as incomplete, with the rows sent so far", async () => {
+    const big = await createUser([]);
+    await sql`select private.record_timeline_event(${big.id}::uuid, 'note', 'test', gen_random_uuid(), 'k', now() - make_interval(secs => i),
+                                                   'Event ' || i, '{}'::jsonb) from generate_series(1, 30000) i`;
+    const res = await exportOf(big.id);
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    let rows: Array<{ context: { rows: number; completed: boolean } }> = [];
+    for (let i = 0; i < 50 && rows.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      rows = await sql`select context from public.audit_log where entity = 'customer_timeline' and entity_id = ${big.id}` as never;
+    }
+    expect(rows.length).toBe(1);
+    expect(rows[0].context.completed).toBe(false);
+    expect(rows[0].context.rows).toBeGreaterThan(0);
+    expect(rows[0].context.rows).toBeLessThan(30000);
+  });
+
   it("answers 401 without a JWT or with a forged one, and writes no audit row", async () => {
     const none = await exportOf(customer.id, {}, null);
     expect(none.status).toBe(401);

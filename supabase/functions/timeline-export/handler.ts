@@ -69,8 +69,8 @@ export const handler = serveJson(async (req) => {
       for (;;) {
         let chunk = "";
         for (const event of page.events) chunk += csvEvent(event);
-        rows += page.events.length;
         await writer.write(encoder.encode(chunk));
+        rows += page.events.length;
         if (!page.next_cursor) break;
         page = await fetchPage(tx, p, page.next_cursor);
       }
