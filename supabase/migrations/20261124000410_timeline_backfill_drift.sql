@@ -58,6 +58,7 @@ create or replace function private.timeline_drift_by_source()
 returns table (event_type text, source_table text, missing bigint, extra bigint)
 language sql
 stable
+security definer
 set search_path = ''
 as $$
   with missing as (
@@ -159,6 +160,7 @@ create or replace function private.timeline_drift()
 returns table (event_type text, missing bigint, extra bigint)
 language sql
 stable
+security definer
 set search_path = ''
 as $$
   select d.event_type, sum(d.missing)::bigint, sum(d.extra)::bigint
@@ -176,6 +178,7 @@ create or replace function private.backfill_customer_timeline()
 returns jsonb
 language plpgsql
 volatile
+security definer
 set search_path = ''
 as $$
 declare
@@ -276,5 +279,9 @@ begin
 end
 $$;
 
+-- Definer: they read and mark past RLS and column privileges; only postgres and the service
+-- role (operations, cron) may run them.
+revoke execute on function private.timeline_drift(), private.timeline_drift_by_source(),
+  private.backfill_customer_timeline() from public;
 grant execute on function private.timeline_drift(), private.timeline_drift_by_source(),
   private.backfill_customer_timeline() to service_role;

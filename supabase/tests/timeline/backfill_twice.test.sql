@@ -1,6 +1,6 @@
 -- The backfill rebuilds the timeline from every source; running it twice adds nothing.
 begin;
-select plan(7);
+select plan(10);
 
 -- start from an empty timeline: the backfill alone must rebuild it from the seeded sources
 create temporary table before_events on commit drop as
@@ -28,6 +28,15 @@ select set_eq(
   'creation events are rebuilt exactly as the triggers wrote them');
 select is((select count(*)::int from public.customer_timeline_events where event_key = 'created'),
   (select count(*)::int from public.bookings), 'one created event per booking');
+
+-- who may run them: the service role (operations), not staff
+select tests.create_user('tl-bf-admin@example.test', array['admin']) as admin \gset
+select tests.act_as_service();
+select is((private.backfill_customer_timeline() ->> 'inserted_total')::int, 0, 'the service role runs the backfill');
+select is((select count(*)::int from private.timeline_drift()), 9, 'and the drift check');
+select tests.act_as(:'admin');
+select throws_ok($$select private.backfill_customer_timeline()$$, '42501', null, 'an admin may not run the backfill');
+select tests.act_as_postgres();
 
 select * from finish();
 rollback;
