@@ -379,14 +379,14 @@ isOneToOne: false
                   ]
                 },"customer_timeline_events": {
                   Row: {
-                    "created_at": string,"customer_id": string,"event_key": string,"event_type": string,"id": string,"metadata": NonNullable<Json>,"occurred_at": string,"reference_id": string | null,"source_table": string,"title": string
+                    "created_at": string,"customer_id": string,"event_key": string,"event_type": string,"id": string,"metadata": NonNullable<Json>,"occurred_at": string,"reference_id": string | null,"seq": number,"source_deleted_at": string | null,"source_table": string,"title": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "created_at"?: string,"customer_id": string,"event_key": string,"event_type": string,"id"?: string,"metadata"?: NonNullable<Json>,"occurred_at": string,"reference_id"?: string | null,"source_table": string,"title": string
+                    "created_at"?: string,"customer_id": string,"event_key": string,"event_type": string,"id"?: string,"metadata"?: NonNullable<Json>,"occurred_at": string,"reference_id"?: string | null,"seq"?: never,"source_deleted_at"?: string | null,"source_table": string,"title": string
                   }
                   Update: {
-                    "created_at"?: string,"customer_id"?: string,"event_key"?: string,"event_type"?: string,"id"?: string,"metadata"?: NonNullable<Json>,"occurred_at"?: string,"reference_id"?: string | null,"source_table"?: string,"title"?: string
+                    "created_at"?: string,"customer_id"?: string,"event_key"?: string,"event_type"?: string,"id"?: string,"metadata"?: NonNullable<Json>,"occurred_at"?: string,"reference_id"?: string | null,"seq"?: never,"source_deleted_at"?: string | null,"source_table"?: string,"title"?: string
                   }
                   Relationships: [
                     {
@@ -869,6 +869,9 @@ isOneToOne: false
           Functions: {
             "cancel_campaign":
 { Args: { "campaign_id": string }; Returns: Json
+                           },
+"customer_timeline":
+{ Args: { "cursor"?: string,"customer_id": string,"event_types"?: (string)[],"page_size"?: number,"since"?: string,"until"?: string }; Returns: Json
                            },
 "freeze_campaign_audience":
 { Args: { "audience": Json,"campaign_id"?: string }; Returns: Json

@@ -534,7 +534,8 @@ begin
                                 'subject', c.content ->> 'subject',
                                 'address', u.address, 'provider_message_id', u.provider_message_id))
       from updated u join public.campaigns c on c.id = u.campaign_id
-     where u.status = 'sent'
+     -- email: the email_logs row's own timeline trigger writes the event
+     where u.status = 'sent' and u.channel <> 'email'
   )
   select jsonb_build_object(
            'sent', count(*) filter (where u.status = 'sent'),

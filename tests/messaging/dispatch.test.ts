@@ -78,9 +78,10 @@ describe("dispatch sends through the providers", () => {
     const logs = await sql`select to_email, status, campaign_id from public.email_logs where campaign_id = ${campaign_id}`;
     expect(logs).toHaveLength(2);
     const events = await sql`select title, metadata from public.customer_timeline_events
-                              where customer_id = ${a.id} and event_type = 'campaign' and source_table = 'campaign_recipients'`;
+                              where customer_id = ${a.id} and event_type = 'campaign'`;
     expect(events).toHaveLength(1);
-    expect(events[0].title).toBe("Email sent: dispatch email");
+    expect(events[0].title).toBe("Campaign email sent: Hi {{first_name}}");
+    expect(events[0].metadata).toMatchObject({ campaign_id, kind: "campaign" });
     expect((await sql`select status from public.campaigns where id = ${campaign_id}`)[0].status).toBe("sent");
   });
 

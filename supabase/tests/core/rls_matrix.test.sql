@@ -84,7 +84,7 @@ select t.tbl, t.keys, null, t.patch, t.own_filter, t.c_ins, t.c_upd, t.c_del, t.
   ('customer_notes', '{id}', '{"id":"20000000-0000-4000-8000-00000000000e"}', format('customer_id = %L and visibility = %L', c, 'shared'), 'denied', 'noop', 'noop', 'ok', 'ok', 'ok'),
   ('customer_consent', '{customer_id,channel}', '{"channel":"sms"}', format('customer_id = %L', c), 'denied', 'noop', 'denied', 'ok', 'ok', 'denied'),
   ('customer_consent_history', '{id}', '{"id":null}', null, 'denied', 'denied', 'denied', 'denied', 'denied', 'denied'),
-  ('customer_timeline_events', '{id}', '{"id":null,"event_key":"clone"}', null, 'denied', 'denied', 'denied', 'denied', 'denied', 'denied')
+  ('customer_timeline_events', '{id}', '{"id":null,"seq":null,"event_key":"clone"}', null, 'denied', 'denied', 'denied', 'denied', 'denied', 'denied')
   ) as t(tbl, keys, patch, own_filter, c_ins, c_upd, c_del, a_ins, a_upd, a_del);
 
 -- Template: the other customer's row where the table has one, else any row.
