@@ -122,7 +122,6 @@ declare
   p text := segment_check_scalar.path;
   n numeric;
   s text;
-  d date;
 begin
   if segment_check_scalar.for_days then
     if jsonb_typeof(v) <> 'number' or (v #>> '{}')::numeric <> trunc((v #>> '{}')::numeric)
@@ -160,7 +159,7 @@ begin
       return private.segment_error(p, 'bad_value', format('%s must be a date written YYYY-MM-DD', private.segment_show(v)));
     end if;
     begin
-      d := make_date(substr(s, 1, 4)::integer, substr(s, 6, 2)::integer, substr(s, 9, 2)::integer);
+      perform make_date(substr(s, 1, 4)::integer, substr(s, 6, 2)::integer, substr(s, 9, 2)::integer);
     exception when others then
       return private.segment_error(p, 'bad_value', format('%s is not a calendar date', private.segment_show(v)));
     end;
@@ -230,7 +229,7 @@ as $$
 declare
   r jsonb := segment_check_rule.rule;
   p text := segment_check_rule.path;
-  errors jsonb := '[]';
+  errors jsonb := '[]'::jsonb;
   k text;
   field text;
   kind text;
@@ -311,7 +310,6 @@ declare
   k text;
   child jsonb;
   child_path text;
-  i integer;
 begin
   if jsonb_typeof(g) is distinct from 'object' then
     errors := errors || private.segment_error(p, 'not_an_object', format('a group must be an object; got %s', private.segment_show(g)));
@@ -545,7 +543,7 @@ set search_path = ''
 as $$
 declare
   child jsonb;
-  parts text[] := '{}';
+  parts text[] := '{}'::text[];
   sql text;
 begin
   for child in select e.x from jsonb_array_elements(compile_segment_group.node -> 'rules') with ordinality e(x, ord) order by e.ord loop
@@ -685,7 +683,7 @@ as $$
 declare
   q private.segment_query;
   matched boolean;
-  children jsonb := '[]';
+  children jsonb := '[]'::jsonb;
   child jsonb;
   explained jsonb;
   i integer := 0;
