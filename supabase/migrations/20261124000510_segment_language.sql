@@ -598,14 +598,16 @@ begin
 end
 $$;
 
+-- Security definer: reads the setting for callers who may not read private.segment_settings.
 create or replace function private.segment_timeout_message()
 returns text
 language sql
 stable
+security definer
 set search_path = ''
 as $$
-  select format('segment evaluation ran out of time (statement_timeout %s): narrow the definition, or raise private.segment_settings.statement_timeout',
-                current_setting('statement_timeout'))
+  select format('segment evaluation was cancelled by statement_timeout: narrow the definition, or raise private.segment_settings.statement_timeout (now %s)',
+                coalesce((select s.value from private.segment_settings s where s.key = 'statement_timeout'), '10s'))
 $$;
 
 create or replace function public.evaluate_segment(definition jsonb, page_size integer default 50, after uuid default null)
@@ -784,6 +786,7 @@ create or replace function private.segment_statement_timeout()
 returns text
 language sql
 stable
+security definer
 set search_path = ''
 as $$
   select coalesce((select s.value from private.segment_settings s where s.key = 'statement_timeout'), '10s')
