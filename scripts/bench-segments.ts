@@ -9,6 +9,8 @@ const DB_URL = Deno.env.get("DB_URL") ?? "postgresql://postgres:postgres@127.0.0
 const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 15);
 const WARMUP = 2;
 const ADMIN = "00000000-0000-4000-a000-000000000001";
+// --only=eval,refresh,overhead,fresh runs a part of the bench (all by default).
+const ONLY = new Set((Deno.args.find((a) => a.startsWith("--only="))?.slice(7) ?? "eval,refresh,overhead,fresh").split(","));
 
 const sql = postgres(DB_URL, { max: 1, onnotice: () => {} });
 const figures: Record<string, unknown>[] = [];
@@ -110,9 +112,9 @@ function handPage(where: string): string {
     join public.users u on u.id = f.customer_id`;
 }
 
-console.log(`\n# evaluate_segment (count + first page of 50) vs hand-written SQL, ${RUNS} interleaved runs each`);
 const table: string[][] = [["definition", "rules", "total", "eval p50", "eval p95", "hand p50", "hand p95", "ratio p50", "same"]];
-for (const c of cases) {
+if (ONLY.has("eval")) console.log(`\n# evaluate_segment (count + first page of 50) vs hand-written SQL, ${RUNS} interleaved runs each`);
+for (const c of ONLY.has("eval") ? cases : []) {
   const ev: number[] = [], hand: number[] = [];
   let evTotal = -1, handTotal = -1, same = true;
   for (let i = 0; i < WARMUP + RUNS; i++) {
@@ -148,9 +150,9 @@ for (const c of cases) {
 }
 
 // refresh_segment on a segment of about 100k members, inside a transaction rolled back at the end.
-console.log("\n# refresh_segment (first fill, no-op, then a change), rolled back afterwards");
 const refreshRows: string[][] = [["step", "ms", "count", "entered", "exited"]];
-try {
+if (ONLY.has("refresh")) console.log("\n# refresh_segment (first fill, no-op, then a change), rolled back afterwards");
+if (ONLY.has("refresh")) try {
   await sql.begin(async (tx) => {
     await tx`select set_config('role', 'authenticated', true),
                     set_config('request.jwt.claims', ${JSON.stringify({ sub: ADMIN, role: "authenticated" })}, true)`;
@@ -176,7 +178,7 @@ try {
 }
 
 // Write overhead of keeping facts current: the same writes with the _200_facts triggers on and off.
-console.log("\n# write overhead of the facts triggers (same writes, triggers on vs off, each rolled back)");
+if (ONLY.has("overhead")) console.log("\n# write overhead of the facts triggers (same writes, triggers on vs off, each rolled back)");
 const sample = (await sql`select customer_id from public.customer_facts tablesample system (1) limit 2000`).map((r) => r.customer_id as string);
 const equipment = (await sql`select id from public.equipment limit 1`)[0].id as string;
 const FACT_TABLES = ["bookings", "booking_items", "payments"];
@@ -199,7 +201,7 @@ async function writeWorkload(tx: postgres.TransactionSql, kind: "bulk" | "single
   return performance.now() - t;
 }
 const overheadRows: string[][] = [["workload", "with facts p50 ms", "without p50 ms", "ratio"]];
-for (const kind of ["bulk", "single"] as const) {
+for (const kind of ONLY.has("overhead") ? ["bulk", "single"] as const : []) {
   const on: number[] = [], off: number[] = [];
   const reps = kind === "bulk" ? 7 : 5;
   for (let i = 0; i < reps; i++) {
@@ -233,8 +235,8 @@ for (const kind of ["bulk", "single"] as const) {
 }
 
 // The alternative to stored facts that is fresh by construction: aggregate the sources per read.
-console.log("\n# provably-fresh alternative: one count computed from the sources at read time");
-{
+if (ONLY.has("fresh")) {
+  console.log("\n# provably-fresh alternative: one count computed from the sources at read time");
   const liveCount = `select count(*) from public.users u
     left join (select customer_id, count(*) n from public.bookings where status <> 'cancelled' group by 1) b on b.customer_id = u.id
     left join (select customer_id, sum(amount) s from public.payments where status = 'succeeded' group by 1) p on p.customer_id = u.id

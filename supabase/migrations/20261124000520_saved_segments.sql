@@ -90,6 +90,8 @@ as $$
 declare
   seg public.customer_segments;
   target uuid[];
+  entering_ids uuid[];
+  leaving_ids uuid[];
   entered integer;
   exited integer;
   total integer;
@@ -106,39 +108,32 @@ begin
 
   select coalesce(array_agg(m), '{}'::uuid[]) into target from private.segment_member_ids(seg.definition) m;
 
-  with entering as (
-    insert into public.customer_segment_members (segment_id, customer_id, entered_at)
-    select seg.id, t.customer_id, refreshed_at
-      from (select unnest(target) as customer_id
-            except
-            select m.customer_id from public.customer_segment_members m where m.segment_id = seg.id) t
-    returning customer_id
-  ), events as (
-    select private.record_timeline_event(
-             e.customer_id, 'segment', 'customer_segment_members', seg.id,
-             format('entered:%s@%s', e.customer_id, to_char(refreshed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')),
-             refreshed_at, format('Entered segment %s', seg.name),
-             jsonb_build_object('segment_id', seg.id, 'segment_name', seg.name, 'change', 'entered', 'segment_version', seg.version))
-      from entering e
-  )
-  select count(*) into entered from events;
+  -- The difference, computed once each way (hash set operations), then applied by key.
+  select coalesce(array_agg(d.customer_id), '{}'::uuid[]) into entering_ids
+    from (select unnest(target) as customer_id
+          except
+          select m.customer_id from public.customer_segment_members m where m.segment_id = seg.id) d;
+  select coalesce(array_agg(d.customer_id), '{}'::uuid[]) into leaving_ids
+    from (select m.customer_id from public.customer_segment_members m where m.segment_id = seg.id
+          except
+          select unnest(target)) d;
 
-  with leaving as (
-    delete from public.customer_segment_members m
-     using (select x.customer_id from public.customer_segment_members x where x.segment_id = seg.id
-            except
-            select unnest(target)) gone
-     where m.segment_id = seg.id and m.customer_id = gone.customer_id
-    returning m.customer_id
-  ), events as (
-    select private.record_timeline_event(
-             l.customer_id, 'segment', 'customer_segment_members', seg.id,
-             format('exited:%s@%s', l.customer_id, to_char(refreshed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')),
-             refreshed_at, format('Left segment %s', seg.name),
-             jsonb_build_object('segment_id', seg.id, 'segment_name', seg.name, 'change', 'exited', 'segment_version', seg.version))
-      from leaving l
-  )
-  select count(*) into exited from events;
+  insert into public.customer_segment_members (segment_id, customer_id, entered_at)
+  select seg.id, e.customer_id, refreshed_at from unnest(entering_ids) e(customer_id);
+  delete from public.customer_segment_members m
+   where m.segment_id = seg.id and m.customer_id = any (leaving_ids);
+
+  perform private.record_timeline_event(
+            x.customer_id, 'segment', 'customer_segment_members', seg.id,
+            format('%s:%s@%s', x.change, x.customer_id, to_char(refreshed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')),
+            refreshed_at,
+            case x.change when 'entered' then format('Entered segment %s', seg.name) else format('Left segment %s', seg.name) end,
+            jsonb_build_object('segment_id', seg.id, 'segment_name', seg.name, 'change', x.change, 'segment_version', seg.version))
+     from (select e.customer_id, 'entered' as change from unnest(entering_ids) e(customer_id)
+           union all
+           select l.customer_id, 'exited' from unnest(leaving_ids) l(customer_id)) x;
+  entered := cardinality(entering_ids);
+  exited := cardinality(leaving_ids);
 
   total := cardinality(target);
   -- Stats only: the validate trigger leaves version alone when the definition is unchanged.
