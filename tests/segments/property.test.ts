@@ -84,7 +84,7 @@ describe("evaluate_segment equals an independent evaluator", () => {
       }),
       { numRuns: 120, seed: 20261124 },
     );
-  });
+  }, 600_000);
 
   it("finds members and non-members (the world is not degenerate)", async () => {
     const some = await evaluateAll(admin.id, { version: 1, combinator: "and", rules: [
