@@ -191,24 +191,23 @@ begin
     return private.segment_error(segment_check_list.path, 'list_too_long',
       format('a list may have at most 500 values; this one has %s', jsonb_array_length(v)));
   end if;
-  for bad in
-    select e.x, e.ord - 1 as i from jsonb_array_elements(v) with ordinality e(x, ord)
-     where case segment_check_list.kind
-             when 'text' then jsonb_typeof(e.x) <> 'string' or length(e.x #>> '{}') > 200
-                              or (segment_check_list.is_tag and (e.x #>> '{}') !~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$')
-             else true end
-       and segment_check_list.kind = 'text'
-     order by e.ord limit 1
-  loop
-    if jsonb_typeof(bad.x) = 'string' and length(bad.x #>> '{}') > 200 then
-      return private.segment_error(format('%s[%s]', segment_check_list.path, bad.i), 'value_too_long',
-        format('a string may have at most 200 characters; this one has %s', length(bad.x #>> '{}')));
-    end if;
-    return private.segment_error(format('%s[%s]', segment_check_list.path, bad.i), 'bad_value',
-      case when segment_check_list.is_tag then format('%s must be a tag id (uuid)', private.segment_show(bad.x))
-           else format('%s must be a string', private.segment_show(bad.x)) end);
-  end loop;
-  if segment_check_list.kind <> 'text' then
+  if segment_check_list.kind = 'text' then
+    -- Set-based: find the first element that is not a short string (or not a tag id).
+    for bad in
+      select e.x, e.ord - 1 as i from jsonb_array_elements(v) with ordinality e(x, ord)
+       where jsonb_typeof(e.x) <> 'string' or length(e.x #>> '{}') > 200
+          or (segment_check_list.is_tag and (e.x #>> '{}') !~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$')
+       order by e.ord limit 1
+    loop
+      if jsonb_typeof(bad.x) = 'string' and length(bad.x #>> '{}') > 200 then
+        return private.segment_error(format('%s[%s]', segment_check_list.path, bad.i), 'value_too_long',
+          format('a string may have at most 200 characters; this one has %s', length(bad.x #>> '{}')));
+      end if;
+      return private.segment_error(format('%s[%s]', segment_check_list.path, bad.i), 'bad_value',
+        case when segment_check_list.is_tag then format('%s must be a tag id (uuid)', private.segment_show(bad.x))
+             else format('%s must be a string', private.segment_show(bad.x)) end);
+    end loop;
+  else
     for i in 0 .. jsonb_array_length(v) - 1 loop
       err := private.segment_check_scalar(segment_check_list.kind, v -> i, format('%s[%s]', segment_check_list.path, i));
       if err is not null then
