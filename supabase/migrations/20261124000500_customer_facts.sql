@@ -51,15 +51,30 @@ as $$
   select u.id, u.risk_score from public.users u where u.id = any (customer_risk_scores.customer_ids)
 $$;
 
--- Engagement: the messaging work replaces this with a query over its provider events (opens and
--- clicks). Customers it does not return have no engagement (null, 0).
+-- Engagement: opens and clicks recorded by the messaging work in public.message_events, with the
+-- provider's event mapped to opened/clicked by private.provider_event_statuses (one meaning with
+-- campaign analytics). Those tables come with a later migration; until they exist every customer
+-- has no engagement (null, 0). customer_ids null: every customer with any open or click.
 create or replace function private.customer_engagement(customer_ids uuid[])
 returns table (customer_id uuid, last_engaged_at timestamptz, engaged_campaigns_90d integer)
-language sql
+language plpgsql
 stable
+security definer
 set search_path = ''
 as $$
-  select null::uuid, null::timestamptz, 0 where false and customer_engagement.customer_ids is not null
+begin
+  if to_regclass('public.message_events') is null or to_regclass('private.provider_event_statuses') is null then
+    return;
+  end if;
+  return query
+  select e.customer_id, max(e.occurred_at),
+         (count(distinct e.campaign_id) filter (where e.occurred_at >= now() - interval '90 days'))::integer
+    from public.message_events e
+    join private.provider_event_statuses m on m.provider = e.provider and m.event = e.event and m.status in ('opened', 'clicked')
+   where e.customer_id is not null
+     and (customer_engagement.customer_ids is null or e.customer_id = any (customer_engagement.customer_ids))
+   group by e.customer_id;
+end
 $$;
 
 -- ---------------------------------------------------------------------------------------------
@@ -294,8 +309,16 @@ begin
                         bool_or(x.enabled) filter (where x.channel = 'push') as push
                    from public.customer_consent x group by x.customer_id) cc on cc.customer_id = u.id
      where f.customer_id = u.id;
-    select array_agg(f.customer_id) into ids from public.customer_facts f;
-    perform private.refresh_engagement_facts(coalesce(ids, '{}'));
+    -- Engagement for everyone: clear who has none, set who has some.
+    update public.customer_facts f
+       set last_engaged_at = null, engaged_campaigns_90d = 0, updated_at = now()
+     where (f.last_engaged_at is not null or f.engaged_campaigns_90d <> 0)
+       and not exists (select 1 from private.customer_engagement(null) e where e.customer_id = f.customer_id);
+    update public.customer_facts f
+       set last_engaged_at = e.last_engaged_at, engaged_campaigns_90d = e.engaged_campaigns_90d, updated_at = now()
+      from private.customer_engagement(null) e
+     where f.customer_id = e.customer_id
+       and (f.last_engaged_at, f.engaged_campaigns_90d) is distinct from (e.last_engaged_at, e.engaged_campaigns_90d);
     return;
   end if;
   perform private.refresh_profile_facts(ids);
@@ -569,6 +592,27 @@ create trigger _200_facts_update after update on public.customer_consent
   referencing old table as old_rows new table as new_rows for each statement execute function private.tg_customer_consent__facts();
 create trigger _200_facts_delete after delete on public.customer_consent
   referencing old table as old_rows for each statement execute function private.tg_customer_consent__facts();
+
+-- message_events (opens and clicks, from the messaging work's later migration): the function is
+-- here so that migration only has to attach it:
+--   create trigger _200_facts_insert after insert on public.message_events
+--     referencing new table as new_rows for each statement execute function private.tg_message_events__facts();
+create or replace function private.tg_message_events__facts()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  ids uuid[];
+begin
+  select array_agg(distinct n.customer_id) into ids from new_rows n where n.customer_id is not null;
+  if ids is not null then
+    perform private.refresh_engagement_facts(ids);
+  end if;
+  return null;
+end
+$$;
 
 -- Backfill: every customer that exists now.
 select private.refresh_customer_facts(null);

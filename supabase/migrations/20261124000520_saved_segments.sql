@@ -176,8 +176,13 @@ declare
   refreshed integer := 0;
   ids uuid[];
 begin
-  select array_agg(f.customer_id) into ids from public.customer_facts f
-   where f.engaged_campaigns_90d > 0 or f.last_engaged_at >= now() - interval '91 days';
+  -- Everyone with engagement now or in the facts: the 90-day window moved, and events recorded
+  -- without a refresh are caught here.
+  select array_agg(x.customer_id) into ids from (
+    select e.customer_id from private.customer_engagement(null) e
+    union
+    select f.customer_id from public.customer_facts f where f.engaged_campaigns_90d > 0 or f.last_engaged_at is not null
+  ) x;
   if ids is not null then
     perform private.refresh_engagement_facts(ids);
   end if;
@@ -242,26 +247,45 @@ comment on function public.duplicate_segment(uuid, text) is
 -- Segment manager
 -- ---------------------------------------------------------------------------------------------
 
--- Campaigns that used a segment. Empty until messaging exists: the messaging migration replaces
--- this view (same columns) with one over its campaigns table.
+-- Campaigns that used a segment, from public.campaigns.segment_id. Campaigns arrive with a later
+-- migration, so the view reads them through a function bound when it runs: no campaigns table,
+-- no usage. Runs as the caller (campaigns' RLS applies).
+create or replace function private.segment_campaign_usage()
+returns table (segment_id uuid, campaign_id uuid, campaign_name text, used_at timestamptz)
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  if to_regclass('public.campaigns') is null then
+    return;
+  end if;
+  return query
+  select c.segment_id, c.id, c.name, coalesce(c.started_at, c.created_at)
+    from public.campaigns c
+   where c.segment_id is not null;
+end
+$$;
+
 create view public.segment_usage with (security_invoker = true) as
-select null::uuid as segment_id, null::uuid as campaign_id, null::text as campaign_name, null::timestamptz as used_at
- where false;
-comment on view public.segment_usage is
-  'Campaigns that used each saved segment (segment_id, campaign_id, campaign_name, used_at). Replaced by the messaging work.';
+select u.segment_id, u.campaign_id, u.campaign_name, u.used_at from private.segment_campaign_usage() u;
+comment on view public.segment_usage is 'Campaigns that used each saved segment (segment_id, campaign_id, campaign_name, used_at).';
 
 create view public.segment_manager with (security_invoker = true) as
 select s.id, s.name, s.description, s.definition, s.version, s.auto_refresh, s.last_count, s.last_refreshed_at,
        s.created_by, s.created_at, s.updated_by, ub.full_name as updated_by_name, s.updated_at,
        coalesce(u.campaigns, '[]'::jsonb) as usage,
-       coalesce(jsonb_array_length(u.campaigns), 0) as usage_count
+       coalesce(u.campaign_count, 0) as usage_count
   from public.customer_segments s
   left join public.users ub on ub.id = s.updated_by
-  left join lateral (
-    select jsonb_agg(jsonb_build_object('campaign_id', su.campaign_id, 'name', su.campaign_name, 'used_at', su.used_at)
-                     order by su.used_at desc) as campaigns
-      from public.segment_usage su where su.segment_id = s.id
-  ) u on true;
+  left join (
+    select su.segment_id,
+           jsonb_agg(jsonb_build_object('campaign_id', su.campaign_id, 'name', su.campaign_name, 'used_at', su.used_at)
+                     order by su.used_at desc) as campaigns,
+           count(*)::integer as campaign_count
+      from public.segment_usage su
+     group by su.segment_id
+  ) u on u.segment_id = s.id;
 comment on view public.segment_manager is
   'Saved segments for the segment manager: last count and refresh, who changed them last, and the campaigns that used them.';
 
@@ -269,4 +293,4 @@ revoke all on public.segment_usage, public.segment_manager from anon;
 grant select on public.segment_usage, public.segment_manager to authenticated, service_role;
 
 grant execute on function public.refresh_segment(uuid), public.duplicate_segment(uuid, text) to authenticated, service_role;
-grant execute on function private.apply_segment_refresh(uuid) to authenticated, service_role;
+grant execute on function private.apply_segment_refresh(uuid), private.segment_campaign_usage() to authenticated, service_role;

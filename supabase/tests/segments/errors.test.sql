@@ -19,6 +19,7 @@ exception when others then
   return sqlstate || ' ' || sqlerrm;
 end
 $$;
+grant execute on function pg_temp.raised(text) to authenticated;
 
 select is(public.validate_segment('{"version":1,"combinator":"and","rules":[{"field":"city","operator":"=","value":"Oslo"}]}'), '[]'::jsonb, 'a valid definition has no errors');
 select is(pg_temp.e('[]'), '$ not_an_object', 'not_an_object: the definition');

@@ -2,7 +2,7 @@
 -- path and write nothing; version counts definition changes; updated_by; audit; duplicate_segment;
 -- the segment manager view.
 begin;
-select plan(21);
+select plan(22);
 
 select tests.create_user('seg-admin-' || gen_random_uuid() || '@segtest.test', '{admin}', 'Sam Segment') as admin_id \gset
 select tests.create_user('seg-admin2-' || gen_random_uuid() || '@segtest.test', '{admin}', 'Ola Other') as admin2_id \gset
@@ -63,6 +63,13 @@ select throws_ok(format($$select public.duplicate_segment(%L, 'segtest renamed')
 -- manager view
 select is((select row(name, description, version, updated_by_name, usage, usage_count)::text from public.segment_manager where id = :'seg_id'),
           row('segtest Oslo', 'Oslo people', 2, 'Ola Other', '[]'::jsonb, 0)::text, 'the segment manager shows name, description, version, editor and usage');
+select tests.act_as_postgres();
+insert into public.campaigns (id, name, channel, content, audience, segment_id, created_at)
+values ('50000000-0000-4000-a000-0000000000c1', 'segtest campaign', 'email', '{"subject":"s","text":"t"}', '{}', :'seg_id', '2026-01-05 10:00+00');
+select tests.act_as(:'admin2_id');
+select is((select usage from public.segment_manager where id = :'seg_id'),
+          '[{"campaign_id":"50000000-0000-4000-a000-0000000000c1","name":"segtest campaign","used_at":"2026-01-05T10:00:00+00:00"}]'::jsonb,
+          'usage lists the campaigns that used the segment');
 select tests.act_as_postgres();
 select is((select count(*)::int from public.audit_log where entity = 'customer_segments' and action = 'insert' and entity_id = :'dup_id'), 1, 'duplicates are audited');
 
