@@ -206,6 +206,12 @@ isOneToOne: false
       referencedRelation: "customer_segments"
       referencedColumns: ["id"]
     },{
+      foreignKeyName: "campaigns_segment_id_fkey"
+      columns: ["segment_id"]
+isOneToOne: false
+      referencedRelation: "segment_manager"
+      referencedColumns: ["id"]
+    },{
       foreignKeyName: "campaigns_template_id_fkey"
       columns: ["template_id"]
 isOneToOne: false
@@ -259,6 +265,26 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
+                },"customer_facts": {
+                  Row: {
+                    "booking_count": number,"city": string | null,"consent_email": boolean,"consent_push": boolean,"consent_sms": boolean,"country_code": string | null,"created_at": string,"customer_id": string,"engaged_campaigns_90d": number,"equipment_category": (string)[],"last_booking_at": string | null,"last_engaged_at": string | null,"lifetime_value": number | null,"region": string | null,"risk_score": number | null,"tag": (string)[],"total_spend": number,"updated_at": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "booking_count"?: number,"city"?: string | null,"consent_email"?: boolean,"consent_push"?: boolean,"consent_sms"?: boolean,"country_code"?: string | null,"created_at": string,"customer_id": string,"engaged_campaigns_90d"?: number,"equipment_category"?: (string)[],"last_booking_at"?: string | null,"last_engaged_at"?: string | null,"lifetime_value"?: number | null,"region"?: string | null,"risk_score"?: number | null,"tag"?: (string)[],"total_spend"?: number,"updated_at"?: string
+                  }
+                  Update: {
+                    "booking_count"?: number,"city"?: string | null,"consent_email"?: boolean,"consent_push"?: boolean,"consent_sms"?: boolean,"country_code"?: string | null,"created_at"?: string,"customer_id"?: string,"engaged_campaigns_90d"?: number,"equipment_category"?: (string)[],"last_booking_at"?: string | null,"last_engaged_at"?: string | null,"lifetime_value"?: number | null,"region"?: string | null,"risk_score"?: number | null,"tag"?: (string)[],"total_spend"?: number,"updated_at"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "customer_facts_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: true
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"customer_notes": {
                   Row: {
                     "admin_id": string | null,"created_at": string,"customer_id": string,"id": string,"note": string,"type": string,"updated_at": string,"visibility": string
@@ -305,21 +331,59 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
-                },"customer_segments": {
+                },"customer_segment_members": {
                   Row: {
-                    "created_at": string,"created_by": string | null,"definition": NonNullable<Json>,"description": string | null,"id": string,"name": string,"updated_at": string
+                    "customer_id": string,"entered_at": string,"segment_id": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "created_at"?: string,"created_by"?: string | null,"definition": NonNullable<Json>,"description"?: string | null,"id"?: string,"name": string,"updated_at"?: string
+                    "customer_id": string,"entered_at"?: string,"segment_id": string
                   }
                   Update: {
-                    "created_at"?: string,"created_by"?: string | null,"definition"?: NonNullable<Json>,"description"?: string | null,"id"?: string,"name"?: string,"updated_at"?: string
+                    "customer_id"?: string,"entered_at"?: string,"segment_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "customer_segment_members_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "customer_segment_members_segment_id_fkey"
+      columns: ["segment_id"]
+isOneToOne: false
+      referencedRelation: "customer_segments"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "customer_segment_members_segment_id_fkey"
+      columns: ["segment_id"]
+isOneToOne: false
+      referencedRelation: "segment_manager"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"customer_segments": {
+                  Row: {
+                    "auto_refresh": boolean,"created_at": string,"created_by": string | null,"definition": NonNullable<Json>,"description": string | null,"id": string,"last_count": number | null,"last_refreshed_at": string | null,"name": string,"updated_at": string,"updated_by": string | null,"version": number
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "auto_refresh"?: boolean,"created_at"?: string,"created_by"?: string | null,"definition": NonNullable<Json>,"description"?: string | null,"id"?: string,"last_count"?: number | null,"last_refreshed_at"?: string | null,"name": string,"updated_at"?: string,"updated_by"?: string | null,"version"?: number
+                  }
+                  Update: {
+                    "auto_refresh"?: boolean,"created_at"?: string,"created_by"?: string | null,"definition"?: NonNullable<Json>,"description"?: string | null,"id"?: string,"last_count"?: number | null,"last_refreshed_at"?: string | null,"name"?: string,"updated_at"?: string,"updated_by"?: string | null,"version"?: number
                   }
                   Relationships: [
                     {
       foreignKeyName: "customer_segments_created_by_fkey"
       columns: ["created_by"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "customer_segments_updated_by_fkey"
+      columns: ["updated_by"]
 isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
@@ -836,7 +900,21 @@ isOneToOne: false
                 }
           }
           Views: {
-            "campaign_link_clicks": {
+            "admin_customers": {
+                  Row: {
+                    "booking_count": number,"city": string | null,"consent_email": boolean,"consent_push": boolean,"consent_sms": boolean,"country_code": string | null,"created_at": string,"customer_id": string,"email": string | null,"full_name": string | null,"last_booking_at": string | null,"last_engaged_at": string | null,"lifetime_value": number | null,"phone": string | null,"region": string | null,"risk_score": number | null,"segments": Json | null,"tags": Json | null,"total_spend": number
+                  }
+                  ComputedFields: never
+                  Relationships: [
+                    {
+      foreignKeyName: "customer_facts_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: true
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"campaign_link_clicks": {
                   Row: {
                     "campaign_id": string | null,"clicks": number | null,"first_click_at": string | null,"last_click_at": string | null,"unique_clickers": number | null,"url": string | null
                   }
@@ -864,6 +942,34 @@ isOneToOne: false
                   Relationships: [
                     
                   ]
+                },"segment_manager": {
+                  Row: {
+                    "auto_refresh": boolean,"created_at": string,"created_by": string | null,"definition": NonNullable<Json>,"description": string | null,"id": string,"last_count": number | null,"last_refreshed_at": string | null,"name": string,"updated_at": string,"updated_by": string | null,"updated_by_name": string | null,"usage": Json | null,"usage_count": number | null,"version": number
+                  }
+                  ComputedFields: never
+                  Relationships: [
+                    {
+      foreignKeyName: "customer_segments_created_by_fkey"
+      columns: ["created_by"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "customer_segments_updated_by_fkey"
+      columns: ["updated_by"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"segment_usage": {
+                  Row: {
+                    "campaign_id": string | null,"campaign_name": string | null,"segment_id": string | null,"used_at": string | null
+                  }
+                  ComputedFields: never
+                  Relationships: [
+                    
+                  ]
                 }
           }
           Functions: {
@@ -873,8 +979,20 @@ isOneToOne: false
 "customer_timeline":
 { Args: { "cursor"?: string,"customer_id": string,"event_types"?: (string)[],"page_size"?: number,"since"?: string,"until"?: string }; Returns: Json
                            },
+"duplicate_segment":
+{ Args: { "name"?: string,"segment_id": string }; Returns: string
+                           },
+"evaluate_segment":
+{ Args: { "after"?: string,"definition": Json,"page_size"?: number }; Returns: Json
+                           },
+"explain_segment_membership":
+{ Args: { "customer_id": string,"definition": Json }; Returns: Json
+                           },
 "freeze_campaign_audience":
 { Args: { "audience": Json,"campaign_id"?: string }; Returns: Json
+                           },
+"list_customers":
+{ Args: { "after"?: string,"definition"?: Json,"page_size"?: number }; Returns: Json
                            },
 "message_preview_context":
 { Args: { "customer_id": string,"template_id"?: string }; Returns: Json
@@ -885,11 +1003,17 @@ isOneToOne: false
 "queue_bulk_message":
 { Args: { "request": Json }; Returns: Json
                            },
+"refresh_segment":
+{ Args: { "segment_id": string }; Returns: Json
+                           },
 "resume_campaign":
 { Args: { "campaign_id": string }; Returns: Json
                            },
 "set_customer_consent":
 { Args: { "channel": string,"customer_id": string,"enabled": boolean,"note"?: string,"override_opt_out"?: boolean,"source"?: string }; Returns: Json
+                           },
+"validate_segment":
+{ Args: { "definition": Json }; Returns: Json
                            }
           }
           Enums: {

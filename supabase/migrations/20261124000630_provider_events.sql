@@ -71,9 +71,11 @@ as $$
   select r.rank from private.recipient_status_ranks r where r.status = recipient_status_rank.status
 $$;
 
--- Brings recipients (and their email/SMS logs) up to the highest-ranked event received for them.
--- Rows still being sent are left alone; complete_recipients calls this once they are sent, so an
--- event that overtakes its own send is applied all the same.
+-- Brings recipients (and their email/SMS logs) up through every status their events reach, one
+-- rank at a time, so the logs (and the timeline written from them) show delivered, opened and
+-- clicked once each even when all arrive in one batch; a lower-ranked late event changes nothing.
+-- Rows still being sent are left alone; complete_recipients' trigger applies their events once
+-- the send is recorded, so an event that overtakes its own send is applied all the same.
 create or replace function private.apply_recipient_events(recipient_ids uuid[])
 returns integer
 language plpgsql
@@ -82,47 +84,50 @@ security definer
 set search_path = ''
 as $$
 declare
-  changed integer;
+  lvl record;
+  n integer;
+  changed integer := 0;
 begin
-  with best as (
-    select distinct on (e.recipient_id) e.recipient_id, m.status, rk.rank, e.reason, e.occurred_at
+  for lvl in
+    select distinct m.status, rk.rank
       from public.message_events e
       join private.provider_event_statuses m on m.provider = e.provider and m.event = e.event
       join private.recipient_status_ranks rk on rk.status = m.status
      where e.recipient_id = any(apply_recipient_events.recipient_ids)
-     order by e.recipient_id, rk.rank desc, e.occurred_at
-  ), delivered as (
-    select e.recipient_id, min(e.occurred_at) as at
-      from public.message_events e
-     where e.recipient_id = any(apply_recipient_events.recipient_ids) and e.event = 'delivered'
-     group by e.recipient_id
-  ), updated as (
-    update public.campaign_recipients r
-       set status = b.status,
-           delivered_at = coalesce(r.delivered_at, d.at,
-                                   case when b.status in ('opened', 'clicked') then b.occurred_at end),
-           failed_at = case when b.status in ('bounced', 'dropped', 'failed') then coalesce(r.failed_at, b.occurred_at) else r.failed_at end,
-           last_error = case when b.status in ('bounced', 'dropped', 'failed') then coalesce(b.reason, r.last_error) else r.last_error end,
-           updated_at = now()
-      from best b
-      left join delivered d on d.recipient_id = b.recipient_id
-      cross join private.recipient_status_ranks cur
-     where r.id = b.recipient_id
-       and cur.status = r.status
-       and b.rank > cur.rank
-    returning r.id, r.channel, r.status
-  ), emails as (
-    update public.email_logs l set status = u.status
-      from updated u
-     where l.recipient_id = u.id and u.channel = 'email' and l.status is distinct from u.status
-    returning 1
-  ), sms as (
-    update public.sms_logs l set status = u.status, updated_at = now()
-      from updated u
-     where l.recipient_id = u.id and u.channel = 'sms' and l.status is distinct from u.status
-    returning 1
-  )
-  select count(*) into changed from updated;
+     order by rk.rank, m.status
+  loop
+    with hits as (
+      select e.recipient_id, min(e.occurred_at) as at, min(e.reason) as reason
+        from public.message_events e
+        join private.provider_event_statuses m on m.provider = e.provider and m.event = e.event
+       where e.recipient_id = any(apply_recipient_events.recipient_ids) and m.status = lvl.status
+       group by e.recipient_id
+    ), updated as (
+      update public.campaign_recipients r
+         set status = lvl.status,
+             delivered_at = case when lvl.status in ('delivered', 'opened', 'clicked') then coalesce(r.delivered_at, h.at) else r.delivered_at end,
+             failed_at = case when lvl.status in ('bounced', 'dropped', 'failed') then coalesce(r.failed_at, h.at) else r.failed_at end,
+             last_error = case when lvl.status in ('bounced', 'dropped', 'failed') then coalesce(h.reason, r.last_error) else r.last_error end,
+             updated_at = now()
+        from hits h, private.recipient_status_ranks cur
+       where r.id = h.recipient_id
+         and cur.status = r.status
+         and cur.rank < lvl.rank
+      returning r.id, r.channel
+    ), emails as (
+      update public.email_logs l set status = lvl.status
+        from updated u
+       where l.recipient_id = u.id and u.channel = 'email' and l.status is distinct from lvl.status
+      returning 1
+    ), sms as (
+      update public.sms_logs l set status = lvl.status, updated_at = now()
+        from updated u
+       where l.recipient_id = u.id and u.channel = 'sms' and l.status is distinct from lvl.status
+      returning 1
+    )
+    select count(*) into n from updated;
+    changed := changed + n;
+  end loop;
   return changed;
 end
 $$;
