@@ -32,6 +32,8 @@ async function benchCustomers(n) {
   for (let from = have; from < n; from += step) {
     const to = Math.min(n, from + step);
     await sql.begin(async (tx) => {
+      // fixtures only: no timeline, facts or audit triggers while loading them
+      await tx`set local session_replication_role = replica`;
       await tx`
         insert into auth.users (id, email)
         select md5('bench-' || i)::uuid, 'bench-' || i || '@bench.test' from generate_series(${from + 1}::int, ${to}::int) i`;

@@ -275,10 +275,13 @@ create table public.campaign_audience_members (
 );
 create index campaign_audience_members_customer_id_idx on public.campaign_audience_members (customer_id);
 
+-- No foreign keys on the queue: rows are written only by private.enqueue_recipients from a frozen
+-- audience (whose own keys hold), and a per-row RI check would double the cost of queueing a
+-- million. Deletes of campaigns and customers still take their recipients with them (triggers below).
 create table public.campaign_recipients (
   id uuid primary key default gen_random_uuid(),
-  campaign_id uuid not null references public.campaigns (id) on delete cascade,
-  customer_id uuid not null references public.users (id) on delete cascade,
+  campaign_id uuid not null,
+  customer_id uuid not null,
   channel text not null,
   address text,
   status text not null constraint campaign_recipients_status_is_known check (status in (
@@ -305,6 +308,35 @@ create index campaign_recipients_due_idx on public.campaign_recipients (campaign
 create index campaign_recipients_leased_idx on public.campaign_recipients (campaign_id, lease_expires_at) where status = 'sending';
 create index campaign_recipients_customer_idx on public.campaign_recipients (customer_id, channel, created_at desc);
 create index campaign_recipients_provider_message_id_idx on public.campaign_recipients (provider_message_id) where provider_message_id is not null;
+
+create or replace function private.tg_campaigns__delete_recipients()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  delete from public.campaign_recipients r using old_rows o where r.campaign_id = o.id;
+  return null;
+end
+$$;
+
+create or replace function private.tg_users__delete_recipients()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  delete from public.campaign_recipients r using old_rows o where r.customer_id = o.id;
+  return null;
+end
+$$;
+
+create trigger _050_delete_recipients after delete on public.campaigns
+  referencing old table as old_rows for each statement execute function private.tg_campaigns__delete_recipients();
+create trigger _050_delete_recipients after delete on public.users
+  referencing old table as old_rows for each statement execute function private.tg_users__delete_recipients();
 
 create table public.sms_logs (
   id uuid primary key default gen_random_uuid(),
