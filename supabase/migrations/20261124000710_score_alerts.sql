@@ -1,0 +1,157 @@
+-- Threshold alerts on scores: a customer crossing the VIP lifetime value, the high effective risk
+-- or the churn inactivity threshold gets one alert per crossing. Hysteresis: the alert re-arms only
+-- once the customer falls below the lower (re-arm) value of scoring_settings.
+
+alter table public.alerts add column if not exists details jsonb not null default '{}'::jsonb;
+comment on column public.alerts.details is
+  'Machine-readable why: for score alerts {"metric","value","threshold","rearm_below",...}.';
+create index if not exists alerts_customer_kind_idx on public.alerts (customer_id, kind, created_at desc);
+
+-- Which (customer, kind) is disarmed: present from the crossing until the customer falls below
+-- the re-arm value. Written by the scoring pass only.
+create table private.score_alert_states (
+  customer_id uuid not null references public.users (id) on delete cascade,
+  kind text not null constraint score_alert_states_kind_is_known check (kind in ('vip_lifetime_value', 'high_risk', 'churn_risk')),
+  crossed_at timestamptz not null default now(),
+  value_at_crossing numeric not null,
+  alert_id uuid references public.alerts (id) on delete set null,
+  primary key (customer_id, kind)
+);
+create index score_alert_states_alert_id_idx on private.score_alert_states (alert_id);
+
+-- Every customer's alert metrics now: lifetime value and effective risk from users (as of the
+-- last scoring pass, plus active overrides), days since the last booking.
+create or replace view private.score_alert_metrics as
+select u.id as customer_id,
+       u.lifetime_value,
+       private.effective_risk(u.risk_score, o.score, o.expires_at) as risk_score,
+       case when cs.last_booking_at is not null
+            then floor(extract(epoch from now() - cs.last_booking_at) / 86400)::integer end as days_since_last_booking
+  from public.users u
+  left join public.customer_risk_overrides o on o.customer_id = u.id
+  left join public.customer_scores cs on cs.customer_id = u.id;
+
+create or replace function private.evaluate_score_alerts()
+returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  result jsonb;
+begin
+  perform private.assert_staff('admin');
+
+  with settings as (
+    select max(value) filter (where key = 'vip_lifetime_value') as vip,
+           max(value) filter (where key = 'vip_rearm_lifetime_value') as vip_rearm,
+           max(value) filter (where key = 'high_risk_score') as high,
+           max(value) filter (where key = 'high_risk_rearm_score') as high_rearm,
+           max(value) filter (where key = 'churn_inactive_days') as churn,
+           max(value) filter (where key = 'churn_rearm_days') as churn_rearm
+      from public.scoring_settings
+  ),
+  metrics as materialized (
+    select m.customer_id, k.kind, k.value, k.threshold, k.rearm_below
+      from private.score_alert_metrics m
+      cross join settings s
+      cross join lateral (values
+        ('vip_lifetime_value', m.lifetime_value, s.vip, s.vip_rearm),
+        ('high_risk', m.risk_score, s.high, s.high_rearm),
+        ('churn_risk', m.days_since_last_booking::numeric, s.churn, s.churn_rearm)) k(kind, value, threshold, rearm_below)
+     where k.value is not null
+  ),
+  rearmed as (
+    delete from private.score_alert_states st
+     using metrics m
+     where m.customer_id = st.customer_id and m.kind = st.kind and m.value < m.rearm_below
+    returning st.customer_id
+  ),
+  crossing as materialized (
+    select m.*, gen_random_uuid() as alert_id
+      from metrics m
+     where m.value >= m.threshold
+       and not exists (select 1 from private.score_alert_states st where st.customer_id = m.customer_id and st.kind = m.kind)
+  ),
+  raised as (
+    insert into public.alerts (id, kind, severity, title, body, customer_id, details)
+    select c.alert_id, c.kind,
+           case c.kind when 'high_risk' then 'critical' when 'churn_risk' then 'warning' else 'info' end,
+           case c.kind when 'vip_lifetime_value' then 'VIP: ' || coalesce(u.full_name, u.email, c.customer_id::text)
+                       when 'high_risk' then 'High risk: ' || coalesce(u.full_name, u.email, c.customer_id::text)
+                       else 'Churn risk: ' || coalesce(u.full_name, u.email, c.customer_id::text) end,
+           case c.kind when 'vip_lifetime_value' then format('Lifetime value %s reached the VIP threshold %s.', c.value, c.threshold)
+                       when 'high_risk' then format('Effective risk score %s reached the high-risk threshold %s.', c.value, c.threshold)
+                       else format('No booking for %s days (threshold %s).', c.value, c.threshold) end,
+           c.customer_id,
+           jsonb_build_object('metric', case c.kind when 'vip_lifetime_value' then 'lifetime_value'
+                                                    when 'high_risk' then 'risk_score'
+                                                    else 'days_since_last_booking' end,
+                              'value', c.value, 'threshold', c.threshold, 'rearm_below', c.rearm_below)
+             || case when c.kind = 'high_risk'
+                     then jsonb_build_object('components', (select to_jsonb(cs) - 'customer_id' from public.customer_scores cs
+                                                             where cs.customer_id = c.customer_id),
+                                             'overridden', exists (select 1 from public.customer_risk_overrides o
+                                                                    where o.customer_id = c.customer_id
+                                                                      and (o.expires_at is null or o.expires_at > now())))
+                     else '{}'::jsonb end
+      from crossing c
+      join public.users u on u.id = c.customer_id
+    returning id
+  ),
+  disarmed as (
+    insert into private.score_alert_states (customer_id, kind, value_at_crossing, alert_id)
+    select c.customer_id, c.kind, c.value, c.alert_id from crossing c
+    returning 1
+  )
+  select jsonb_build_object('raised', (select count(*) from raised), 'disarmed', (select count(*) from disarmed),
+                            'rearmed', (select count(*) from rearmed))
+    into result;
+  return result;
+end
+$$;
+
+-- Admins acknowledge an alert (the update policy on alerts also lets them do it directly).
+create or replace function public.acknowledge_alert(alert_id uuid)
+returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  result public.alerts;
+begin
+  perform private.require_role('admin');
+  if acknowledge_alert.alert_id is null then
+    raise exception using errcode = '22023', message = 'alert_id: is required';
+  end if;
+  update public.alerts a
+     set acknowledged_at = coalesce(a.acknowledged_at, now()),
+         acknowledged_by = coalesce(a.acknowledged_by, auth.uid())
+   where a.id = acknowledge_alert.alert_id
+  returning * into result;
+  if result.id is null then
+    raise exception using errcode = '22023', message = format('alert_id: no alert %s', acknowledge_alert.alert_id);
+  end if;
+  return jsonb_build_object('id', result.id, 'kind', result.kind, 'acknowledged_at', result.acknowledged_at,
+                            'acknowledged_by', result.acknowledged_by);
+end
+$$;
+
+-- The nightly job: scores, then the alerts they cross.
+create or replace function private.run_nightly_scoring()
+returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+begin
+  perform private.assert_staff('admin');
+  return jsonb_build_object('scores', private.score_customers(), 'alerts', private.evaluate_score_alerts());
+end
+$$;
+
+grant execute on function public.acknowledge_alert(uuid) to authenticated, service_role;
+grant execute on function private.evaluate_score_alerts(), private.run_nightly_scoring() to service_role;
