@@ -7,22 +7,34 @@ export type Database = {
           Tables: {
             "alerts": {
                   Row: {
-                    "acknowledged_at": string | null,"acknowledged_by": string | null,"body": string | null,"created_at": string,"customer_id": string | null,"id": string,"kind": string,"severity": string,"title": string
+                    "acknowledged_at": string | null,"acknowledged_by": string | null,"body": string | null,"created_at": string,"customer_id": string | null,"details": NonNullable<Json>,"id": string,"kind": string,"severity": string,"title": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "acknowledged_at"?: string | null,"acknowledged_by"?: string | null,"body"?: string | null,"created_at"?: string,"customer_id"?: string | null,"id"?: string,"kind": string,"severity"?: string,"title": string
+                    "acknowledged_at"?: string | null,"acknowledged_by"?: string | null,"body"?: string | null,"created_at"?: string,"customer_id"?: string | null,"details"?: NonNullable<Json>,"id"?: string,"kind": string,"severity"?: string,"title": string
                   }
                   Update: {
-                    "acknowledged_at"?: string | null,"acknowledged_by"?: string | null,"body"?: string | null,"created_at"?: string,"customer_id"?: string | null,"id"?: string,"kind"?: string,"severity"?: string,"title"?: string
+                    "acknowledged_at"?: string | null,"acknowledged_by"?: string | null,"body"?: string | null,"created_at"?: string,"customer_id"?: string | null,"details"?: NonNullable<Json>,"id"?: string,"kind"?: string,"severity"?: string,"title"?: string
                   }
                   Relationships: [
                     {
       foreignKeyName: "alerts_acknowledged_by_fkey"
       columns: ["acknowledged_by"]
 isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
+      foreignKeyName: "alerts_acknowledged_by_fkey"
+      columns: ["acknowledged_by"]
+isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
+    },{
+      foreignKeyName: "alerts_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
     },{
       foreignKeyName: "alerts_customer_id_fkey"
       columns: ["customer_id"]
@@ -87,6 +99,12 @@ isOneToOne: false
       foreignKeyName: "bookings_customer_id_fkey"
       columns: ["customer_id"]
 isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
+      foreignKeyName: "bookings_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     }
@@ -109,6 +127,12 @@ isOneToOne: false
 isOneToOne: false
       referencedRelation: "campaign_audiences"
       referencedColumns: ["id"]
+    },{
+      foreignKeyName: "campaign_audience_members_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
     },{
       foreignKeyName: "campaign_audience_members_customer_id_fkey"
       columns: ["customer_id"]
@@ -139,6 +163,12 @@ isOneToOne: false
       foreignKeyName: "campaign_audiences_created_by_fkey"
       columns: ["created_by"]
 isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
+      foreignKeyName: "campaign_audiences_created_by_fkey"
+      columns: ["created_by"]
+isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     }
@@ -165,6 +195,12 @@ isOneToOne: false
       foreignKeyName: "campaign_recipients_customer_id_fkey"
       columns: ["customer_id"]
 isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
+      foreignKeyName: "campaign_recipients_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     }
@@ -182,6 +218,12 @@ isOneToOne: false
                   }
                   Relationships: [
                     {
+      foreignKeyName: "campaigns_created_by_fkey"
+      columns: ["created_by"]
+isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
       foreignKeyName: "campaigns_created_by_fkey"
       columns: ["created_by"]
 isOneToOne: false
@@ -217,8 +259,20 @@ isOneToOne: false
       foreignKeyName: "customer_consent_customer_id_fkey"
       columns: ["customer_id"]
 isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
+      foreignKeyName: "customer_consent_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
+    },{
+      foreignKeyName: "customer_consent_updated_by_fkey"
+      columns: ["updated_by"]
+isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
     },{
       foreignKeyName: "customer_consent_updated_by_fkey"
       columns: ["updated_by"]
@@ -243,6 +297,12 @@ isOneToOne: false
       foreignKeyName: "customer_consent_history_customer_id_fkey"
       columns: ["customer_id"]
 isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
+      foreignKeyName: "customer_consent_history_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     }
@@ -263,8 +323,20 @@ isOneToOne: false
       foreignKeyName: "customer_notes_admin_id_fkey"
       columns: ["admin_id"]
 isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
+      foreignKeyName: "customer_notes_admin_id_fkey"
+      columns: ["admin_id"]
+isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
+    },{
+      foreignKeyName: "customer_notes_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
     },{
       foreignKeyName: "customer_notes_customer_id_fkey"
       columns: ["customer_id"]
@@ -289,6 +361,102 @@ isOneToOne: false
       foreignKeyName: "customer_push_tokens_customer_id_fkey"
       columns: ["customer_id"]
 isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
+      foreignKeyName: "customer_push_tokens_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"customer_risk_overrides": {
+                  Row: {
+                    "created_at": string,"created_by": string | null,"customer_id": string,"expires_at": string | null,"id": string,"reason": string,"score": number
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"created_by"?: string | null,"customer_id": string,"expires_at"?: string | null,"id"?: string,"reason": string,"score": number
+                  }
+                  Update: {
+                    "created_at"?: string,"created_by"?: string | null,"customer_id"?: string,"expires_at"?: string | null,"id"?: string,"reason"?: string,"score"?: number
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "customer_risk_overrides_created_by_fkey"
+      columns: ["created_by"]
+isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
+      foreignKeyName: "customer_risk_overrides_created_by_fkey"
+      columns: ["created_by"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "customer_risk_overrides_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: true
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
+      foreignKeyName: "customer_risk_overrides_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: true
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"customer_score_history": {
+                  Row: {
+                    "booking_count": number,"bookings_cancelled": number,"bookings_total": number,"cancellation_points": number,"customer_id": string,"expired_insurance_active_bookings": number,"expired_insurance_points": number,"failed_payments_90d": number,"failed_payments_points": number,"id": number,"last_booking_at": string | null,"lifetime_value": number,"overdue_balance": number,"overdue_points": number,"risk_score": number,"scored_at": string,"urgent_open_tickets": number,"urgent_tickets_points": number
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "booking_count": number,"bookings_cancelled": number,"bookings_total": number,"cancellation_points": number,"customer_id": string,"expired_insurance_active_bookings": number,"expired_insurance_points": number,"failed_payments_90d": number,"failed_payments_points": number,"id"?: never,"last_booking_at"?: string | null,"lifetime_value": number,"overdue_balance": number,"overdue_points": number,"risk_score": number,"scored_at": string,"urgent_open_tickets": number,"urgent_tickets_points": number
+                  }
+                  Update: {
+                    "booking_count"?: number,"bookings_cancelled"?: number,"bookings_total"?: number,"cancellation_points"?: number,"customer_id"?: string,"expired_insurance_active_bookings"?: number,"expired_insurance_points"?: number,"failed_payments_90d"?: number,"failed_payments_points"?: number,"id"?: never,"last_booking_at"?: string | null,"lifetime_value"?: number,"overdue_balance"?: number,"overdue_points"?: number,"risk_score"?: number,"scored_at"?: string,"urgent_open_tickets"?: number,"urgent_tickets_points"?: number
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "customer_score_history_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
+      foreignKeyName: "customer_score_history_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"customer_scores": {
+                  Row: {
+                    "booking_count": number,"bookings_cancelled": number,"bookings_total": number,"cancellation_points": number,"customer_id": string,"expired_insurance_active_bookings": number,"expired_insurance_points": number,"failed_payments_90d": number,"failed_payments_points": number,"last_booking_at": string | null,"lifetime_value": number,"overdue_balance": number,"overdue_points": number,"risk_score": number,"scored_at": string,"urgent_open_tickets": number,"urgent_tickets_points": number
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "booking_count": number,"bookings_cancelled": number,"bookings_total": number,"cancellation_points": number,"customer_id": string,"expired_insurance_active_bookings": number,"expired_insurance_points": number,"failed_payments_90d": number,"failed_payments_points": number,"last_booking_at"?: string | null,"lifetime_value": number,"overdue_balance": number,"overdue_points": number,"risk_score": number,"scored_at": string,"urgent_open_tickets": number,"urgent_tickets_points": number
+                  }
+                  Update: {
+                    "booking_count"?: number,"bookings_cancelled"?: number,"bookings_total"?: number,"cancellation_points"?: number,"customer_id"?: string,"expired_insurance_active_bookings"?: number,"expired_insurance_points"?: number,"failed_payments_90d"?: number,"failed_payments_points"?: number,"last_booking_at"?: string | null,"lifetime_value"?: number,"overdue_balance"?: number,"overdue_points"?: number,"risk_score"?: number,"scored_at"?: string,"urgent_open_tickets"?: number,"urgent_tickets_points"?: number
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "customer_scores_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: true
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
+      foreignKeyName: "customer_scores_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: true
       referencedRelation: "users"
       referencedColumns: ["id"]
     }
@@ -306,6 +474,12 @@ isOneToOne: false
                   }
                   Relationships: [
                     {
+      foreignKeyName: "customer_segments_created_by_fkey"
+      columns: ["created_by"]
+isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
       foreignKeyName: "customer_segments_created_by_fkey"
       columns: ["created_by"]
 isOneToOne: false
@@ -329,8 +503,20 @@ isOneToOne: false
       foreignKeyName: "customer_tag_members_assigned_by_fkey"
       columns: ["assigned_by"]
 isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
+      foreignKeyName: "customer_tag_members_assigned_by_fkey"
+      columns: ["assigned_by"]
+isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
+    },{
+      foreignKeyName: "customer_tag_members_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
     },{
       foreignKeyName: "customer_tag_members_customer_id_fkey"
       columns: ["customer_id"]
@@ -361,6 +547,12 @@ isOneToOne: false
       foreignKeyName: "customer_tags_created_by_fkey"
       columns: ["created_by"]
 isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
+      foreignKeyName: "customer_tags_created_by_fkey"
+      columns: ["created_by"]
+isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     }
@@ -378,6 +570,12 @@ isOneToOne: false
                   }
                   Relationships: [
                     {
+      foreignKeyName: "customer_timeline_events_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
       foreignKeyName: "customer_timeline_events_customer_id_fkey"
       columns: ["customer_id"]
 isOneToOne: false
@@ -403,6 +601,12 @@ isOneToOne: false
 isOneToOne: false
       referencedRelation: "campaigns"
       referencedColumns: ["id"]
+    },{
+      foreignKeyName: "email_logs_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
     },{
       foreignKeyName: "email_logs_customer_id_fkey"
       columns: ["customer_id"]
@@ -473,6 +677,12 @@ isOneToOne: false
       foreignKeyName: "insurance_documents_customer_id_fkey"
       columns: ["customer_id"]
 isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
+      foreignKeyName: "insurance_documents_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     }
@@ -519,8 +729,20 @@ isOneToOne: false
       foreignKeyName: "manual_payments_customer_id_fkey"
       columns: ["customer_id"]
 isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
+      foreignKeyName: "manual_payments_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
+    },{
+      foreignKeyName: "manual_payments_recorded_by_fkey"
+      columns: ["recorded_by"]
+isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
     },{
       foreignKeyName: "manual_payments_recorded_by_fkey"
       columns: ["recorded_by"]
@@ -545,8 +767,20 @@ isOneToOne: false
       foreignKeyName: "message_templates_created_by_fkey"
       columns: ["created_by"]
 isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
+      foreignKeyName: "message_templates_created_by_fkey"
+      columns: ["created_by"]
+isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
+    },{
+      foreignKeyName: "message_templates_updated_by_fkey"
+      columns: ["updated_by"]
+isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
     },{
       foreignKeyName: "message_templates_updated_by_fkey"
       columns: ["updated_by"]
@@ -568,6 +802,12 @@ isOneToOne: false
                   }
                   Relationships: [
                     {
+      foreignKeyName: "messaging_settings_updated_by_fkey"
+      columns: ["updated_by"]
+isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
       foreignKeyName: "messaging_settings_updated_by_fkey"
       columns: ["updated_by"]
 isOneToOne: false
@@ -593,6 +833,12 @@ isOneToOne: false
 isOneToOne: false
       referencedRelation: "bookings"
       referencedColumns: ["id"]
+    },{
+      foreignKeyName: "payments_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
     },{
       foreignKeyName: "payments_customer_id_fkey"
       columns: ["customer_id"]
@@ -623,6 +869,12 @@ isOneToOne: false
       foreignKeyName: "push_logs_customer_id_fkey"
       columns: ["customer_id"]
 isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
+      foreignKeyName: "push_logs_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     },{
@@ -630,6 +882,32 @@ isOneToOne: false
       columns: ["recipient_id"]
 isOneToOne: false
       referencedRelation: "campaign_recipients"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"scoring_settings": {
+                  Row: {
+                    "description": string,"key": string,"updated_at": string,"updated_by": string | null,"value": number
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "description": string,"key": string,"updated_at"?: string,"updated_by"?: string | null,"value": number
+                  }
+                  Update: {
+                    "description"?: string,"key"?: string,"updated_at"?: string,"updated_by"?: string | null,"value"?: number
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "scoring_settings_updated_by_fkey"
+      columns: ["updated_by"]
+isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
+      foreignKeyName: "scoring_settings_updated_by_fkey"
+      columns: ["updated_by"]
+isOneToOne: false
+      referencedRelation: "users"
       referencedColumns: ["id"]
     }
                   ]
@@ -651,6 +929,12 @@ isOneToOne: false
 isOneToOne: false
       referencedRelation: "campaigns"
       referencedColumns: ["id"]
+    },{
+      foreignKeyName: "sms_logs_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
     },{
       foreignKeyName: "sms_logs_customer_id_fkey"
       columns: ["customer_id"]
@@ -681,6 +965,12 @@ isOneToOne: false
       foreignKeyName: "support_messages_sender_id_fkey"
       columns: ["sender_id"]
 isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
+      foreignKeyName: "support_messages_sender_id_fkey"
+      columns: ["sender_id"]
+isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     },{
@@ -704,6 +994,12 @@ isOneToOne: false
                   }
                   Relationships: [
                     {
+      foreignKeyName: "support_tickets_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
       foreignKeyName: "support_tickets_customer_id_fkey"
       columns: ["customer_id"]
 isOneToOne: false
@@ -741,6 +1037,12 @@ isOneToOne: false
       foreignKeyName: "user_roles_user_id_fkey"
       columns: ["user_id"]
 isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
+      foreignKeyName: "user_roles_user_id_fkey"
+      columns: ["user_id"]
+isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     }
@@ -761,6 +1063,12 @@ isOneToOne: false
       foreignKeyName: "users_account_manager_id_fkey"
       columns: ["account_manager_id"]
 isOneToOne: false
+      referencedRelation: "customer_effective_risk"
+      referencedColumns: ["customer_id"]
+    },{
+      foreignKeyName: "users_account_manager_id_fkey"
+      columns: ["account_manager_id"]
+isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     }
@@ -768,17 +1076,45 @@ isOneToOne: false
                 }
           }
           Views: {
-            [_ in never]: never
+            "cron_job_health": {
+                  Row: {
+                    "active": boolean | null,"command": string | null,"failures_7d": number | null,"jobid": number | null,"jobname": string | null,"last_duration_ms": number | null,"last_message": string | null,"last_run_finished_at": string | null,"last_run_started_at": string | null,"last_status": string | null,"running": boolean | null,"runs_7d": number | null,"schedule": string | null
+                  }
+                  ComputedFields: never
+                  Relationships: [
+                    
+                  ]
+                },"customer_effective_risk": {
+                  Row: {
+                    "computed_risk_score": number | null,"customer_id": string,"override_expires_at": string | null,"override_score": number | null,"risk_level": string | null,"risk_score": number | null
+                  }
+                  ComputedFields: never
+                  Relationships: [
+                    
+                  ]
+                }
           }
           Functions: {
-            "cancel_campaign":
+            "acknowledge_alert":
+{ Args: { "alert_id": string }; Returns: Json
+                           },
+"cancel_campaign":
 { Args: { "campaign_id": string }; Returns: Json
+                           },
+"clear_risk_override":
+{ Args: { "customer_id": string }; Returns: Json
+                           },
+"customer_summary":
+{ Args: { "customer_id": string }; Returns: Json
                            },
 "freeze_campaign_audience":
 { Args: { "audience": Json,"campaign_id"?: string }; Returns: Json
                            },
 "message_preview_context":
 { Args: { "customer_id": string,"template_id"?: string }; Returns: Json
+                           },
+"override_risk":
+{ Args: { "customer_id": string,"expires_at"?: string,"reason": string,"score": number }; Returns: Json
                            },
 "pause_campaign":
 { Args: { "campaign_id": string }; Returns: Json
