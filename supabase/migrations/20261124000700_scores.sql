@@ -164,18 +164,24 @@ comment on table public.customer_risk_overrides is
 create index customer_risk_overrides_created_by_idx on public.customer_risk_overrides (created_by);
 create index customer_risk_overrides_expires_at_idx on public.customer_risk_overrides (expires_at) where expires_at is not null;
 
--- THE definition of the effective risk (CONTRACT §5): the active override if any, else the computed score.
-create or replace function private.effective_risk(computed numeric, override_score numeric, override_expires_at timestamptz)
-returns numeric
-language sql
-stable
-set search_path = ''
-as $$
-  select case when effective_risk.override_score is not null
-               and (effective_risk.override_expires_at is null or effective_risk.override_expires_at > now())
-              then effective_risk.override_score
-              else effective_risk.computed end
-$$;
+-- THE definition of the effective scores (CONTRACT §5): risk_score is the active override if any,
+-- else the computed users.risk_score; lifetime_value is users.lifetime_value. A view (not a
+-- function) so that set-based readers (segments, alerts) get it inlined into their plans.
+create view private.effective_customer_scores with (security_invoker = true) as
+select u.id as customer_id,
+       coalesce(o.score, u.risk_score) as risk_score,
+       u.risk_score as computed_risk_score,
+       u.lifetime_value,
+       o.score as override_score,
+       o.reason as override_reason,
+       o.expires_at as override_expires_at,
+       o.created_by as override_created_by,
+       o.created_at as override_created_at
+  from public.users u
+  left join public.customer_risk_overrides o
+    on o.customer_id = u.id and (o.expires_at is null or o.expires_at > now());
+comment on view private.effective_customer_scores is
+  'The one definition of the effective risk (active override, else computed) with lifetime value; segments facts and summaries read it.';
 
 create or replace function private.effective_risk_score(customer_id uuid)
 returns numeric
@@ -184,10 +190,7 @@ stable
 security definer
 set search_path = ''
 as $$
-  select private.effective_risk(u.risk_score, o.score, o.expires_at)
-    from public.users u
-    left join public.customer_risk_overrides o on o.customer_id = u.id
-   where u.id = effective_risk_score.customer_id
+  select e.risk_score from private.effective_customer_scores e where e.customer_id = effective_risk_score.customer_id
 $$;
 
 create or replace function private.risk_level(score numeric)
@@ -203,16 +206,11 @@ as $$
               else 'low' end
 $$;
 
--- Set-based effective risk for lists and segments: one row per user.
+-- Set-based effective risk for lists: one row per customer.
 create view public.customer_effective_risk with (security_invoker = true) as
-select u.id as customer_id,
-       private.effective_risk(u.risk_score, o.score, o.expires_at) as risk_score,
-       u.risk_score as computed_risk_score,
-       case when o.expires_at is null or o.expires_at > now() then o.score end as override_score,
-       case when o.expires_at is null or o.expires_at > now() then o.expires_at end as override_expires_at,
-       private.risk_level(private.effective_risk(u.risk_score, o.score, o.expires_at)) as risk_level
-  from public.users u
-  left join public.customer_risk_overrides o on o.customer_id = u.id
+select e.customer_id, e.risk_score, e.computed_risk_score, e.override_score, e.override_expires_at,
+       private.risk_level(e.risk_score) as risk_level
+  from private.effective_customer_scores e
  where (select private.is_admin()) or (select private.is_trusted());
 comment on view public.customer_effective_risk is
   'The effective risk of every customer (CONTRACT §5: the active admin override, else users.risk_score) and its level. Admin only.';
@@ -427,20 +425,23 @@ manual_facts as (
     from public.manual_payments m
    group by m.customer_id
 ),
-paid_per_booking as (
-  select x.booking_id, sum(x.amount) as paid
-    from (select p.booking_id, p.amount from public.payments p where p.status = 'succeeded' and p.booking_id is not null
-          union all
-          select m.booking_id, m.amount from public.manual_payments m where m.booking_id is not null) x
-   group by x.booking_id
-),
 overdue_facts as (
-  -- each overdue booking's unpaid rest; an overpaid booking does not pay for another
-  select b.customer_id, sum(greatest(b.total_amount - coalesce(pb.paid, 0), 0)) as overdue
-    from public.bookings b
-    left join paid_per_booking pb on pb.booking_id = b.id
-   where b.status <> 'cancelled' and b.payment_due_at < now()
-   group by b.customer_id
+  -- each overdue booking's unpaid rest (an overpaid booking does not pay for another): the
+  -- customer's overdue bookings and payments grouped by booking in one pass, no join
+  select y.customer_id, sum(greatest(y.due - y.paid, 0)) as overdue
+    from (select x.customer_id, sum(x.due) as due, sum(x.paid) as paid, bool_or(x.is_due) as is_due
+            from (select b.customer_id, b.id as booking_id, b.total_amount as due, 0 as paid, true as is_due
+                    from public.bookings b
+                   where b.status <> 'cancelled' and b.payment_due_at < now()
+                  union all
+                  select p.customer_id, p.booking_id, 0, p.amount, false
+                    from public.payments p where p.status = 'succeeded' and p.booking_id is not null
+                  union all
+                  select m.customer_id, m.booking_id, 0, m.amount, false
+                    from public.manual_payments m where m.booking_id is not null) x
+           group by x.customer_id, x.booking_id) y
+   where y.is_due
+   group by y.customer_id
 ),
 ticket_facts as (
   select t.customer_id, count(*) as urgent_open
@@ -511,6 +512,7 @@ language plpgsql
 volatile
 security definer
 set search_path = ''
+set work_mem = '256MB'
 as $$
 declare
   result jsonb;
@@ -590,7 +592,8 @@ begin
 end
 $$;
 
-grant execute on function private.effective_risk(numeric, numeric, timestamptz), private.effective_risk_score(uuid),
+grant select on private.effective_customer_scores to authenticated, service_role;
+grant execute on function private.effective_risk_score(uuid),
   private.risk_level(numeric), private.scoring_setting(text) to authenticated, service_role;
 grant execute on function public.override_risk(uuid, numeric, text, timestamptz), public.clear_risk_override(uuid)
   to authenticated, service_role;

@@ -5,7 +5,6 @@
 alter table public.alerts add column if not exists details jsonb not null default '{}'::jsonb;
 comment on column public.alerts.details is
   'Machine-readable why: for score alerts {"metric","value","threshold","rearm_below",...}.';
-create index if not exists alerts_customer_kind_idx on public.alerts (customer_id, kind, created_at desc);
 
 -- Which (customer, kind) is disarmed: present from the crossing until the customer falls below
 -- the re-arm value. Written by the scoring pass only.
@@ -14,22 +13,22 @@ create table private.score_alert_states (
   kind text not null constraint score_alert_states_kind_is_known check (kind in ('vip_lifetime_value', 'high_risk', 'churn_risk')),
   crossed_at timestamptz not null default now(),
   value_at_crossing numeric not null,
-  alert_id uuid references public.alerts (id) on delete set null,
+  -- the alert raised at the crossing (informational: alerts may be deleted)
+  alert_id uuid,
   primary key (customer_id, kind)
 );
-create index score_alert_states_alert_id_idx on private.score_alert_states (alert_id);
 
--- Every customer's alert metrics now: lifetime value and effective risk from users (as of the
--- last scoring pass, plus active overrides), days since the last booking.
+-- Every customer's alert metrics now: lifetime value and effective risk (as of the last scoring
+-- pass, plus active overrides), days since the last booking.
 create or replace view private.score_alert_metrics as
-select u.id as customer_id,
-       u.lifetime_value,
-       private.effective_risk(u.risk_score, o.score, o.expires_at) as risk_score,
+select e.customer_id,
+       e.lifetime_value,
+       e.risk_score,
+       cs.last_booking_at,
        case when cs.last_booking_at is not null
             then floor(extract(epoch from now() - cs.last_booking_at) / 86400)::integer end as days_since_last_booking
-  from public.users u
-  left join public.customer_risk_overrides o on o.customer_id = u.id
-  left join public.customer_scores cs on cs.customer_id = u.id;
+  from private.effective_customer_scores e
+  left join public.customer_scores cs on cs.customer_id = e.customer_id;
 
 create or replace function private.evaluate_score_alerts()
 returns jsonb
@@ -37,13 +36,14 @@ language plpgsql
 volatile
 security definer
 set search_path = ''
+set work_mem = '256MB'
 as $$
 declare
   result jsonb;
 begin
   perform private.assert_staff('admin');
 
-  with settings as (
+  with settings as materialized (
     select max(value) filter (where key = 'vip_lifetime_value') as vip,
            max(value) filter (where key = 'vip_rearm_lifetime_value') as vip_rearm,
            max(value) filter (where key = 'high_risk_score') as high,
@@ -52,14 +52,23 @@ begin
            max(value) filter (where key = 'churn_rearm_days') as churn_rearm
       from public.scoring_settings
   ),
+  -- only customers who may cross (at or above a threshold) or re-arm (disarmed now)
+  candidates as materialized (
+    select m.*
+      from private.score_alert_metrics m cross join settings s
+     where m.lifetime_value >= s.vip
+        or m.risk_score >= s.high
+        or m.last_booking_at <= now() - s.churn * interval '1 day'
+        or m.customer_id in (select st.customer_id from private.score_alert_states st)
+  ),
   metrics as materialized (
-    select m.customer_id, k.kind, k.value, k.threshold, k.rearm_below
-      from private.score_alert_metrics m
+    select c.customer_id, k.kind, k.value, k.threshold, k.rearm_below
+      from candidates c
       cross join settings s
       cross join lateral (values
-        ('vip_lifetime_value', m.lifetime_value, s.vip, s.vip_rearm),
-        ('high_risk', m.risk_score, s.high, s.high_rearm),
-        ('churn_risk', m.days_since_last_booking::numeric, s.churn, s.churn_rearm)) k(kind, value, threshold, rearm_below)
+        ('vip_lifetime_value', c.lifetime_value, s.vip, s.vip_rearm),
+        ('high_risk', c.risk_score, s.high, s.high_rearm),
+        ('churn_risk', c.days_since_last_booking::numeric, s.churn, s.churn_rearm)) k(kind, value, threshold, rearm_below)
      where k.value is not null
   ),
   rearmed as (
@@ -78,9 +87,8 @@ begin
     insert into public.alerts (id, kind, severity, title, body, customer_id, details)
     select c.alert_id, c.kind,
            case c.kind when 'high_risk' then 'critical' when 'churn_risk' then 'warning' else 'info' end,
-           case c.kind when 'vip_lifetime_value' then 'VIP: ' || coalesce(u.full_name, u.email, c.customer_id::text)
-                       when 'high_risk' then 'High risk: ' || coalesce(u.full_name, u.email, c.customer_id::text)
-                       else 'Churn risk: ' || coalesce(u.full_name, u.email, c.customer_id::text) end,
+           case c.kind when 'vip_lifetime_value' then 'VIP: ' when 'high_risk' then 'High risk: ' else 'Churn risk: ' end
+             || coalesce(u.full_name, u.email, c.customer_id::text),
            case c.kind when 'vip_lifetime_value' then format('Lifetime value %s reached the VIP threshold %s.', c.value, c.threshold)
                        when 'high_risk' then format('Effective risk score %s reached the high-risk threshold %s.', c.value, c.threshold)
                        else format('No booking for %s days (threshold %s).', c.value, c.threshold) end,

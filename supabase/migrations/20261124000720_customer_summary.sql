@@ -46,8 +46,7 @@ set search_path = ''
 as $$
 declare
   u public.users;
-  o public.customer_risk_overrides;
-  effective numeric;
+  r record;
   result jsonb;
 begin
   perform private.assert_staff('admin');
@@ -58,21 +57,19 @@ begin
   if u.id is null then
     raise exception using errcode = '22023', message = format('customer_id: customer %s does not exist', customer_summary.customer_id);
   end if;
-  select * into o from public.customer_risk_overrides x
-   where x.customer_id = u.id and (x.expires_at is null or x.expires_at > now());
-  effective := private.effective_risk(u.risk_score, o.score, o.expires_at);
+  select * into r from private.effective_customer_scores e where e.customer_id = u.id;
 
   select jsonb_build_object(
     'customer', jsonb_build_object(
       'id', u.id, 'email', u.email, 'phone', u.phone, 'full_name', u.full_name, 'city', u.city, 'region', u.region,
       'country_code', u.country_code, 'preferred_contact_method', u.preferred_contact_method, 'created_at', u.created_at),
     'risk', jsonb_build_object(
-      'score', effective,
-      'computed', u.risk_score,
-      'override', case when o.customer_id is not null then jsonb_build_object(
-                    'score', o.score, 'reason', o.reason, 'expires_at', o.expires_at,
-                    'created_by', o.created_by, 'created_at', o.created_at) end,
-      'level', private.risk_level(effective)),
+      'score', r.risk_score,
+      'computed', r.computed_risk_score,
+      'override', case when r.override_score is not null then jsonb_build_object(
+                    'score', r.override_score, 'reason', r.override_reason, 'expires_at', r.override_expires_at,
+                    'created_by', r.override_created_by, 'created_at', r.override_created_at) end,
+      'level', private.risk_level(r.risk_score)),
     'lifetime_value', u.lifetime_value,
     'total_spend', coalesce((select sum(p.amount) from public.payments p where p.customer_id = u.id and p.status = 'succeeded'), 0)
                  + coalesce((select sum(m.amount) from public.manual_payments m where m.customer_id = u.id), 0),

@@ -59,9 +59,6 @@ select * from private.cron_job_health();
 comment on view public.cron_job_health is
   'Each pg_cron job: schedule, last run (start, end, status, duration in ms, message) and runs/failures over 7 days. Admin only; rows are filtered for others.';
 
--- job_run_details is looked up per job, newest first
-create index if not exists job_run_details_jobid_start_time_idx on cron.job_run_details (jobid, start_time desc);
-
 revoke all on public.cron_job_health from anon, authenticated, service_role;
 grant select on public.cron_job_health to authenticated, service_role;
 grant execute on function private.cron_job_health() to authenticated, service_role;
