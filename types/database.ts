@@ -21,20 +21,8 @@ export type Database = {
       foreignKeyName: "alerts_acknowledged_by_fkey"
       columns: ["acknowledged_by"]
 isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
-      foreignKeyName: "alerts_acknowledged_by_fkey"
-      columns: ["acknowledged_by"]
-isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
-    },{
-      foreignKeyName: "alerts_customer_id_fkey"
-      columns: ["customer_id"]
-isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
     },{
       foreignKeyName: "alerts_customer_id_fkey"
       columns: ["customer_id"]
@@ -99,12 +87,6 @@ isOneToOne: false
       foreignKeyName: "bookings_customer_id_fkey"
       columns: ["customer_id"]
 isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
-      foreignKeyName: "bookings_customer_id_fkey"
-      columns: ["customer_id"]
-isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     }
@@ -127,12 +109,6 @@ isOneToOne: false
 isOneToOne: false
       referencedRelation: "campaign_audiences"
       referencedColumns: ["id"]
-    },{
-      foreignKeyName: "campaign_audience_members_customer_id_fkey"
-      columns: ["customer_id"]
-isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
     },{
       foreignKeyName: "campaign_audience_members_customer_id_fkey"
       columns: ["customer_id"]
@@ -163,12 +139,6 @@ isOneToOne: false
       foreignKeyName: "campaign_audiences_created_by_fkey"
       columns: ["created_by"]
 isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
-      foreignKeyName: "campaign_audiences_created_by_fkey"
-      columns: ["created_by"]
-isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     }
@@ -195,12 +165,6 @@ isOneToOne: false
       foreignKeyName: "campaign_recipients_customer_id_fkey"
       columns: ["customer_id"]
 isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
-      foreignKeyName: "campaign_recipients_customer_id_fkey"
-      columns: ["customer_id"]
-isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     }
@@ -218,12 +182,6 @@ isOneToOne: false
                   }
                   Relationships: [
                     {
-      foreignKeyName: "campaigns_created_by_fkey"
-      columns: ["created_by"]
-isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
       foreignKeyName: "campaigns_created_by_fkey"
       columns: ["created_by"]
 isOneToOne: false
@@ -259,20 +217,8 @@ isOneToOne: false
       foreignKeyName: "customer_consent_customer_id_fkey"
       columns: ["customer_id"]
 isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
-      foreignKeyName: "customer_consent_customer_id_fkey"
-      columns: ["customer_id"]
-isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
-    },{
-      foreignKeyName: "customer_consent_updated_by_fkey"
-      columns: ["updated_by"]
-isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
     },{
       foreignKeyName: "customer_consent_updated_by_fkey"
       columns: ["updated_by"]
@@ -297,12 +243,6 @@ isOneToOne: false
       foreignKeyName: "customer_consent_history_customer_id_fkey"
       columns: ["customer_id"]
 isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
-      foreignKeyName: "customer_consent_history_customer_id_fkey"
-      columns: ["customer_id"]
-isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     }
@@ -323,20 +263,8 @@ isOneToOne: false
       foreignKeyName: "customer_notes_admin_id_fkey"
       columns: ["admin_id"]
 isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
-      foreignKeyName: "customer_notes_admin_id_fkey"
-      columns: ["admin_id"]
-isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
-    },{
-      foreignKeyName: "customer_notes_customer_id_fkey"
-      columns: ["customer_id"]
-isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
     },{
       foreignKeyName: "customer_notes_customer_id_fkey"
       columns: ["customer_id"]
@@ -361,12 +289,6 @@ isOneToOne: false
       foreignKeyName: "customer_push_tokens_customer_id_fkey"
       columns: ["customer_id"]
 isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
-      foreignKeyName: "customer_push_tokens_customer_id_fkey"
-      columns: ["customer_id"]
-isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     }
@@ -387,20 +309,8 @@ isOneToOne: false
       foreignKeyName: "customer_risk_overrides_created_by_fkey"
       columns: ["created_by"]
 isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
-      foreignKeyName: "customer_risk_overrides_created_by_fkey"
-      columns: ["created_by"]
-isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
-    },{
-      foreignKeyName: "customer_risk_overrides_customer_id_fkey"
-      columns: ["customer_id"]
-isOneToOne: true
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
     },{
       foreignKeyName: "customer_risk_overrides_customer_id_fkey"
       columns: ["customer_id"]
@@ -421,19 +331,7 @@ isOneToOne: true
                     "booking_count"?: number,"bookings_cancelled"?: number,"bookings_total"?: number,"cancellation_points"?: number,"customer_id"?: string,"expired_insurance_active_bookings"?: number,"expired_insurance_points"?: number,"failed_payments_90d"?: number,"failed_payments_points"?: number,"id"?: never,"last_booking_at"?: string | null,"lifetime_value"?: number,"overdue_balance"?: number,"overdue_points"?: number,"risk_score"?: number,"scored_at"?: string,"urgent_open_tickets"?: number,"urgent_tickets_points"?: number
                   }
                   Relationships: [
-                    {
-      foreignKeyName: "customer_score_history_customer_id_fkey"
-      columns: ["customer_id"]
-isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
-      foreignKeyName: "customer_score_history_customer_id_fkey"
-      columns: ["customer_id"]
-isOneToOne: false
-      referencedRelation: "users"
-      referencedColumns: ["id"]
-    }
+                    
                   ]
                 },"customer_scores": {
                   Row: {
@@ -447,19 +345,7 @@ isOneToOne: false
                     "booking_count"?: number,"bookings_cancelled"?: number,"bookings_total"?: number,"cancellation_points"?: number,"customer_id"?: string,"expired_insurance_active_bookings"?: number,"expired_insurance_points"?: number,"failed_payments_90d"?: number,"failed_payments_points"?: number,"last_booking_at"?: string | null,"lifetime_value"?: number,"overdue_balance"?: number,"overdue_points"?: number,"risk_score"?: number,"scored_at"?: string,"urgent_open_tickets"?: number,"urgent_tickets_points"?: number
                   }
                   Relationships: [
-                    {
-      foreignKeyName: "customer_scores_customer_id_fkey"
-      columns: ["customer_id"]
-isOneToOne: true
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
-      foreignKeyName: "customer_scores_customer_id_fkey"
-      columns: ["customer_id"]
-isOneToOne: true
-      referencedRelation: "users"
-      referencedColumns: ["id"]
-    }
+                    
                   ]
                 },"customer_segments": {
                   Row: {
@@ -474,12 +360,6 @@ isOneToOne: true
                   }
                   Relationships: [
                     {
-      foreignKeyName: "customer_segments_created_by_fkey"
-      columns: ["created_by"]
-isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
       foreignKeyName: "customer_segments_created_by_fkey"
       columns: ["created_by"]
 isOneToOne: false
@@ -503,20 +383,8 @@ isOneToOne: false
       foreignKeyName: "customer_tag_members_assigned_by_fkey"
       columns: ["assigned_by"]
 isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
-      foreignKeyName: "customer_tag_members_assigned_by_fkey"
-      columns: ["assigned_by"]
-isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
-    },{
-      foreignKeyName: "customer_tag_members_customer_id_fkey"
-      columns: ["customer_id"]
-isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
     },{
       foreignKeyName: "customer_tag_members_customer_id_fkey"
       columns: ["customer_id"]
@@ -547,12 +415,6 @@ isOneToOne: false
       foreignKeyName: "customer_tags_created_by_fkey"
       columns: ["created_by"]
 isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
-      foreignKeyName: "customer_tags_created_by_fkey"
-      columns: ["created_by"]
-isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     }
@@ -570,12 +432,6 @@ isOneToOne: false
                   }
                   Relationships: [
                     {
-      foreignKeyName: "customer_timeline_events_customer_id_fkey"
-      columns: ["customer_id"]
-isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
       foreignKeyName: "customer_timeline_events_customer_id_fkey"
       columns: ["customer_id"]
 isOneToOne: false
@@ -601,12 +457,6 @@ isOneToOne: false
 isOneToOne: false
       referencedRelation: "campaigns"
       referencedColumns: ["id"]
-    },{
-      foreignKeyName: "email_logs_customer_id_fkey"
-      columns: ["customer_id"]
-isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
     },{
       foreignKeyName: "email_logs_customer_id_fkey"
       columns: ["customer_id"]
@@ -677,12 +527,6 @@ isOneToOne: false
       foreignKeyName: "insurance_documents_customer_id_fkey"
       columns: ["customer_id"]
 isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
-      foreignKeyName: "insurance_documents_customer_id_fkey"
-      columns: ["customer_id"]
-isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     }
@@ -729,20 +573,8 @@ isOneToOne: false
       foreignKeyName: "manual_payments_customer_id_fkey"
       columns: ["customer_id"]
 isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
-      foreignKeyName: "manual_payments_customer_id_fkey"
-      columns: ["customer_id"]
-isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
-    },{
-      foreignKeyName: "manual_payments_recorded_by_fkey"
-      columns: ["recorded_by"]
-isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
     },{
       foreignKeyName: "manual_payments_recorded_by_fkey"
       columns: ["recorded_by"]
@@ -767,20 +599,8 @@ isOneToOne: false
       foreignKeyName: "message_templates_created_by_fkey"
       columns: ["created_by"]
 isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
-      foreignKeyName: "message_templates_created_by_fkey"
-      columns: ["created_by"]
-isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
-    },{
-      foreignKeyName: "message_templates_updated_by_fkey"
-      columns: ["updated_by"]
-isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
     },{
       foreignKeyName: "message_templates_updated_by_fkey"
       columns: ["updated_by"]
@@ -802,12 +622,6 @@ isOneToOne: false
                   }
                   Relationships: [
                     {
-      foreignKeyName: "messaging_settings_updated_by_fkey"
-      columns: ["updated_by"]
-isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
       foreignKeyName: "messaging_settings_updated_by_fkey"
       columns: ["updated_by"]
 isOneToOne: false
@@ -833,12 +647,6 @@ isOneToOne: false
 isOneToOne: false
       referencedRelation: "bookings"
       referencedColumns: ["id"]
-    },{
-      foreignKeyName: "payments_customer_id_fkey"
-      columns: ["customer_id"]
-isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
     },{
       foreignKeyName: "payments_customer_id_fkey"
       columns: ["customer_id"]
@@ -869,12 +677,6 @@ isOneToOne: false
       foreignKeyName: "push_logs_customer_id_fkey"
       columns: ["customer_id"]
 isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
-      foreignKeyName: "push_logs_customer_id_fkey"
-      columns: ["customer_id"]
-isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     },{
@@ -901,12 +703,6 @@ isOneToOne: false
       foreignKeyName: "scoring_settings_updated_by_fkey"
       columns: ["updated_by"]
 isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
-      foreignKeyName: "scoring_settings_updated_by_fkey"
-      columns: ["updated_by"]
-isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     }
@@ -929,12 +725,6 @@ isOneToOne: false
 isOneToOne: false
       referencedRelation: "campaigns"
       referencedColumns: ["id"]
-    },{
-      foreignKeyName: "sms_logs_customer_id_fkey"
-      columns: ["customer_id"]
-isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
     },{
       foreignKeyName: "sms_logs_customer_id_fkey"
       columns: ["customer_id"]
@@ -965,12 +755,6 @@ isOneToOne: false
       foreignKeyName: "support_messages_sender_id_fkey"
       columns: ["sender_id"]
 isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
-      foreignKeyName: "support_messages_sender_id_fkey"
-      columns: ["sender_id"]
-isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     },{
@@ -994,12 +778,6 @@ isOneToOne: false
                   }
                   Relationships: [
                     {
-      foreignKeyName: "support_tickets_customer_id_fkey"
-      columns: ["customer_id"]
-isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
       foreignKeyName: "support_tickets_customer_id_fkey"
       columns: ["customer_id"]
 isOneToOne: false
@@ -1037,12 +815,6 @@ isOneToOne: false
       foreignKeyName: "user_roles_user_id_fkey"
       columns: ["user_id"]
 isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
-      foreignKeyName: "user_roles_user_id_fkey"
-      columns: ["user_id"]
-isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     }
@@ -1060,12 +832,6 @@ isOneToOne: false
                   }
                   Relationships: [
                     {
-      foreignKeyName: "users_account_manager_id_fkey"
-      columns: ["account_manager_id"]
-isOneToOne: false
-      referencedRelation: "customer_effective_risk"
-      referencedColumns: ["customer_id"]
-    },{
       foreignKeyName: "users_account_manager_id_fkey"
       columns: ["account_manager_id"]
 isOneToOne: false

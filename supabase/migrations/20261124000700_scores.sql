@@ -110,8 +110,10 @@ create trigger _900_audit after insert or update or delete on public.scoring_set
 -- Scores: the current one per customer with its components, and every change of them.
 -- ---------------------------------------------------------------------------------------------
 
+-- Derived data, rewritten nightly for up to every customer: no foreign keys (2M per-row checks on
+-- a full pass); a customer's erasure removes their rows by the statement trigger below.
 create table public.customer_scores (
-  customer_id uuid primary key references public.users (id) on delete cascade,
+  customer_id uuid primary key,
   scored_at timestamptz not null,
   lifetime_value numeric(12, 2) not null,
   risk_score numeric(5, 2) not null constraint customer_scores_risk_score_between_0_and_100 check (risk_score between 0 and 100),
@@ -141,8 +143,23 @@ create table public.customer_score_history (
 comment on table public.customer_score_history is
   'One row each time a customer''s score or any of its components changed: every score ever shown can be explained.';
 create index customer_score_history_customer_idx on public.customer_score_history (customer_id, scored_at desc);
-alter table public.customer_score_history
-  add constraint customer_score_history_customer_id_fkey foreign key (customer_id) references public.users (id) on delete cascade;
+
+create or replace function private.tg_users__erase_scores()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  delete from public.customer_scores s where s.customer_id in (select e.id from erased e);
+  delete from public.customer_score_history h where h.customer_id in (select e.id from erased e);
+  return null;
+end
+$$;
+
+create trigger _800_erase_scores after delete on public.users
+  referencing old table as erased
+  for each statement execute function private.tg_users__erase_scores();
 
 -- ---------------------------------------------------------------------------------------------
 -- Risk overrides: at most one per customer; active until expires_at or until cleared.

@@ -7,9 +7,10 @@ comment on column public.alerts.details is
   'Machine-readable why: for score alerts {"metric","value","threshold","rearm_below",...}.';
 
 -- Which (customer, kind) is disarmed: present from the crossing until the customer falls below
--- the re-arm value. Written by the scoring pass only.
+-- the re-arm value. Written by the scoring pass only; no foreign key (a first pass may disarm
+-- hundreds of thousands at once), erased with the customer by a statement trigger.
 create table private.score_alert_states (
-  customer_id uuid not null references public.users (id) on delete cascade,
+  customer_id uuid not null,
   kind text not null constraint score_alert_states_kind_is_known check (kind in ('vip_lifetime_value', 'high_risk', 'churn_risk')),
   crossed_at timestamptz not null default now(),
   value_at_crossing numeric not null,
@@ -17,6 +18,22 @@ create table private.score_alert_states (
   alert_id uuid,
   primary key (customer_id, kind)
 );
+
+create or replace function private.tg_users__erase_score_alert_states()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  delete from private.score_alert_states s where s.customer_id in (select e.id from erased e);
+  return null;
+end
+$$;
+
+create trigger _810_erase_score_alert_states after delete on public.users
+  referencing old table as erased
+  for each statement execute function private.tg_users__erase_score_alert_states();
 
 -- Every customer's alert metrics now: lifetime value and effective risk (as of the last scoring
 -- pass, plus active overrides), days since the last booking.
@@ -30,6 +47,8 @@ select e.customer_id,
   from private.effective_customer_scores e
   left join public.customer_scores cs on cs.customer_id = e.customer_id;
 
+-- Two statements, each planned on table statistics: re-arm the disarmed customers now below their
+-- re-arm value, then alert the customers at or above a threshold who are armed.
 create or replace function private.evaluate_score_alerts()
 returns jsonb
 language plpgsql
@@ -39,51 +58,37 @@ set search_path = ''
 set work_mem = '256MB'
 as $$
 declare
-  result jsonb;
+  vip numeric := private.scoring_setting('vip_lifetime_value');
+  vip_rearm numeric := private.scoring_setting('vip_rearm_lifetime_value');
+  high numeric := private.scoring_setting('high_risk_score');
+  high_rearm numeric := private.scoring_setting('high_risk_rearm_score');
+  churn numeric := private.scoring_setting('churn_inactive_days');
+  churn_rearm numeric := private.scoring_setting('churn_rearm_days');
+  rearmed integer;
+  raised integer;
 begin
   perform private.assert_staff('admin');
 
-  with settings as materialized (
-    select max(value) filter (where key = 'vip_lifetime_value') as vip,
-           max(value) filter (where key = 'vip_rearm_lifetime_value') as vip_rearm,
-           max(value) filter (where key = 'high_risk_score') as high,
-           max(value) filter (where key = 'high_risk_rearm_score') as high_rearm,
-           max(value) filter (where key = 'churn_inactive_days') as churn,
-           max(value) filter (where key = 'churn_rearm_days') as churn_rearm
-      from public.scoring_settings
-  ),
-  -- only customers who may cross (at or above a threshold) or re-arm (disarmed now)
-  candidates as materialized (
-    select m.*
-      from private.score_alert_metrics m cross join settings s
-     where m.lifetime_value >= s.vip
-        or m.risk_score >= s.high
-        or m.last_booking_at <= now() - s.churn * interval '1 day'
-        or m.customer_id in (select st.customer_id from private.score_alert_states st)
-  ),
-  metrics as materialized (
-    select c.customer_id, k.kind, k.value, k.threshold, k.rearm_below
-      from candidates c
-      cross join settings s
+  delete from private.score_alert_states st
+   using private.score_alert_metrics m
+   where m.customer_id = st.customer_id
+     and case st.kind when 'vip_lifetime_value' then m.lifetime_value < vip_rearm
+                      when 'high_risk' then m.risk_score < high_rearm
+                      else m.days_since_last_booking < churn_rearm end;
+  get diagnostics rearmed = row_count;
+
+  with crossing as materialized (
+    select c.customer_id, k.kind, k.value, k.threshold, k.rearm_below, gen_random_uuid() as alert_id
+      from private.score_alert_metrics c
       cross join lateral (values
-        ('vip_lifetime_value', c.lifetime_value, s.vip, s.vip_rearm),
-        ('high_risk', c.risk_score, s.high, s.high_rearm),
-        ('churn_risk', c.days_since_last_booking::numeric, s.churn, s.churn_rearm)) k(kind, value, threshold, rearm_below)
-     where k.value is not null
+        ('vip_lifetime_value', c.lifetime_value, vip, vip_rearm),
+        ('high_risk', c.risk_score, high, high_rearm),
+        ('churn_risk', c.days_since_last_booking::numeric, churn, churn_rearm)) k(kind, value, threshold, rearm_below)
+     where (c.lifetime_value >= vip or c.risk_score >= high or c.last_booking_at <= now() - churn * interval '1 day')
+       and k.value >= k.threshold
+       and not exists (select 1 from private.score_alert_states st where st.customer_id = c.customer_id and st.kind = k.kind)
   ),
-  rearmed as (
-    delete from private.score_alert_states st
-     using metrics m
-     where m.customer_id = st.customer_id and m.kind = st.kind and m.value < m.rearm_below
-    returning st.customer_id
-  ),
-  crossing as materialized (
-    select m.*, gen_random_uuid() as alert_id
-      from metrics m
-     where m.value >= m.threshold
-       and not exists (select 1 from private.score_alert_states st where st.customer_id = m.customer_id and st.kind = m.kind)
-  ),
-  raised as (
+  alerted as (
     insert into public.alerts (id, kind, severity, title, body, customer_id, details)
     select c.alert_id, c.kind,
            case c.kind when 'high_risk' then 'critical' when 'churn_risk' then 'warning' else 'info' end,
@@ -106,17 +111,16 @@ begin
                      else '{}'::jsonb end
       from crossing c
       join public.users u on u.id = c.customer_id
-    returning id
+    returning 1
   ),
   disarmed as (
     insert into private.score_alert_states (customer_id, kind, value_at_crossing, alert_id)
     select c.customer_id, c.kind, c.value, c.alert_id from crossing c
     returning 1
   )
-  select jsonb_build_object('raised', (select count(*) from raised), 'disarmed', (select count(*) from disarmed),
-                            'rearmed', (select count(*) from rearmed))
-    into result;
-  return result;
+  select count(*) into raised from alerted;
+
+  return jsonb_build_object('raised', raised, 'rearmed', rearmed);
 end
 $$;
 

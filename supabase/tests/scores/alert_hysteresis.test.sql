@@ -1,7 +1,7 @@
 -- Score alerts: one alert per crossing; re-armed only below the lower threshold. VIP lifetime
 -- value, high effective risk (overrides included) and churn inactivity. Admins list and acknowledge.
 begin;
-select plan(29);
+select plan(30);
 
 select tests.create_user('ah-admin@example.test', array['admin']) as admin_id \gset
 select tests.create_user('ah-vip@example.test') as vip_id \gset
@@ -109,6 +109,11 @@ select ok((select acknowledged_at is not null from public.alerts where id = :'al
 select throws_ok($$select public.acknowledge_alert('00000000-0000-4000-8000-00000000dead')$$, '22023',
   'alert_id: no alert 00000000-0000-4000-8000-00000000dead', 'an unknown alert is named');
 select throws_ok($$select public.acknowledge_alert(null)$$, '22023', 'alert_id: is required', 'a null id is refused');
+
+-- erasing a customer erases their alert state
+select tests.act_as_postgres();
+delete from auth.users where id = :'churn_id';
+select is_empty(format($$select 1 from private.score_alert_states where customer_id = %L$$, :'churn_id'), 'an erased customer''s alert state goes');
 
 select * from finish();
 rollback;

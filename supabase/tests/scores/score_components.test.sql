@@ -1,6 +1,6 @@
 -- Each risk component and the lifetime value, on customers constructed to isolate one component.
 begin;
-select plan(27);
+select plan(29);
 
 select tests.create_user('sc-overdue@example.test') as overdue_id \gset
 select tests.create_user('sc-failed@example.test') as failed_id \gset
@@ -142,6 +142,11 @@ select tests.act_as_service();
 select lives_ok($$select private.score_customers()$$, 'the service role can');
 select tests.act_as_postgres();
 select is((select count(*)::int from public.customer_scores), (select count(*)::int from public.users), 'every user has a score');
+
+-- erasing a customer erases their scores and history
+delete from auth.users where id = :'overdue_id';
+select is_empty(format($$select 1 from public.customer_scores where customer_id = %L$$, :'overdue_id'), 'an erased customer''s score goes');
+select is_empty(format($$select 1 from public.customer_score_history where customer_id = %L$$, :'overdue_id'), 'and their score history');
 
 select * from finish();
 rollback;
