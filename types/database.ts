@@ -7,14 +7,14 @@ export type Database = {
           Tables: {
             "alerts": {
                   Row: {
-                    "acknowledged_at": string | null,"acknowledged_by": string | null,"body": string | null,"created_at": string,"customer_id": string | null,"id": string,"kind": string,"severity": string,"title": string
+                    "acknowledged_at": string | null,"acknowledged_by": string | null,"body": string | null,"created_at": string,"customer_id": string | null,"details": NonNullable<Json>,"id": string,"kind": string,"severity": string,"title": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "acknowledged_at"?: string | null,"acknowledged_by"?: string | null,"body"?: string | null,"created_at"?: string,"customer_id"?: string | null,"id"?: string,"kind": string,"severity"?: string,"title": string
+                    "acknowledged_at"?: string | null,"acknowledged_by"?: string | null,"body"?: string | null,"created_at"?: string,"customer_id"?: string | null,"details"?: NonNullable<Json>,"id"?: string,"kind": string,"severity"?: string,"title": string
                   }
                   Update: {
-                    "acknowledged_at"?: string | null,"acknowledged_by"?: string | null,"body"?: string | null,"created_at"?: string,"customer_id"?: string | null,"id"?: string,"kind"?: string,"severity"?: string,"title"?: string
+                    "acknowledged_at"?: string | null,"acknowledged_by"?: string | null,"body"?: string | null,"created_at"?: string,"customer_id"?: string | null,"details"?: NonNullable<Json>,"id"?: string,"kind"?: string,"severity"?: string,"title"?: string
                   }
                   Relationships: [
                     {
@@ -161,25 +161,7 @@ isOneToOne: false
                     "address"?: string | null,"attempts"?: number,"campaign_id"?: string,"channel"?: string,"consent_history_id"?: number | null,"created_at"?: string,"customer_id"?: string,"delivered_at"?: string | null,"failed_at"?: string | null,"id"?: string,"last_error"?: string | null,"lease_expires_at"?: string | null,"leased_by"?: string | null,"next_attempt_at"?: string | null,"provider_message_id"?: string | null,"queued_at"?: string | null,"sent_at"?: string | null,"status"?: string,"updated_at"?: string
                   }
                   Relationships: [
-                    {
-      foreignKeyName: "campaign_recipients_campaign_id_fkey"
-      columns: ["campaign_id"]
-isOneToOne: false
-      referencedRelation: "campaign_stats"
-      referencedColumns: ["campaign_id"]
-    },{
-      foreignKeyName: "campaign_recipients_campaign_id_fkey"
-      columns: ["campaign_id"]
-isOneToOne: false
-      referencedRelation: "campaigns"
-      referencedColumns: ["id"]
-    },{
-      foreignKeyName: "campaign_recipients_customer_id_fkey"
-      columns: ["customer_id"]
-isOneToOne: false
-      referencedRelation: "users"
-      referencedColumns: ["id"]
-    }
+                    
                   ]
                 },"campaigns": {
                   Row: {
@@ -330,6 +312,60 @@ isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     }
+                  ]
+                },"customer_risk_overrides": {
+                  Row: {
+                    "created_at": string,"created_by": string | null,"customer_id": string,"expires_at": string | null,"id": string,"reason": string,"score": number
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "created_at"?: string,"created_by"?: string | null,"customer_id": string,"expires_at"?: string | null,"id"?: string,"reason": string,"score": number
+                  }
+                  Update: {
+                    "created_at"?: string,"created_by"?: string | null,"customer_id"?: string,"expires_at"?: string | null,"id"?: string,"reason"?: string,"score"?: number
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "customer_risk_overrides_created_by_fkey"
+      columns: ["created_by"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "customer_risk_overrides_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: true
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"customer_score_history": {
+                  Row: {
+                    "booking_count": number,"bookings_cancelled": number,"bookings_total": number,"cancellation_points": number,"customer_id": string,"expired_insurance_active_bookings": number,"expired_insurance_points": number,"failed_payments_90d": number,"failed_payments_points": number,"id": number,"last_booking_at": string | null,"lifetime_value": number,"overdue_balance": number,"overdue_points": number,"risk_score": number,"scored_at": string,"urgent_open_tickets": number,"urgent_tickets_points": number
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "booking_count": number,"bookings_cancelled": number,"bookings_total": number,"cancellation_points": number,"customer_id": string,"expired_insurance_active_bookings": number,"expired_insurance_points": number,"failed_payments_90d": number,"failed_payments_points": number,"id"?: never,"last_booking_at"?: string | null,"lifetime_value": number,"overdue_balance": number,"overdue_points": number,"risk_score": number,"scored_at": string,"urgent_open_tickets": number,"urgent_tickets_points": number
+                  }
+                  Update: {
+                    "booking_count"?: number,"bookings_cancelled"?: number,"bookings_total"?: number,"cancellation_points"?: number,"customer_id"?: string,"expired_insurance_active_bookings"?: number,"expired_insurance_points"?: number,"failed_payments_90d"?: number,"failed_payments_points"?: number,"id"?: never,"last_booking_at"?: string | null,"lifetime_value"?: number,"overdue_balance"?: number,"overdue_points"?: number,"risk_score"?: number,"scored_at"?: string,"urgent_open_tickets"?: number,"urgent_tickets_points"?: number
+                  }
+                  Relationships: [
+                    
+                  ]
+                },"customer_scores": {
+                  Row: {
+                    "booking_count": number,"bookings_cancelled": number,"bookings_total": number,"cancellation_points": number,"customer_id": string,"expired_insurance_active_bookings": number,"expired_insurance_points": number,"failed_payments_90d": number,"failed_payments_points": number,"last_booking_at": string | null,"lifetime_value": number,"overdue_balance": number,"overdue_points": number,"risk_score": number,"scored_at": string,"urgent_open_tickets": number,"urgent_tickets_points": number
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "booking_count": number,"bookings_cancelled": number,"bookings_total": number,"cancellation_points": number,"customer_id": string,"expired_insurance_active_bookings": number,"expired_insurance_points": number,"failed_payments_90d": number,"failed_payments_points": number,"last_booking_at"?: string | null,"lifetime_value": number,"overdue_balance": number,"overdue_points": number,"risk_score": number,"scored_at": string,"urgent_open_tickets": number,"urgent_tickets_points": number
+                  }
+                  Update: {
+                    "booking_count"?: number,"bookings_cancelled"?: number,"bookings_total"?: number,"cancellation_points"?: number,"customer_id"?: string,"expired_insurance_active_bookings"?: number,"expired_insurance_points"?: number,"failed_payments_90d"?: number,"failed_payments_points"?: number,"last_booking_at"?: string | null,"lifetime_value"?: number,"overdue_balance"?: number,"overdue_points"?: number,"risk_score"?: number,"scored_at"?: string,"urgent_open_tickets"?: number,"urgent_tickets_points"?: number
+                  }
+                  Relationships: [
+                    
                   ]
                 },"customer_segment_members": {
                   Row: {
@@ -759,6 +795,26 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
+                },"scoring_settings": {
+                  Row: {
+                    "description": string,"key": string,"updated_at": string,"updated_by": string | null,"value": number
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "description": string,"key": string,"updated_at"?: string,"updated_by"?: string | null,"value": number
+                  }
+                  Update: {
+                    "description"?: string,"key"?: string,"updated_at"?: string,"updated_by"?: string | null,"value"?: number
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "scoring_settings_updated_by_fkey"
+      columns: ["updated_by"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"sms_logs": {
                   Row: {
                     "body": string | null,"campaign_id": string | null,"created_at": string,"customer_id": string | null,"id": string,"provider_message_id": string | null,"recipient_id": string | null,"status": string,"to_phone": string,"updated_at": string
@@ -942,6 +998,22 @@ isOneToOne: false
                   Relationships: [
                     
                   ]
+                },"cron_job_health": {
+                  Row: {
+                    "active": boolean | null,"command": string | null,"failures_7d": number | null,"jobid": number | null,"jobname": string | null,"last_duration_ms": number | null,"last_message": string | null,"last_run_finished_at": string | null,"last_run_started_at": string | null,"last_status": string | null,"running": boolean | null,"runs_7d": number | null,"schedule": string | null
+                  }
+                  ComputedFields: never
+                  Relationships: [
+                    
+                  ]
+                },"customer_effective_risk": {
+                  Row: {
+                    "computed_risk_score": number | null,"customer_id": string,"override_expires_at": string | null,"override_score": number | null,"risk_level": string | null,"risk_score": number | null
+                  }
+                  ComputedFields: never
+                  Relationships: [
+                    
+                  ]
                 },"segment_manager": {
                   Row: {
                     "auto_refresh": boolean,"created_at": string,"created_by": string | null,"definition": NonNullable<Json>,"description": string | null,"id": string,"last_count": number | null,"last_refreshed_at": string | null,"name": string,"updated_at": string,"updated_by": string | null,"updated_by_name": string | null,"usage": Json | null,"usage_count": number | null,"version": number
@@ -973,8 +1045,17 @@ isOneToOne: false
                 }
           }
           Functions: {
-            "cancel_campaign":
+            "acknowledge_alert":
+{ Args: { "alert_id": string }; Returns: Json
+                           },
+"cancel_campaign":
 { Args: { "campaign_id": string }; Returns: Json
+                           },
+"clear_risk_override":
+{ Args: { "customer_id": string }; Returns: Json
+                           },
+"customer_summary":
+{ Args: { "customer_id": string }; Returns: Json
                            },
 "customer_timeline":
 { Args: { "cursor"?: string,"customer_id": string,"event_types"?: (string)[],"page_size"?: number,"since"?: string,"until"?: string }; Returns: Json
@@ -996,6 +1077,9 @@ isOneToOne: false
                            },
 "message_preview_context":
 { Args: { "customer_id": string,"template_id"?: string }; Returns: Json
+                           },
+"override_risk":
+{ Args: { "customer_id": string,"expires_at"?: string,"reason": string,"score": number }; Returns: Json
                            },
 "pause_campaign":
 { Args: { "campaign_id": string }; Returns: Json
