@@ -48,12 +48,17 @@ cat <<INFO
 
   curl -s -H "Authorization: Bearer \$ADMIN_JWT" $FN/health
 INFO
-if [ -d supabase/functions/timeline-export ]; then
-  echo "  curl -s -H \"Authorization: Bearer \$ADMIN_JWT\" \"$FN/timeline-export?customer_id=$CUSTOMER_ID\""
-fi
-if [ -d supabase/functions/communications-audience ]; then
-  echo "  curl -s -X POST -H \"Authorization: Bearer \$ADMIN_JWT\" -H 'Content-Type: application/json' -d '{\"channel\":\"email\",\"audience\":{\"definition\":{\"version\":1,\"combinator\":\"and\",\"rules\":[{\"field\":\"city\",\"operator\":\"=\",\"value\":\"Oslo\"}]}}}' $FN/communications-audience"
-fi
+SEGMENT_ID="$(psql_db -At -c "select id from public.customer_segments where name = 'Newsletter readers'")"
+cat <<CURLS
+  curl -s -H "Authorization: Bearer \$ADMIN_JWT" "$FN/timeline-export?customer_id=$CUSTOMER_ID"
+  curl -s -X POST -H "Authorization: Bearer \$ADMIN_JWT" -H 'Content-Type: application/json' \\
+    -d '{"audience":{"definition":{"version":1,"combinator":"and","rules":[{"field":"city","operator":"=","value":"Oslo"}]}}}' \\
+    $FN/communications-audience
+  curl -s -X POST -H "Authorization: Bearer \$ADMIN_JWT" -H 'Content-Type: application/json' \\
+    -d '{"name":"Winter offers","channel":"email","content":{"subject":"Winter offers, {{first_name}}","text":"Hello {{full_name}}"},"audience":{"segment_id":"$SEGMENT_ID"}}' \\
+    $FN/bulk-message
+  curl -s http://127.0.0.1:$FAKE_PROVIDER_PORT/__requests     # what the fake SendGrid received
+CURLS
 echo
 echo "  Ctrl-C stops everything (the database keeps running; it is project-local in .db/)."
 wait

@@ -197,3 +197,37 @@ select c.id, ch.channel,
 insert into public.customer_notes (customer_id, admin_id, note, type, visibility)
 values ('00000000-0000-4000-a000-000000000003', '00000000-0000-4000-a000-000000000001', 'Welcome! Your account manager is Ada.', 'info', 'shared'),
        ('00000000-0000-4000-a000-000000000003', '00000000-0000-4000-a000-000000000001', 'Internal: asked for a discount twice.', 'warning', 'internal');
+
+-- Saved segments and a template, for the segment manager and the curl examples ------------------
+insert into public.customer_segments (id, name, description, definition, created_by, auto_refresh)
+values
+  (pg_temp.sid('segment-newsletter'), 'Newsletter readers', 'Tagged Newsletter and consenting to email',
+   jsonb_build_object('version', 1, 'combinator', 'and', 'not', false, 'rules', jsonb_build_array(
+     jsonb_build_object('field', 'tag', 'operator', 'containsAny', 'value', jsonb_build_array(pg_temp.sid('tag-newsletter'))),
+     jsonb_build_object('field', 'consent_email', 'operator', '=', 'value', true))),
+   '00000000-0000-4000-a000-000000000001', true),
+  (pg_temp.sid('segment-north'), 'Big spenders up north', 'Troms or Trøndelag, 5,000 or more spent',
+   '{"version":1,"combinator":"and","not":false,"rules":[{"field":"region","operator":"in","value":["Troms","Trøndelag"]},{"field":"total_spend","operator":">=","value":5000}]}',
+   '00000000-0000-4000-a000-000000000001', false),
+  (pg_temp.sid('segment-lapsed'), 'Lapsed builders', 'Construction firms with no booking in 180 days',
+   jsonb_build_object('version', 1, 'combinator', 'and', 'not', false, 'rules', jsonb_build_array(
+     jsonb_build_object('field', 'tag', 'operator', 'containsAny', 'value', jsonb_build_array(pg_temp.sid('tag-construction'))),
+     jsonb_build_object('combinator', 'or', 'not', false, 'rules', jsonb_build_array(
+       jsonb_build_object('field', 'last_booking_at', 'operator', 'notWithinLastDays', 'value', 180),
+       jsonb_build_object('field', 'last_booking_at', 'operator', 'null'))))),
+   '00000000-0000-4000-a000-000000000002', false);
+
+insert into public.message_templates (channel, name, subject, body_text, body_html, variables, created_by)
+values ('email', 'Monthly newsletter', 'News from the yard, {{first_name}}',
+        'Hello {{full_name}},\n\nNew electric excavators are in stock in {{city}}.\n\nUnsubscribe: {{unsubscribe_url}}',
+        '<p>Hello {{full_name}},</p><p>New electric excavators are in stock in {{city}}.</p><p><a href="{{unsubscribe_url}}">Unsubscribe</a></p>',
+        '{first_name,full_name,city,unsubscribe_url}', '00000000-0000-4000-a000-000000000001'),
+       ('sms', 'Pickup reminder', null, 'Hi {{first_name}}, your rental pickup is tomorrow. Reply STOP to opt out.',
+        null, '{first_name}', '00000000-0000-4000-a000-000000000001');
+
+-- Push tokens for most customers who allow push (the app registered them)
+insert into public.customer_push_tokens (customer_id, token, platform, created_at, last_seen_at)
+select c.customer_id, 'ExponentPushToken[' || substr(md5('push-' || c.customer_id), 1, 22) || ']',
+       (array['ios', 'android'])[1 + pg_temp.h('pp' || c.customer_id) % 2], now() - interval '30 days', now() - interval '1 day'
+  from public.customer_consent c
+ where c.channel = 'push' and c.enabled and pg_temp.h('pt' || c.customer_id) % 5 <> 0;
