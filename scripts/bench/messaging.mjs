@@ -184,9 +184,10 @@ async function benchSms() {
 const providerProc = startDeno("scripts/fake-provider.ts", [], env);
 try {
   await waitForHttp(`${provider}/__requests`);
-  await benchEnqueue();
-  await benchEmail(providerProc);
-  await benchSms();
+  const only = arg("only", "enqueue,email,sms").split(",");
+  if (only.includes("enqueue")) await benchEnqueue();
+  if (only.includes("email")) await benchEmail(providerProc);
+  if (only.includes("sms")) await benchSms();
   await quiesce();
 } finally {
   providerProc.kill("SIGTERM");

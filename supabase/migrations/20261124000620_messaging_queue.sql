@@ -186,6 +186,10 @@ declare
   result jsonb;
 begin
   select * into c from public.campaigns where id = enqueue_recipients.campaign_id;
+  -- a large audience was just written: fresh statistics let the planner hash-join it
+  if (select a.count from public.campaign_audiences a where a.id = enqueue_recipients.audience_id) > 10000 then
+    analyze public.campaign_audience_members;
+  end if;
   select (s.value -> c.channel ->> 'max')::integer, (s.value -> c.channel ->> 'days')::integer
     into cap_max, cap_days
     from public.messaging_settings s where s.key = 'frequency_cap' and s.value ? c.channel;
@@ -220,6 +224,8 @@ begin
       left join public.suppressions s on s.channel = c.channel and s.address_key = lower(a.address)
       left join recent on recent.customer_id = m.customer_id
      where m.audience_id = enqueue_recipients.audience_id
+     -- in key order, the unique and per-customer indexes are filled front to back, not scattered
+     order by m.customer_id
     returning status
   )
   select jsonb_build_object(
