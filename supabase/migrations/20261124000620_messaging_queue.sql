@@ -484,6 +484,7 @@ declare
   ch text;
   counts jsonb;
   campaign_ids uuid[];
+  sent_ids uuid[];
 begin
   with mine as (
     select r.id, r.campaign_id, r.customer_id, r.channel, r.address, r.attempts, d.outcome, d.provider_message_id, left(d.error, 2000) as error,
@@ -549,9 +550,16 @@ begin
            'failed', count(*) filter (where u.status = 'failed'),
            'logged', (select count(*) from email_logged) + (select count(*) from sms_logged) + (select count(*) from push_logged),
            'timeline', (select count(*) from timeline)),
-         array_agg(distinct u.campaign_id)
-    into counts, campaign_ids
+         array_agg(distinct u.campaign_id),
+         array_agg(u.id) filter (where u.status = 'sent')
+    into counts, campaign_ids, sent_ids
     from updated u;
+
+  -- a provider event that overtook its own send (possible with fast webhooks) applies now, once
+  -- the send and its log rows are recorded
+  perform private.apply_recipient_events(array(
+    select x from unnest(coalesce(sent_ids, array[]::uuid[])) x
+     where exists (select 1 from public.message_events e where e.recipient_id = x)));
 
   -- A provider's rate limit holds back every worker of that channel.
   select max(d.retry_after_seconds), max(r.channel) into provider_wait, ch

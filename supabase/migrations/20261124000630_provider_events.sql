@@ -375,30 +375,6 @@ as $$
                   'epoch'::timestamptz)
 $$;
 
--- After a send is recorded, apply any event that overtook it.
-create or replace function private.tg_campaign_recipients__apply_events()
-returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  overtaken uuid[];
-begin
-  overtaken := array(
-    select n.id from new_rows n join old_rows o on o.id = n.id
-     where o.status = 'sending' and n.status = 'sent'
-       and exists (select 1 from public.message_events e where e.recipient_id = n.id));
-  if cardinality(overtaken) > 0 then
-    perform private.apply_recipient_events(overtaken);
-  end if;
-  return null;
-end
-$$;
-create trigger _300_apply_events after update on public.campaign_recipients
-  referencing old table as old_rows new table as new_rows
-  for each statement execute function private.tg_campaign_recipients__apply_events();
-
 -- ---------------------------------------------------------------------------------------------
 -- Analytics
 -- ---------------------------------------------------------------------------------------------

@@ -139,4 +139,9 @@ describe("seed scenario: tags → segment → bulk email → provider → timeli
     expect(fate[bo.id]).toBe("skipped_no_consent");
     expect(fate[ada.id]).toBe("queued");
   });
+
+  it("10. after all of it the timeline has not drifted from its sources", async () => {
+    const drift = await sql`select event_type, missing::int, extra::int from private.timeline_drift() where missing > 0 or extra > 0`;
+    expect(drift).toEqual([]);
+  });
 });
