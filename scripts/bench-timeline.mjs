@@ -31,16 +31,6 @@ const PARTS = new Set((process.env.BENCH_PARTS ?? "paging,writes,export").split(
 const sql = postgres(DB_URL, { max: 2, onnotice: () => {} });
 const figures = [];
 
-// The events' counts triggers (statement-level since 20261124000470), switched off where the
-// benchmark writes or removes events in bulk outside the timeline's write path.
-const COUNTS_TRIGGERS = (await sql`select tgname from pg_trigger where tgrelid = 'public.customer_timeline_events'::regclass
-                                     and tgname like '\\_200\\_counts%'`).map((r) => r.tgname);
-async function setCountsTriggers(tx, enabled) {
-  for (const name of COUNTS_TRIGGERS) {
-    await tx.unsafe(`alter table public.customer_timeline_events ${enabled ? "enable" : "disable"} trigger ${name}`);
-  }
-}
-
 function record(figure) {
   figures.push(figure);
   console.log(JSON.stringify(figure));
@@ -75,24 +65,16 @@ async function createUser(tx, email, roles = []) {
 // Setup: an admin and a customer with EVENTS events of mixed types over about three years.
 // ---------------------------------------------------------------------------------------------
 const tag = Date.now().toString(36);
-// Events go in one statement, with the row-level counts trigger off and the rollups built after
-// in one pass: inside one transaction 100,000 increments of the same few rollup rows would each
-// walk the row's growing version chain (a setup artefact; real writes are small transactions).
-async function eventsFor(customer, events, typeOf) {
-  await sql.begin(async (tx) => {
-    await setCountsTriggers(tx, false);
-    await tx`
-      select private.record_timeline_event(${customer}::uuid, t.event_type, 'bench', gen_random_uuid(), 'bench',
-                                           now() - make_interval(mins => i * 15), 'Bench event ' || i, jsonb_build_object('i', i))
-        from generate_series(1, ${events}) i
-        cross join lateral (select ${typeOf}::text as event_type) t`;
-    await setCountsTriggers(tx, true);
-    await tx`insert into private.customer_timeline_counts (customer_id, day, event_type, n)
-             select customer_id, (occurred_at at time zone 'UTC')::date, event_type, count(*)
-               from public.customer_timeline_events where customer_id = ${customer} group by 1, 2, 3`;
-    await tx`insert into private.customer_timeline_totals (customer_id, event_type, n)
-             select customer_id, event_type, count(*) from public.customer_timeline_events where customer_id = ${customer} group by 1, 2`;
-  });
+// Events go in through the set writer in one statement (so their count deltas are one row per
+// customer, day and type), then the deltas are compacted as the minutely job would.
+async function writeEvents(customer, events, typeCase) {
+  await sql`
+    select private.record_timeline_events(array_agg(row(${customer}::uuid, t.event_type, 'bench', gen_random_uuid(), 'bench',
+                                                        now() - make_interval(mins => i * 15), 'Bench event ' || i,
+                                                        jsonb_build_object('i', i))::private.timeline_event))
+      from generate_series(1, ${events}) i
+      cross join lateral (select ${sql.unsafe(typeCase)} as event_type) t`;
+  await sql`select private.compact_timeline_counts()`;
 }
 const users = await sql.begin(async (tx) => ({
   admin: await createUser(tx, `bench-admin-${tag}@bench.test`, ["admin"]),
@@ -100,23 +82,10 @@ const users = await sql.begin(async (tx) => ({
 }));
 if (PARTS.has("paging") || PARTS.has("export")) {
   const t0 = performance.now();
-  await sql.begin(async (tx) => {
-    await setCountsTriggers(tx, false);
-    await tx`
-      select private.record_timeline_event(${users.customer}::uuid, t.event_type, 'bench', gen_random_uuid(), 'bench',
-                                           now() - make_interval(mins => i * 15), 'Bench event ' || i, jsonb_build_object('i', i))
-        from generate_series(1, ${EVENTS}) i
-        cross join lateral (select case
-          when i % 200 = 0 then 'insurance' when i % 67 = 0 then 'tag' when i % 33 = 0 then 'consent'
-          else (array['booking', 'payment', 'logistics', 'logistics', 'support', 'note', 'campaign', 'booking', 'payment', 'logistics'])[1 + i % 10]
-        end as event_type) t`;
-    await setCountsTriggers(tx, true);
-    await tx`insert into private.customer_timeline_counts (customer_id, day, event_type, n)
-             select customer_id, (occurred_at at time zone 'UTC')::date, event_type, count(*)
-               from public.customer_timeline_events where customer_id = ${users.customer} group by 1, 2, 3`;
-    await tx`insert into private.customer_timeline_totals (customer_id, event_type, n)
-             select customer_id, event_type, count(*) from public.customer_timeline_events where customer_id = ${users.customer} group by 1, 2`;
-  });
+  await writeEvents(users.customer, EVENTS, `case
+    when i % 200 = 0 then 'insurance' when i % 67 = 0 then 'tag' when i % 33 = 0 then 'consent'
+    else (array['booking', 'payment', 'logistics', 'logistics', 'support', 'note', 'campaign', 'booking', 'payment', 'logistics'])[1 + i % 10]
+  end`);
   record({ figure: "setup_events", events: EVENTS, seconds: round((performance.now() - t0) / 1000, 2) });
   await sql`analyze public.customer_timeline_events`;
 }
@@ -193,9 +162,7 @@ async function setTimelineTriggers(enabled) {
 
 async function removeCustomers(ids) {
   await sql.begin(async (tx) => {
-    await setCountsTriggers(tx, false);
     await tx`delete from public.customer_timeline_events where customer_id = any (${ids}::uuid[])`;
-    await setCountsTriggers(tx, true);
     await tx`delete from public.users where id = any (${ids}::uuid[])`;
     await tx`delete from auth.users where id = any (${ids}::uuid[])`;
   });
@@ -252,7 +219,7 @@ if (PARTS.has("writes")) {
 // ---------------------------------------------------------------------------------------------
 async function customerWith(events) {
   const id = await sql.begin(async (tx) => await createUser(tx, `bench-export-${events}-${tag}@bench.test`));
-  await eventsFor(id, events, "note");
+  await writeEvents(id, events, "'note'");
   return id;
 }
 if (PARTS.has("export")) {
