@@ -152,13 +152,21 @@ if (PARTS.has("paging")) {
 // 2. Trigger write overhead: each batch of 1,000 is its own transaction, as an application
 //    writes; each run has its own 100 customers, removed after it.
 // ---------------------------------------------------------------------------------------------
-const TIMELINE_INSERT_TRIGGERS = [["bookings", "_100_timeline_insert"], ["payments", "_100_timeline_insert"]];
+// Two settings: "deployed" keeps the tables' other insert triggers (segments' _200_facts) in
+// both runs, so the ratio is the timeline's share of a real write; "timeline alone" switches the
+// others off in both runs, so the ratio is the timeline's cost against the bare insert.
+const TIMELINE_INSERT_TRIGGER = "_100_timeline_insert";
+const OTHER_INSERT_TRIGGERS = (await sql`
+  select c.relname as table, t.tgname as trigger from pg_trigger t join pg_class c on c.oid = t.tgrelid
+   where c.oid in ('public.bookings'::regclass, 'public.payments'::regclass) and not t.tgisinternal
+     and t.tgtype & 4 <> 0 and t.tgname <> ${TIMELINE_INSERT_TRIGGER}`).map((r) => [r.table, r.trigger]);
 
-async function setTimelineTriggers(enabled) {
-  for (const [table, trigger] of TIMELINE_INSERT_TRIGGERS) {
+async function setTriggers(pairs, enabled) {
+  for (const [table, trigger] of pairs) {
     await sql.unsafe(`alter table public.${table} ${enabled ? "enable" : "disable"} trigger ${trigger}`);
   }
 }
+const TIMELINE_INSERT_TRIGGERS = [["bookings", TIMELINE_INSERT_TRIGGER], ["payments", TIMELINE_INSERT_TRIGGER]];
 
 async function removeCustomers(ids) {
   await sql.begin(async (tx) => {
@@ -168,14 +176,15 @@ async function removeCustomers(ids) {
   });
 }
 
-async function writeRun(withTriggers, run) {
+async function writeRun(withTriggers, others, run) {
   const customers = await sql.begin(async (tx) => {
     const ids = [];
     for (let i = 0; i < 100; i++) ids.push(await createUser(tx, `bench-writer-${tag}-${run}-${i}@bench.test`));
     return ids;
   });
   const result = {};
-  if (!withTriggers) await setTimelineTriggers(false);
+  if (!withTriggers) await setTriggers(TIMELINE_INSERT_TRIGGERS, false);
+  if (!others) await setTriggers(OTHER_INSERT_TRIGGERS, false);
   try {
     let t0 = performance.now();
     for (let b = 0; b < ROWS / BATCH; b++) {
@@ -193,26 +202,32 @@ async function writeRun(withTriggers, run) {
     }
     result.payments = (performance.now() - t0) / 1000;
   } finally {
-    if (!withTriggers) await setTimelineTriggers(true);
+    if (!withTriggers) await setTriggers(TIMELINE_INSERT_TRIGGERS, true);
+    if (!others) await setTriggers(OTHER_INSERT_TRIGGERS, true);
     await removeCustomers(customers);
   }
   return result;
 }
 
 if (PARTS.has("writes")) {
-  const runs = { on: [], off: [] };
-  for (let round_ = 0; round_ < 2; round_++) {
-    runs.off.push(await writeRun(false, `off${round_}`));
-    runs.on.push(await writeRun(true, `on${round_}`));
-  }
-  for (const table of ["bookings", "payments"]) {
-    const on = Math.min(...runs.on.map((r) => r[table]));
-    const off = Math.min(...runs.off.map((r) => r[table]));
-    record({ figure: "trigger_write_s", table, rows: ROWS, batch: BATCH, with_triggers: round(on), without_triggers: round(off),
-             ratio: round(on / off, 2), runs: { on: runs.on.map((r) => round(r[table])), off: runs.off.map((r) => round(r[table])) },
-             note: "best of 2 alternating runs, each batch its own transaction" });
+  const settings = OTHER_INSERT_TRIGGERS.length ? [["timeline alone", false], ["deployed", true]] : [["timeline alone", false]];
+  for (const [setting, others] of settings) {
+    const runs = { on: [], off: [] };
+    for (let round_ = 0; round_ < 2; round_++) {
+      runs.off.push(await writeRun(false, others, `off${round_}`));
+      runs.on.push(await writeRun(true, others, `on${round_}`));
+    }
+    for (const table of ["bookings", "payments"]) {
+      const on = Math.min(...runs.on.map((r) => r[table]));
+      const off = Math.min(...runs.off.map((r) => r[table]));
+      record({ figure: "trigger_write_s", setting, table, rows: ROWS, batch: BATCH, with_triggers: round(on), without_triggers: round(off),
+               ratio: round(on / off, 2), runs: { on: runs.on.map((r) => round(r[table])), off: runs.off.map((r) => round(r[table])) },
+               other_triggers: others ? OTHER_INSERT_TRIGGERS.map((p) => p.join(".")) : [],
+               note: "best of 2 alternating runs, each batch its own transaction" });
+    }
   }
 }
+
 
 // ---------------------------------------------------------------------------------------------
 // 3. Export through the edge function
@@ -301,7 +316,7 @@ for (const f of figures) {
   } else if (f.figure === "page_keyset_rare_type_ms") {
     rows.push([`keyset, type=insurance, ${f.page} (${f.index})`, `p50 ${f.p50} ms`, `p95 ${f.p95} ms`]);
   } else if (f.figure === "trigger_write_s") {
-    rows.push([`insert ${f.rows} ${f.table} in batches of ${f.batch}`, `on ${f.with_triggers} s / off ${f.without_triggers} s`, `ratio ${f.ratio}x`]);
+    rows.push([`insert ${f.rows} ${f.table} in batches of ${f.batch} (${f.setting})`, `on ${f.with_triggers} s / off ${f.without_triggers} s`, `ratio ${f.ratio}x`]);
   } else if (f.figure === "export") {
     rows.push([`export ${f.events} events (${f.heap} V8 heap)`, `${f.seconds} s, ${(f.bytes / 1e6).toFixed(1)} MB`, `peak RSS ${f.peak_rss_mb} MB (idle ${f.idle_rss_mb})`]);
   } else if (f.figure === "setup_events") {
