@@ -6,6 +6,7 @@
 //   3. exporting 100,000 events through timeline-export: time, bytes, and the function process's
 //      peak resident memory (VmHWM), against an export of 1,000 events.
 // Prints one JSON line per figure, then a readable table. Never asserts timings.
+// BENCH_PARTS=paging,writes,export (the default: all) picks parts.
 // Bench data lives under bench users and is removed at the end (trigger runs roll back).
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -24,6 +25,8 @@ const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
 const BATCH = 1_000;
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 100);
 const PAGE = 50;
+
+const PARTS = new Set((process.env.BENCH_PARTS ?? "paging,writes,export").split(","));
 
 const sql = postgres(DB_URL, { max: 2, onnotice: () => {} });
 const figures = [];
@@ -62,138 +65,126 @@ async function createUser(tx, email, roles = []) {
 // Setup: an admin and a customer with EVENTS events of mixed types over about three years.
 // ---------------------------------------------------------------------------------------------
 const tag = Date.now().toString(36);
-// Events go in one statement, with the row-level counts trigger off and the rollups built after
-// in one pass: inside one transaction 100,000 increments of the same few rollup rows would each
-// walk the row's growing version chain (a setup artefact; real writes are small transactions).
-async function eventsFor(customer, events, typeOf) {
-  await sql.begin(async (tx) => {
-    await tx`alter table public.customer_timeline_events disable trigger _200_counts`;
-    await tx`
-      select private.record_timeline_event(${customer}::uuid, t.event_type, 'bench', gen_random_uuid(), 'bench',
-                                           now() - make_interval(mins => i * 15), 'Bench event ' || i, jsonb_build_object('i', i))
-        from generate_series(1, ${events}) i
-        cross join lateral (select ${typeOf}::text as event_type) t`;
-    await tx`alter table public.customer_timeline_events enable trigger _200_counts`;
-    await tx`insert into private.customer_timeline_counts (customer_id, day, event_type, n)
-             select customer_id, (occurred_at at time zone 'UTC')::date, event_type, count(*)
-               from public.customer_timeline_events where customer_id = ${customer} group by 1, 2, 3`;
-    await tx`insert into private.customer_timeline_totals (customer_id, event_type, n)
-             select customer_id, event_type, count(*) from public.customer_timeline_events where customer_id = ${customer} group by 1, 2`;
-  });
+// Events go in through the set writer in one statement (so their count deltas are one row per
+// customer, day and type), then the deltas are compacted as the minutely job would.
+async function writeEvents(customer, events, typeCase) {
+  await sql`
+    select private.record_timeline_events(array_agg(row(${customer}::uuid, t.event_type, 'bench', gen_random_uuid(), 'bench',
+                                                        now() - make_interval(mins => i * 15), 'Bench event ' || i,
+                                                        jsonb_build_object('i', i))::private.timeline_event))
+      from generate_series(1, ${events}) i
+      cross join lateral (select ${sql.unsafe(typeCase)} as event_type) t`;
+  await sql`select private.compact_timeline_counts()`;
 }
 const users = await sql.begin(async (tx) => ({
   admin: await createUser(tx, `bench-admin-${tag}@bench.test`, ["admin"]),
   customer: await createUser(tx, `bench-customer-${tag}@bench.test`),
 }));
-{
+if (PARTS.has("paging") || PARTS.has("export")) {
   const t0 = performance.now();
-  await sql.begin(async (tx) => {
-    await tx`alter table public.customer_timeline_events disable trigger _200_counts`;
-    await tx`
-      select private.record_timeline_event(${users.customer}::uuid, t.event_type, 'bench', gen_random_uuid(), 'bench',
-                                           now() - make_interval(mins => i * 15), 'Bench event ' || i, jsonb_build_object('i', i))
-        from generate_series(1, ${EVENTS}) i
-        cross join lateral (select case
-          when i % 200 = 0 then 'insurance' when i % 67 = 0 then 'tag' when i % 33 = 0 then 'consent'
-          else (array['booking', 'payment', 'logistics', 'logistics', 'support', 'note', 'campaign', 'booking', 'payment', 'logistics'])[1 + i % 10]
-        end as event_type) t`;
-    await tx`alter table public.customer_timeline_events enable trigger _200_counts`;
-    await tx`insert into private.customer_timeline_counts (customer_id, day, event_type, n)
-             select customer_id, (occurred_at at time zone 'UTC')::date, event_type, count(*)
-               from public.customer_timeline_events where customer_id = ${users.customer} group by 1, 2, 3`;
-    await tx`insert into private.customer_timeline_totals (customer_id, event_type, n)
-             select customer_id, event_type, count(*) from public.customer_timeline_events where customer_id = ${users.customer} group by 1, 2`;
-  });
+  await writeEvents(users.customer, EVENTS, `case
+    when i % 200 = 0 then 'insurance' when i % 67 = 0 then 'tag' when i % 33 = 0 then 'consent'
+    else (array['booking', 'payment', 'logistics', 'logistics', 'support', 'note', 'campaign', 'booking', 'payment', 'logistics'])[1 + i % 10]
+  end`);
   record({ figure: "setup_events", events: EVENTS, seconds: round((performance.now() - t0) / 1000, 2) });
+  await sql`analyze public.customer_timeline_events`;
 }
-await sql`analyze public.customer_timeline_events`;
 
-// A dedicated connection acting as the admin, as PostgREST would.
-const conn = await sql.reserve();
-await conn`set role authenticated`;
-await conn`select set_config('request.jwt.claims', ${JSON.stringify({ sub: users.admin, role: "authenticated" })}, false)`;
+if (PARTS.has("paging")) {
+  // A dedicated connection acting as the admin, as PostgREST would.
+  const conn = await sql.reserve();
+  await conn`set role authenticated`;
+  await conn`select set_config('request.jwt.claims', ${JSON.stringify({ sub: users.admin, role: "authenticated" })}, false)`;
 
-// ---------------------------------------------------------------------------------------------
-// 1. Paging
-// ---------------------------------------------------------------------------------------------
-async function collectCursors(types = null) {
-  const cursors = [null];
-  let cursor = null;
-  for (;;) {
-    const [{ page }] = await conn`select public.customer_timeline(${users.customer}, ${types}::text[], null, null, ${PAGE}, ${cursor}) as page`;
-    if (!page.next_cursor) break;
-    cursor = page.next_cursor;
-    cursors.push(cursor);
+  // ---------------------------------------------------------------------------------------------
+  // 1. Paging
+  // ---------------------------------------------------------------------------------------------
+  async function collectCursors(types = null) {
+    const cursors = [null];
+    let cursor = null;
+    for (;;) {
+      const [{ page }] = await conn`select public.customer_timeline(${users.customer}, ${types}::text[], null, null, ${PAGE}, ${cursor}) as page`;
+      if (!page.next_cursor) break;
+      cursor = page.next_cursor;
+      cursors.push(cursor);
+    }
+    return cursors;
   }
-  return cursors;
+
+  const cursors = await collectCursors();
+  const pages = cursors.length;
+  const positions = { first: 0, second: 1, middle: Math.floor(pages / 2), last: pages - 1 };
+
+  const offsetQuery = (offset, types = null) => conn`
+    select coalesce(jsonb_agg(private.timeline_event_json(p) order by p.occurred_at desc, p.id desc), '[]'::jsonb) as events
+      from (select e.* from public.customer_timeline_events e
+             where e.customer_id = ${users.customer} and (${types}::text[] is null or e.event_type = any (${types}::text[]))
+             order by e.occurred_at desc, e.id desc offset ${offset} limit ${PAGE}) p`;
+
+  for (const [where, index] of Object.entries(positions)) {
+    const keyset = await timed(() => conn`select public.customer_timeline(${users.customer}, null, null, null, ${PAGE}, ${cursors[index]})`);
+    record({ figure: "page_keyset_ms", page: where, page_number: index + 1, ...keyset, note: "with the per-type counts (from the rollups)" });
+    const offset = await timed(() => offsetQuery(index * PAGE));
+    record({ figure: "page_offset_ms", page: where, page_number: index + 1, ...offset });
+  }
+
+  // One rare type (insurance, 0.5% of events): paged on the page index (as shipped), and with a
+  // per-type index (customer_id, event_type, occurred_at desc, id desc) created, measured, dropped.
+  async function typeFilterFigures(label) {
+    const rare = await collectCursors(["insurance"]);
+    const mid = rare[Math.floor(rare.length / 2)];
+    const first = await timed(() => conn`select public.customer_timeline(${users.customer}, array['insurance'], null, null, ${PAGE}, null)`, 30);
+    const middle = await timed(() => conn`select public.customer_timeline(${users.customer}, array['insurance'], null, null, ${PAGE}, ${mid})`, 30);
+    record({ figure: "page_keyset_rare_type_ms", index: label, page: "first", ...first });
+    record({ figure: "page_keyset_rare_type_ms", index: label, page: "middle", ...middle });
+  }
+  await typeFilterFigures("page index only");
+  await sql`create index bench_timeline_type_idx on public.customer_timeline_events (customer_id, event_type, occurred_at desc, id desc)`;
+  await sql`analyze public.customer_timeline_events`;
+  await typeFilterFigures("with a per-type index");
+  await sql`drop index bench_timeline_type_idx`;
+  await conn`reset role`;
+  await conn`select set_config('request.jwt.claims', '', false)`;
+  conn.release();
 }
-
-const cursors = await collectCursors();
-const pages = cursors.length;
-const positions = { first: 0, second: 1, middle: Math.floor(pages / 2), last: pages - 1 };
-
-const offsetQuery = (offset, types = null) => conn`
-  select coalesce(jsonb_agg(private.timeline_event_json(p) order by p.occurred_at desc, p.id desc), '[]'::jsonb) as events
-    from (select e.* from public.customer_timeline_events e
-           where e.customer_id = ${users.customer} and (${types}::text[] is null or e.event_type = any (${types}::text[]))
-           order by e.occurred_at desc, e.id desc offset ${offset} limit ${PAGE}) p`;
-
-for (const [where, index] of Object.entries(positions)) {
-  const keyset = await timed(() => conn`select public.customer_timeline(${users.customer}, null, null, null, ${PAGE}, ${cursors[index]})`);
-  record({ figure: "page_keyset_ms", page: where, page_number: index + 1, ...keyset, note: "with the per-type counts (from the rollups)" });
-  const offset = await timed(() => offsetQuery(index * PAGE));
-  record({ figure: "page_offset_ms", page: where, page_number: index + 1, ...offset });
-}
-
-// One rare type (insurance, 0.5% of events): paged on the page index (as shipped), and with a
-// per-type index (customer_id, event_type, occurred_at desc, id desc) created, measured, dropped.
-async function typeFilterFigures(label) {
-  const rare = await collectCursors(["insurance"]);
-  const mid = rare[Math.floor(rare.length / 2)];
-  const first = await timed(() => conn`select public.customer_timeline(${users.customer}, array['insurance'], null, null, ${PAGE}, null)`, 30);
-  const middle = await timed(() => conn`select public.customer_timeline(${users.customer}, array['insurance'], null, null, ${PAGE}, ${mid})`, 30);
-  record({ figure: "page_keyset_rare_type_ms", index: label, page: "first", ...first });
-  record({ figure: "page_keyset_rare_type_ms", index: label, page: "middle", ...middle });
-}
-await typeFilterFigures("page index only");
-await sql`create index bench_timeline_type_idx on public.customer_timeline_events (customer_id, event_type, occurred_at desc, id desc)`;
-await sql`analyze public.customer_timeline_events`;
-await typeFilterFigures("with a per-type index");
-await sql`drop index bench_timeline_type_idx`;
-await conn`reset role`;
-await conn`select set_config('request.jwt.claims', '', false)`;
-conn.release();
 
 // ---------------------------------------------------------------------------------------------
 // 2. Trigger write overhead: each batch of 1,000 is its own transaction, as an application
 //    writes; each run has its own 100 customers, removed after it.
 // ---------------------------------------------------------------------------------------------
-const TIMELINE_INSERT_TRIGGERS = [["bookings", "_100_timeline_insert"], ["payments", "_100_timeline_insert"]];
+// Two settings: "deployed" keeps the tables' other insert triggers (segments' _200_facts) in
+// both runs, so the ratio is the timeline's share of a real write; "timeline alone" switches the
+// others off in both runs, so the ratio is the timeline's cost against the bare insert.
+const TIMELINE_INSERT_TRIGGER = "_100_timeline_insert";
+const OTHER_INSERT_TRIGGERS = (await sql`
+  select c.relname as table, t.tgname as trigger from pg_trigger t join pg_class c on c.oid = t.tgrelid
+   where c.oid in ('public.bookings'::regclass, 'public.payments'::regclass) and not t.tgisinternal
+     and t.tgtype & 4 <> 0 and t.tgname <> ${TIMELINE_INSERT_TRIGGER}`).map((r) => [r.table, r.trigger]);
 
-async function setTimelineTriggers(enabled) {
-  for (const [table, trigger] of TIMELINE_INSERT_TRIGGERS) {
+async function setTriggers(pairs, enabled) {
+  for (const [table, trigger] of pairs) {
     await sql.unsafe(`alter table public.${table} ${enabled ? "enable" : "disable"} trigger ${trigger}`);
   }
 }
+const TIMELINE_INSERT_TRIGGERS = [["bookings", TIMELINE_INSERT_TRIGGER], ["payments", TIMELINE_INSERT_TRIGGER]];
 
 async function removeCustomers(ids) {
   await sql.begin(async (tx) => {
-    await tx`alter table public.customer_timeline_events disable trigger _200_counts`;
     await tx`delete from public.customer_timeline_events where customer_id = any (${ids}::uuid[])`;
-    await tx`alter table public.customer_timeline_events enable trigger _200_counts`;
     await tx`delete from public.users where id = any (${ids}::uuid[])`;
     await tx`delete from auth.users where id = any (${ids}::uuid[])`;
   });
 }
 
-async function writeRun(withTriggers, run) {
+async function writeRun(withTriggers, others, run) {
   const customers = await sql.begin(async (tx) => {
     const ids = [];
     for (let i = 0; i < 100; i++) ids.push(await createUser(tx, `bench-writer-${tag}-${run}-${i}@bench.test`));
     return ids;
   });
   const result = {};
-  if (!withTriggers) await setTimelineTriggers(false);
+  if (!withTriggers) await setTriggers(TIMELINE_INSERT_TRIGGERS, false);
+  if (!others) await setTriggers(OTHER_INSERT_TRIGGERS, false);
   try {
     let t0 = performance.now();
     for (let b = 0; b < ROWS / BATCH; b++) {
@@ -211,92 +202,102 @@ async function writeRun(withTriggers, run) {
     }
     result.payments = (performance.now() - t0) / 1000;
   } finally {
-    if (!withTriggers) await setTimelineTriggers(true);
+    if (!withTriggers) await setTriggers(TIMELINE_INSERT_TRIGGERS, true);
+    if (!others) await setTriggers(OTHER_INSERT_TRIGGERS, true);
     await removeCustomers(customers);
   }
   return result;
 }
 
-const runs = { on: [], off: [] };
-for (let round_ = 0; round_ < 2; round_++) {
-  runs.off.push(await writeRun(false, `off${round_}`));
-  runs.on.push(await writeRun(true, `on${round_}`));
+if (PARTS.has("writes")) {
+  const settings = OTHER_INSERT_TRIGGERS.length ? [["timeline alone", false], ["deployed", true]] : [["timeline alone", false]];
+  for (const [setting, others] of settings) {
+    const runs = { on: [], off: [] };
+    for (let round_ = 0; round_ < 2; round_++) {
+      runs.off.push(await writeRun(false, others, `off${round_}`));
+      runs.on.push(await writeRun(true, others, `on${round_}`));
+    }
+    for (const table of ["bookings", "payments"]) {
+      const on = Math.min(...runs.on.map((r) => r[table]));
+      const off = Math.min(...runs.off.map((r) => r[table]));
+      record({ figure: "trigger_write_s", setting, table, rows: ROWS, batch: BATCH, with_triggers: round(on), without_triggers: round(off),
+               ratio: round(on / off, 2), runs: { on: runs.on.map((r) => round(r[table])), off: runs.off.map((r) => round(r[table])) },
+               other_triggers: others ? OTHER_INSERT_TRIGGERS.map((p) => p.join(".")) : [],
+               note: "best of 2 alternating runs, each batch its own transaction" });
+    }
+  }
 }
-for (const table of ["bookings", "payments"]) {
-  const on = Math.min(...runs.on.map((r) => r[table]));
-  const off = Math.min(...runs.off.map((r) => r[table]));
-  record({ figure: "trigger_write_s", table, rows: ROWS, batch: BATCH, with_triggers: round(on), without_triggers: round(off),
-           ratio: round(on / off, 2), runs: { on: runs.on.map((r) => round(r[table])), off: runs.off.map((r) => round(r[table])) },
-           note: "best of 2 alternating runs, each batch its own transaction" });
-}
+
 
 // ---------------------------------------------------------------------------------------------
 // 3. Export through the edge function
 // ---------------------------------------------------------------------------------------------
 async function customerWith(events) {
   const id = await sql.begin(async (tx) => await createUser(tx, `bench-export-${events}-${tag}@bench.test`));
-  await eventsFor(id, events, "note");
+  await writeEvents(id, events, "'note'");
   return id;
 }
-const small = await customerWith(1000);
-const medium = await customerWith(10000);
+if (PARTS.has("export")) {
+  const small = await customerWith(1000);
+  const medium = await customerWith(10000);
 
-const base = `http://127.0.0.1:${FUNCTIONS_PORT}/functions/v1`;
-const jwt = await new SignJWT({ role: "authenticated" }).setProtectedHeader({ alg: "HS256", typ: "JWT" }).setSubject(users.admin)
-  .setIssuedAt().setExpirationTime("1h").sign(new TextEncoder().encode(JWT_SECRET));
+  const base = `http://127.0.0.1:${FUNCTIONS_PORT}/functions/v1`;
+  const jwt = await new SignJWT({ role: "authenticated" }).setProtectedHeader({ alg: "HS256", typ: "JWT" }).setSubject(users.admin)
+    .setIssuedAt().setExpirationTime("1h").sign(new TextEncoder().encode(JWT_SECRET));
 
-async function exportRun(customerId) {
-  const t0 = performance.now();
-  const res = await fetch(`${base}/timeline-export?customer_id=${customerId}`, { headers: { Authorization: `Bearer ${jwt}` } });
-  if (res.status !== 200) throw new Error(`export answered ${res.status}: ${await res.text()}`);
-  let bytes = 0;
-  let lines = 0;
-  const reader = res.body.getReader();
-  let firstByte;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    firstByte ??= performance.now() - t0;
-    bytes += value.length;
-    for (const b of value) if (b === 10) lines++;
+  async function exportRun(customerId) {
+    const t0 = performance.now();
+    const res = await fetch(`${base}/timeline-export?customer_id=${customerId}`, { headers: { Authorization: `Bearer ${jwt}` } });
+    if (res.status !== 200) throw new Error(`export answered ${res.status}: ${await res.text()}`);
+    let bytes = 0;
+    let lines = 0;
+    const reader = res.body.getReader();
+    let firstByte;
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      firstByte ??= performance.now() - t0;
+      bytes += value.length;
+      for (const b of value) if (b === 10) lines++;
+    }
+    return { seconds: round((performance.now() - t0) / 1000, 2), first_byte_ms: round(firstByte, 1), bytes, rows: lines - 1 };
   }
-  return { seconds: round((performance.now() - t0) / 1000, 2), first_byte_ms: round(firstByte, 1), bytes, rows: lines - 1 };
-}
 
-// The gateway runs the function in-process: its VmHWM (peak resident set) is the function's peak.
-// Run twice: with V8's default heap (which grows lazily: garbage, not data), and with the old
-// space capped at 24 MB, which a buffering export of 100,000 events (18 MB of CSV) could not fit.
-for (const heap of ["default", "capped"]) {
-  const flags = heap === "capped" ? ["--v8-flags=--max-old-space-size=24"] : [];
-  const gateway = spawn(resolve(ROOT, "node_modules/.bin/deno"), ["run", ...flags, "--allow-net", "--allow-env", "--allow-read",
-    "--allow-sys", "--config", "supabase/functions/deno.json", "scripts/functions-gateway.ts"], {
-    cwd: ROOT, env: { ...process.env, FUNCTIONS_PORT: String(FUNCTIONS_PORT), SUPABASE_DB_URL: DB_URL }, stdio: ["ignore", "ignore", "inherit"],
-  });
-  try {
-    for (let i = 0; i < 240; i++) {
-      try {
-        await fetch(`${base}/health`);
-        break;
-      } catch {
-        await new Promise((r) => setTimeout(r, 250));
+  // The gateway runs the function in-process: its VmHWM (peak resident set) is the function's peak.
+  // Run twice: with V8's default heap (which grows lazily: garbage, not data), and with the old
+  // space capped at 24 MB, which a buffering export of 100,000 events (18 MB of CSV) could not fit.
+  for (const heap of ["default", "capped"]) {
+    const flags = heap === "capped" ? ["--v8-flags=--max-old-space-size=24"] : [];
+    const gateway = spawn(resolve(ROOT, "node_modules/.bin/deno"), ["run", ...flags, "--allow-net", "--allow-env", "--allow-read",
+      "--allow-sys", "--config", "supabase/functions/deno.json", "scripts/functions-gateway.ts"], {
+      cwd: ROOT, env: { ...process.env, FUNCTIONS_PORT: String(FUNCTIONS_PORT), SUPABASE_DB_URL: DB_URL }, stdio: ["ignore", "ignore", "inherit"],
+    });
+    try {
+      for (let i = 0; i < 240; i++) {
+        try {
+          await fetch(`${base}/health`);
+          break;
+        } catch {
+          await new Promise((r) => setTimeout(r, 250));
+        }
       }
+      const memory = () => {
+        const status = readFileSync(`/proc/${gateway.pid}/status`, "utf8");
+        const kb = (key) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)[1]);
+        return { rss_mb: round(kb("VmRSS") / 1024, 1), peak_mb: round(kb("VmHWM") / 1024, 1) };
+      };
+      await exportRun(small); // warm-up: modules loaded, pool open
+      const idle = memory();
+      // VmHWM only grows: exports run smallest first, so each peak says what that size needed
+      const sizes = heap === "default" ? [[1000, small], [10000, medium], [EVENTS, users.customer]] : [[EVENTS, users.customer]];
+      for (const [events, id] of sizes) {
+        const run = await exportRun(id);
+        record({ figure: "export", heap, events, ...run, peak_rss_mb: memory().peak_mb, idle_rss_mb: idle.rss_mb });
+      }
+    } finally {
+      gateway.kill("SIGTERM");
+      await new Promise((r) => gateway.once("exit", r));
     }
-    const memory = () => {
-      const status = readFileSync(`/proc/${gateway.pid}/status`, "utf8");
-      const kb = (key) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)[1]);
-      return { rss_mb: round(kb("VmRSS") / 1024, 1), peak_mb: round(kb("VmHWM") / 1024, 1) };
-    };
-    await exportRun(small); // warm-up: modules loaded, pool open
-    const idle = memory();
-    // VmHWM only grows: exports run smallest first, so each peak says what that size needed
-    const sizes = heap === "default" ? [[1000, small], [10000, medium], [EVENTS, users.customer]] : [[EVENTS, users.customer]];
-    for (const [events, id] of sizes) {
-      const run = await exportRun(id);
-      record({ figure: "export", heap, events, ...run, peak_rss_mb: memory().peak_mb, idle_rss_mb: idle.rss_mb });
-    }
-  } finally {
-    gateway.kill("SIGTERM");
-    await new Promise((r) => gateway.once("exit", r));
   }
 }
 
@@ -315,7 +316,7 @@ for (const f of figures) {
   } else if (f.figure === "page_keyset_rare_type_ms") {
     rows.push([`keyset, type=insurance, ${f.page} (${f.index})`, `p50 ${f.p50} ms`, `p95 ${f.p95} ms`]);
   } else if (f.figure === "trigger_write_s") {
-    rows.push([`insert ${f.rows} ${f.table} in batches of ${f.batch}`, `on ${f.with_triggers} s / off ${f.without_triggers} s`, `ratio ${f.ratio}x`]);
+    rows.push([`insert ${f.rows} ${f.table} in batches of ${f.batch} (${f.setting})`, `on ${f.with_triggers} s / off ${f.without_triggers} s`, `ratio ${f.ratio}x`]);
   } else if (f.figure === "export") {
     rows.push([`export ${f.events} events (${f.heap} V8 heap)`, `${f.seconds} s, ${(f.bytes / 1e6).toFixed(1)} MB`, `peak RSS ${f.peak_rss_mb} MB (idle ${f.idle_rss_mb})`]);
   } else if (f.figure === "setup_events") {
@@ -324,7 +325,9 @@ for (const f of figures) {
 }
 const keyset = Object.fromEntries(figures.filter((f) => f.figure === "page_keyset_ms").map((f) => [f.page, f]));
 const offset = Object.fromEntries(figures.filter((f) => f.figure === "page_offset_ms").map((f) => [f.page, f]));
-rows.push(["keyset last / first page (p95)", `${round(keyset.last.p95 / keyset.first.p95, 2)}x`, `OFFSET: ${round(offset.last.p95 / offset.first.p95, 2)}x`]);
-rows.push(["keyset last / second page (p95)", `${round(keyset.last.p95 / keyset.second.p95, 2)}x`, `OFFSET last / keyset last: ${round(offset.last.p95 / keyset.last.p95, 1)}x`]);
+if (keyset.last) {
+  rows.push(["keyset last / first page (p95)", `${round(keyset.last.p95 / keyset.first.p95, 2)}x`, `OFFSET: ${round(offset.last.p95 / offset.first.p95, 2)}x`]);
+  rows.push(["keyset last / second page (p95)", `${round(keyset.last.p95 / keyset.second.p95, 2)}x`, `OFFSET last / keyset last: ${round(offset.last.p95 / keyset.last.p95, 1)}x`]);
+}
 const width = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
 for (const r of rows) console.log(r.map((c, i) => c.padEnd(width[i])).join("  |  "));
