@@ -171,6 +171,17 @@ describe("dispatch sends through the providers", () => {
     expect(r.attempts).toBe(3);
   });
 
+  it("retries a provider that does not answer (timeout) and sends on the next attempt", async () => {
+    await sql`insert into public.messaging_settings (key, value) values ('dispatch', '{"base_backoff_seconds":0.05}')`;
+    await fakeProvider.control({ timeout_count: 1 });
+    const a = await customerWith({ consent: { sms: true } });
+    const { campaign_id } = await queue("sms", [a.id]);
+    await drain([], 2500, { PROVIDER_TIMEOUT_MS: "800" });
+    const [r] = await recipients(campaign_id);
+    expect(r.status).toBe("sent");
+    expect(r.attempts).toBe(2);
+  });
+
   it("survives a 429 storm: honours Retry-After for every worker and sends everything in the end", async () => {
     await fakeProvider.control({ faults: [{ status: 429, count: 3, retry_after: 1, path_prefix: "/2010-04-01/" }] });
     const ids = await manyCustomers(30, "sms");

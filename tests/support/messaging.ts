@@ -44,16 +44,16 @@ export function dispatcherEnv(): Record<string, string> {
 }
 
 // Starts a dispatcher process (scripts/dispatch-loop.ts) with the test environment.
-export function startDispatcher(args: string[] = []): ChildProcess {
+export function startDispatcher(args: string[] = [], env: Record<string, string> = {}): ChildProcess {
   return spawn(resolve(root, "node_modules/.bin/deno"), [
     "run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", "--config", "supabase/functions/deno.json",
     "scripts/dispatch-loop.ts", ...args,
-  ], { cwd: root, env: dispatcherEnv(), stdio: ["ignore", "pipe", "inherit"] });
+  ], { cwd: root, env: { ...dispatcherEnv(), ...env }, stdio: ["ignore", "pipe", "inherit"] });
 }
 
 // Runs one dispatcher until it has been idle for idleMs; resolves when it exits.
-export async function drain(args: string[] = [], idleMs = 1500): Promise<void> {
-  const child = startDispatcher(["--max-idle-ms", String(idleMs), "--idle-sleep-ms", "100", ...args]);
+export async function drain(args: string[] = [], idleMs = 1500, env: Record<string, string> = {}): Promise<void> {
+  const child = startDispatcher(["--max-idle-ms", String(idleMs), "--idle-sleep-ms", "100", ...args], env);
   await exited(child);
 }
 

@@ -65,6 +65,14 @@ describe("sendgrid-events signatures", () => {
     expect((await postSendgrid([sgEvent("processed")], { timestamp: Math.floor(Date.now() / 1000) - 9 * 60 })).status).toBe(200);
   });
 
+  it("answers 413 to a batch over 10 MB, before reading the signature", async () => {
+    const big = JSON.stringify([sgEvent("open", { email: "x@example.test", padding: "x".repeat(10 * 1024 * 1024) })]);
+    const { signSendgrid } = await import("../support/webhooks.ts");
+    const res = await fetch(`${process.env.PUBLIC_FUNCTIONS_URL}/sendgrid-events`, { method: "POST", headers: signSendgrid(big), body: big });
+    expect(res.status).toBe(413);
+    expect((await res.json()).error.code).toBe("too_large");
+  });
+
   it("refuses a request without the signature headers", async () => {
     const res = await callFunction("sendgrid-events", { body: [sgEvent("open")] });
     expect(res.status).toBe(401);
