@@ -22,7 +22,7 @@ for parent in ("node_modules/deno","node_modules/supabase"):
     key="node_modules/"+name
     if key in pk: continue
     os_,cpu,libc=plat[name]
-    e={"version":ver,"cpu":[cpu],"license":"MIT","optional":True,"os":[os_]}
+    e={"version":ver,"cpu":[cpu],"dev":True,"license":"MIT","optional":True,"os":[os_]}
     if libc: e["libc"]=[libc]
     pk[key]=e; added.append(name)
 lock["packages"]=dict(sorted(pk.items(), key=lambda kv: (kv[0]!="", kv[0])))
