@@ -9,6 +9,16 @@ bash scripts/db-start.sh
 bash scripts/db-reset.sh
 
 [ -f supabase/functions/.env ] || cp supabase/functions/.env.example supabase/functions/.env
+# Locally there is no SendGrid to copy a webhook key from: make a key pair once, keep the private
+# half in .db/ so local scripts can sign test events for sendgrid-events.
+if grep -q '^SENDGRID_WEBHOOK_PUBLIC_KEY=$' supabase/functions/.env; then
+  key="$(node -e '
+    const { generateKeyPairSync } = require("node:crypto");
+    const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+    require("node:fs").writeFileSync(".db/sendgrid-webhook-private.pem", privateKey.export({ format: "pem", type: "pkcs8" }));
+    process.stdout.write(publicKey.export({ format: "der", type: "spki" }).toString("base64"));')"
+  sed -i "s|^SENDGRID_WEBHOOK_PUBLIC_KEY=$|SENDGRID_WEBHOOK_PUBLIC_KEY=$key|" supabase/functions/.env
+fi
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
