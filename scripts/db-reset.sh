@@ -10,8 +10,10 @@ select pg_terminate_backend(pid) from pg_stat_activity
 SQL
 # pg_cron's launcher holds a connection to the database; drop with force.
 psql "$ADMIN_URL" -X -q -v ON_ERROR_STOP=1 -c 'drop database if exists postgres with (force)' -c 'create database postgres'
-# pg_cron only starts its launcher for cron.database_name at server start; restart so it reattaches.
-as_postgres "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -w -t 60 restart -m fast >/dev/null
+# pg_cron's scheduler exits when its database is dropped and only starts with the server: restart
+# the server that is actually serving the port (it may be another checkout's), so cron runs again.
+DATA_DIR="$(psql "$ADMIN_URL" -XAtc 'show data_directory')"
+as_postgres "$PGBIN/pg_ctl" -D "$DATA_DIR" -l "$(dirname "$DATA_DIR")/postgres.log" -w -t 60 restart -m fast >/dev/null
 psql_db -f "$ROOT/scripts/local-bootstrap.sql"
 (cd "$ROOT" && supabase migration up --remote="$DB_URL" --yes >/dev/null 2>"$ROOT/.db/migrate.log") || { cat "$ROOT/.db/migrate.log"; exit 1; }
 psql_db -o /dev/null -f "$ROOT/supabase/seed.sql"
