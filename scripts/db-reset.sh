@@ -2,6 +2,7 @@
 # Recreate the database, apply every migration with the supabase CLI, then seed.sql.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
+mkdir -p "$ROOT/.db"
 
 ADMIN_URL="postgresql://postgres:postgres@127.0.0.1:${DB_PORT}/template1"
 psql "$ADMIN_URL" -X -q -o /dev/null -v ON_ERROR_STOP=1 <<'SQL'

@@ -2,6 +2,7 @@
 # Regenerates types/database.ts from the running database (`--check` compares instead).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
+mkdir -p "$ROOT/.db"
 cd "$ROOT"
 out="$(mktemp)"
 supabase gen types typescript --remote="$DB_URL" --schema public > "$out" 2>"$ROOT/.db/gen-types.log" || { cat "$ROOT/.db/gen-types.log"; exit 1; }
