@@ -136,7 +136,7 @@ async function waitDone(campaignId, total, timeoutMs) {
 }
 
 // --- 2. email dispatch -----------------------------------------------------------------------
-async function benchEmail(providerProc) {
+async function benchEmail() {
   await quiesce();
   await fetch(`${provider}/__reset`, { method: "POST" });
   await control({ latency_ms: 20 });
@@ -152,7 +152,6 @@ async function benchEmail(providerProc) {
   const rate = Math.round(sent / (ms / 1000));
   report({ figure: "email dispatch, 2 workers, provider 20 ms", value: rate, unit: "recipients/s", target: ">= 2000/s", ok: done && rate >= 2000 && sent === q.queued });
   report({ figure: "email dispatch total", value: Math.round(ms), unit: `ms for ${sent} sent` });
-  void providerProc;
 }
 
 // --- 3. SMS throttle -------------------------------------------------------------------------
@@ -186,7 +185,7 @@ try {
   await waitForHttp(`${provider}/__requests`);
   const only = arg("only", "enqueue,email,sms").split(",");
   if (only.includes("enqueue")) await benchEnqueue();
-  if (only.includes("email")) await benchEmail(providerProc);
+  if (only.includes("email")) await benchEmail();
   if (only.includes("sms")) await benchSms();
   await quiesce();
 } finally {

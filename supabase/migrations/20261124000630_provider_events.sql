@@ -62,15 +62,6 @@ insert into private.provider_event_statuses (provider, event, status) values
   ('twilio', 'sent', 'sent'), ('twilio', 'delivered', 'delivered'), ('twilio', 'read', 'opened'),
   ('twilio', 'undelivered', 'failed'), ('twilio', 'failed', 'failed');
 
-create or replace function private.recipient_status_rank(status text)
-returns integer
-language sql
-stable
-set search_path = ''
-as $$
-  select r.rank from private.recipient_status_ranks r where r.status = recipient_status_rank.status
-$$;
-
 -- Brings recipients (and their email/SMS logs) up through every status their events reach, one
 -- rank at a time, so the logs (and the timeline written from them) show delivered, opened and
 -- clicked once each even when all arrive in one batch; a lower-ranked late event changes nothing.
@@ -438,4 +429,3 @@ grant select on public.campaign_stats, public.campaign_link_clicks to authentica
 
 grant execute on function private.ingest_sendgrid_events(jsonb), private.ingest_twilio_status(jsonb), private.ingest_twilio_inbound(jsonb),
   private.ingest_sendgrid_suppressions(text, jsonb, timestamptz), private.suppression_sync_since(text) to service_role;
-grant execute on function private.recipient_status_rank(text) to authenticated, service_role;

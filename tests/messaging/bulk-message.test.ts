@@ -248,6 +248,17 @@ describe("communications-audience and message-preview", () => {
     expect((await res.json()).error.message).toMatch(/^audience/);
   });
 
+  it("answers 400 to preview content without text, or an email without a subject", async () => {
+    const comms = await communicator();
+    const c = await customerWith({});
+    const noText = await callFunction("message-preview", { jwt: comms.jwt, body: { customer_id: c.id, channel: "sms", content: {} } });
+    expect(noText.status).toBe(400);
+    expect((await noText.json()).error.message).toMatch(/^content\.text/);
+    const noSubject = await callFunction("message-preview", { jwt: comms.jwt, body: { customer_id: c.id, channel: "email", content: { text: "hi" } } });
+    expect(noSubject.status).toBe(400);
+    expect((await noSubject.json()).error.message).toMatch(/^content\.subject/);
+  });
+
   it("renders a template for one customer, escaping values in HTML", async () => {
     const comms = await communicator();
     const c = await customerWith({ name: "Ola <script>alert(1)</script> Nordmann", city: "Tromsø" });

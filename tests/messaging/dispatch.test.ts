@@ -302,5 +302,9 @@ describe("campaign control", () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ claimed: 0 });
     expect((await callFunction("dispatch-messages", { jwt: await mintJwt("service_role"), body: { budget_ms: 5 } })).status).toBe(400);
+    const bad = await callFunction("dispatch-messages", { jwt: await mintJwt("service_role"), body: "{not json" });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.code).toBe("invalid_json");
+    expect((await callFunction("dispatch-messages", { jwt: await mintJwt("service_role"), body: { budget_ms: "500" } })).status).toBe(400);
   });
 });

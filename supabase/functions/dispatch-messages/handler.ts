@@ -11,9 +11,17 @@ export const handler = serveJson(async (req) => {
   const text = await req.text();
   let budgetMs = 20_000;
   if (text.trim()) {
-    const body = JSON.parse(text);
+    let body: { budget_ms?: unknown };
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new HttpError(400, "invalid_json", "body: not valid JSON");
+    }
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+      throw new HttpError(400, "invalid_body", "body: must be a JSON object");
+    }
     if (body.budget_ms !== undefined) {
-      if (!Number.isInteger(body.budget_ms) || body.budget_ms < 100 || body.budget_ms > 120_000) {
+      if (typeof body.budget_ms !== "number" || !Number.isInteger(body.budget_ms) || body.budget_ms < 100 || body.budget_ms > 120_000) {
         throw new HttpError(400, "invalid_body", "budget_ms: must be an integer from 100 to 120000");
       }
       budgetMs = body.budget_ms;

@@ -29,6 +29,12 @@ export const handler = serveJson(async (req) => {
   if (ctx.template && ctx.template.channel !== body.channel) {
     throw new HttpError(400, "invalid_body", `template_id: the template is for ${ctx.template.channel}, not ${body.channel}`);
   }
+  if (typeof content.text !== "string" || !content.text.trim()) {
+    throw new HttpError(400, "invalid_body", "content.text: is required");
+  }
+  if (body.channel === "email" && (typeof content.subject !== "string" || !content.subject.trim())) {
+    throw new HttpError(400, "invalid_body", "content.subject: an email needs a subject");
+  }
   for (const field of ["subject", "text", "html", "title"] as const) {
     if (content[field] !== undefined && typeof content[field] !== "string") {
       throw new HttpError(400, "invalid_body", `content.${field}: must be a string`);
@@ -48,7 +54,7 @@ export const handler = serveJson(async (req) => {
     template_version: ctx.template?.version ?? null,
     subject: content.subject !== undefined ? render(content.subject, vars) : null,
     title: content.title !== undefined ? render(content.title, vars) : null,
-    text: render(content.text ?? "", vars),
+    text: render(content.text, vars),
     html: content.html !== undefined ? render(content.html, vars, { html: true }) : null,
   });
 });
