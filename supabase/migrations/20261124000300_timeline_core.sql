@@ -16,7 +16,7 @@ create table public.customer_timeline_events (
   title text not null,
   metadata jsonb not null default '{}'::jsonb,
   created_at timestamptz not null default now(),
-  constraint customer_timeline_events_identity_key unique (source_table, reference_id, event_key)
+  constraint customer_timeline_events_identity_key unique nulls not distinct (source_table, reference_id, event_key)
 );
 comment on table public.customer_timeline_events is
   'Everything that happened with a customer, written by triggers on the sources; (source_table, reference_id, event_key) is the identity of a change.';

@@ -164,7 +164,7 @@ begin
        and e.customer_id = timeline_counts.customer_id
        and (timeline_counts.types is null or e.event_type = any (timeline_counts.types))
        and e.occurred_at >= timeline_counts.since
-       and e.occurred_at < least(since_day + 1, timeline_counts.until)
+       and e.occurred_at < least(((since_day + 1)::timestamp at time zone 'UTC'), timeline_counts.until)
      group by e.event_type
     union all
     -- the partial day of until, exactly (unless it is since's day, counted above)
@@ -173,7 +173,8 @@ begin
      where until_day is not null
        and e.customer_id = timeline_counts.customer_id
        and (timeline_counts.types is null or e.event_type = any (timeline_counts.types))
-       and e.occurred_at >= greatest(until_day::timestamptz, timeline_counts.since, since_day + 1)
+       and e.occurred_at >= greatest((until_day::timestamp at time zone 'UTC'), timeline_counts.since,
+                                     ((since_day + 1)::timestamp at time zone 'UTC'))
        and e.occurred_at < timeline_counts.until
      group by e.event_type
   )

@@ -99,6 +99,12 @@ begin
     end if;
     select array_agg(distinct t order by t) into types from unnest(customer_timeline.event_types) t;
   end if;
+  if not isfinite(coalesce(customer_timeline.since, now())) then
+    raise exception using errcode = '22023', message = 'since: must be a finite time';
+  end if;
+  if not isfinite(coalesce(customer_timeline.until, now())) then
+    raise exception using errcode = '22023', message = 'until: must be a finite time';
+  end if;
   if customer_timeline.since is not null and customer_timeline.until is not null
      and customer_timeline.since > customer_timeline.until then
     raise exception using errcode = '22023',

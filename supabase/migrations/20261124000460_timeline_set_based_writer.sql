@@ -7,7 +7,7 @@
 -- The builders also stop calling the formatting helpers (tl_stamp, tl_days, tl_money, tl_when,
 -- tl_excerpt, tl_change_key) per row: a function with `set search_path` is never inlined, and
 -- each call cost more than the event's own insert. Their expressions are written out here,
--- identical to the helpers (which stay, for the drift check and other callers). The same goes
+-- identical to the helpers (dropped by 0480: nothing else called them). The same goes
 -- for the status predicates in the payments and logistics triggers.
 -- Benchmark and figures: docs/timeline.md.
 

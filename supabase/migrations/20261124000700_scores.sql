@@ -60,10 +60,25 @@ language plpgsql
 set search_path = ''
 as $$
 begin
+  if new.value is null then
+    raise exception using errcode = '22023', message = format('value: %s needs a value', new.key);
+  end if;
+  -- NaN passes every comparison below (it sorts above all numbers), and infinities break intervals
+  if new.value in ('NaN'::numeric, 'Infinity'::numeric, '-Infinity'::numeric) then
+    raise exception using errcode = '22023', message = format('value: %s must be a finite number; got %s', new.key, new.value);
+  end if;
+  if new.value < 0 then
+    raise exception using errcode = '22023', message = format('value: %s must not be negative; got %s', new.key, new.value);
+  end if;
+  if new.key in ('failed_payments_full_count', 'urgent_tickets_full_count', 'cancellation_min_bookings', 'churn_inactive_days',
+                 'churn_rearm_days') and new.value <> trunc(new.value) then
+    raise exception using errcode = '22023', message = format('value: %s is a whole number; got %s', new.key, new.value);
+  end if;
   if new.key in ('high_risk_score', 'high_risk_rearm_score', 'medium_risk_score') and new.value > 100 then
     raise exception using errcode = '22023', message = format('value: %s is a risk score, 0..100; got %s', new.key, new.value);
   end if;
-  if new.key in ('overdue_full_amount', 'failed_payments_full_count', 'urgent_tickets_full_count', 'churn_inactive_days')
+  if new.key in ('overdue_full_amount', 'failed_payments_full_count', 'urgent_tickets_full_count', 'churn_inactive_days',
+                 'churn_rearm_days', 'vip_rearm_lifetime_value', 'high_risk_rearm_score')
      and new.value <= 0 then
     raise exception using errcode = '22023', message = format('value: %s must be greater than 0; got %s', new.key, new.value);
   end if;

@@ -172,6 +172,11 @@ describe("timeline-export", () => {
     expect(n).toBe(0);
   });
 
+  it("answers 403, not 400, to a customer who also sends bad parameters", async () => {
+    const res = await exportOf("not-a-uuid", { types: "bogus" }, customer.jwt);
+    expect(res.status).toBe(403);
+  });
+
   const badCases: Array<[string, Record<string, string>, string, RegExp]> = [
     ["a malformed uuid", { customer_id: "not-a-uuid" }, "customer_id", /must be a uuid/],
     ["a missing customer_id", { customer_id: "" }, "customer_id", /must be a uuid/],

@@ -36,6 +36,11 @@ function audit(tx: Tx, p: ExportParams, rows: number, completed: boolean) {
 export const handler = serveJson(async (req) => {
   requireMethod(req, "GET");
   const claims = await authenticate(req);
+  // refusals in the order the RPC answers them: who asks before what they ask for
+  await sql().begin(async (tx) => {
+    await actAs(tx, claims);
+    await tx`select private.require_role('admin')`;
+  });
   const parsed = parseExportParams(new URL(req.url).searchParams);
   if (!parsed.ok) {
     const first = parsed.problems[0];

@@ -1,7 +1,7 @@
 -- RLS of the scores area per role: admin reads (and changes settings and overrides), a customer
 -- and a communications-only login see nothing and change nothing, anon has no privileges.
 begin;
-select plan(31);
+select plan(36);
 
 select tests.create_user('rl-admin@example.test', array['admin']) as admin_id \gset
 select tests.create_user('rl-customer@example.test') as customer_id \gset
@@ -23,7 +23,18 @@ select throws_ok($$insert into public.scoring_settings (key, value, description)
 select throws_ok($$delete from public.scoring_settings where key = 'high_risk_score'$$, '42501', null, 'nor delete');
 select throws_ok($$update public.scoring_settings set value = 101 where key = 'high_risk_score'$$, '22023',
   'value: high_risk_score is a risk score, 0..100; got 101', 'a setting out of range is refused, naming it');
-select throws_ok($$update public.scoring_settings set value = -1 where key = 'overdue_weight'$$, '23514', null, 'negative values are refused');
+select throws_ok($$update public.scoring_settings set value = -1 where key = 'overdue_weight'$$, '22023',
+  'value: overdue_weight must not be negative; got -1', 'negative values are refused, naming the key');
+select throws_ok($$update public.scoring_settings set value = 'NaN' where key = 'overdue_full_amount'$$, '22023',
+  'value: overdue_full_amount must be a finite number; got NaN', 'NaN is refused (it would pass every comparison)');
+select throws_ok($$update public.scoring_settings set value = 'Infinity' where key = 'churn_inactive_days'$$, '22023',
+  null, 'infinity is refused');
+select throws_ok($$update public.scoring_settings set value = null where key = 'vip_lifetime_value'$$, '22023',
+  'value: vip_lifetime_value needs a value', 'a null value is refused, naming the key');
+select throws_ok($$update public.scoring_settings set value = 0 where key = 'churn_rearm_days'$$, '22023',
+  null, 'a re-arm value of 0 (never re-arm) is refused');
+select throws_ok($$update public.scoring_settings set value = 2.5 where key = 'cancellation_min_bookings'$$, '22023',
+  null, 'counts are whole numbers');
 select throws_ok(format($$insert into public.customer_scores (customer_id, scored_at, lifetime_value, risk_score, booking_count,
   bookings_total, bookings_cancelled, overdue_balance, failed_payments_90d, urgent_open_tickets, expired_insurance_active_bookings,
   overdue_points, failed_payments_points, cancellation_points, urgent_tickets_points, expired_insurance_points)

@@ -68,7 +68,10 @@ insert into public.bookings (id, customer_id, status, start_date, end_date, crea
 values ('10000000-0000-4000-a000-0000000000b2', :'customer', 'confirmed', '2026-12-30', '2027-01-02', '2026-12-01 09:00+00');
 select is((select title from public.customer_timeline_events where reference_id = '10000000-0000-4000-a000-0000000000b2'),
   'Booking created (confirmed): 30 Dec 2026–2 Jan 2027', 'a booking created already confirmed says so, with the years when they differ');
-select is(private.tl_days('2026-04-28', '2026-05-02'), '28 Apr–2 May', 'a range across months names both months');
+insert into public.bookings (id, customer_id, status, start_date, end_date, created_at)
+values ('10000000-0000-4000-a000-0000000000b3', :'customer', 'pending', '2026-04-28', '2026-05-02', '2026-04-01 09:00+00');
+select is((select title from public.customer_timeline_events where reference_id = '10000000-0000-4000-a000-0000000000b3'),
+  'Booking created: 28 Apr–2 May', 'a range across months names both months');
 
 -- writing the same event again is a no-op: the identity is unique
 select private.tl_record_bookings('created', array(select b from public.bookings b where b.id = '10000000-0000-4000-a000-0000000000b2'));
