@@ -186,7 +186,7 @@ create table public.customer_risk_overrides (
   id uuid not null default gen_random_uuid() unique,
   score numeric(5, 2) not null constraint customer_risk_overrides_score_between_0_and_100 check (score between 0 and 100),
   reason text not null
-    constraint customer_risk_overrides_reason_length_1_to_1000 check (char_length(btrim(reason)) >= 1 and char_length(reason) <= 1000),
+    constraint customer_risk_overrides_reason_length_1_to_1000 check (reason ~ '[^[:space:]]' and char_length(reason) <= 1000),
   expires_at timestamptz,
   created_by uuid default auth.uid() references public.users (id) on delete set null,
   created_at timestamptz not null default now()
@@ -195,6 +195,24 @@ comment on table public.customer_risk_overrides is
   'An admin''s risk score for a customer; it is the effective risk while expires_at is null or in the future. Expired rows are removed by crm_expire_risk_overrides.';
 create index customer_risk_overrides_created_by_idx on public.customer_risk_overrides (created_by);
 create index customer_risk_overrides_expires_at_idx on public.customer_risk_overrides (expires_at) where expires_at is not null;
+
+-- The RPCs check this too; the trigger holds for direct writes through the API (server-side roles
+-- may backdate, e.g. to expire an override now).
+create or replace function private.tg_customer_risk_overrides__validate()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if new.expires_at is not null and new.expires_at <= now() and not private.is_trusted()
+     and (tg_op = 'INSERT' or new.expires_at is distinct from old.expires_at) then
+    raise exception using errcode = '22023', message = format('expires_at: must be in the future; got %s', new.expires_at);
+  end if;
+  return new;
+end
+$$;
+create trigger _010_validate before insert or update on public.customer_risk_overrides
+  for each row execute function private.tg_customer_risk_overrides__validate();
 
 -- THE definition of the effective scores (CONTRACT §5): risk_score is the active override if any,
 -- else the computed users.risk_score; lifetime_value is users.lifetime_value. A view (not a
@@ -342,7 +360,7 @@ begin
     raise exception using errcode = '22023',
       message = format('score: must be a number from 0 to 100; got %s', coalesce(override_risk.score::text, 'null'));
   end if;
-  if override_risk.reason is null or char_length(btrim(override_risk.reason)) = 0 then
+  if override_risk.reason is null or override_risk.reason !~ '[^[:space:]]' then
     raise exception using errcode = '22023', message = 'reason: is required (say why the computed risk is wrong)';
   end if;
   if char_length(override_risk.reason) > 1000 then

@@ -1,7 +1,7 @@
 -- override_risk / clear_risk_override: admin only, validated, the effective risk until expiry or
 -- clearing, each call leaving a risk timeline event and an audit row.
 begin;
-select plan(34);
+select plan(36);
 
 select tests.create_user('ro-admin@example.test', array['admin']) as admin_id \gset
 select tests.create_user('ro-customer@example.test') as customer_id \gset
@@ -22,14 +22,20 @@ select throws_ok(format($$select public.override_risk(%L, 5, 'x')$$, :'customer_
 select tests.act_as(:'admin_id');
 select throws_ok(format($$select public.override_risk(%L, 101, 'x')$$, :'customer_id'), '22023',
   'score: must be a number from 0 to 100; got 101', 'score above 100');
-select throws_ok(format($$select public.override_risk(%L, -1, 'x')$$, :'customer_id'), '22023', null, 'score below 0');
-select throws_ok(format($$select public.override_risk(%L, null, 'x')$$, :'customer_id'), '22023', null, 'score null');
+select throws_ok(format($$select public.override_risk(%L, -1, 'x')$$, :'customer_id'), '22023',
+  'score: must be a number from 0 to 100; got -1', 'score below 0');
+select throws_ok(format($$select public.override_risk(%L, null, 'x')$$, :'customer_id'), '22023',
+  'score: must be a number from 0 to 100; got null', 'score null');
+select throws_ok(format($$select public.override_risk(%L, 50, E'\t\n')$$, :'customer_id'), '22023',
+  'reason: is required (say why the computed risk is wrong)', 'a reason of tabs and newlines is blank too');
+select throws_ok(format($$insert into public.customer_risk_overrides (customer_id, score, reason, expires_at) values (%L, 50, 'x', now() - interval '1 day')$$, :'customer_id'),
+  '22023', null, 'a direct write with a past expiry is refused as well');
 select throws_ok(format($$select public.override_risk(%L, 50, '  ')$$, :'customer_id'), '22023',
   'reason: is required (say why the computed risk is wrong)', 'blank reason');
 select throws_ok(format($$select public.override_risk(%L, 50, repeat('x', 1001))$$, :'customer_id'), '22023',
   'reason: must be at most 1000 characters', 'reason too long');
-select throws_ok(format($$select public.override_risk(%L, 50, 'x', now() - interval '1 minute')$$, :'customer_id'), '22023', null,
-  'expires_at in the past');
+select throws_like(format($$select public.override_risk(%L, 50, 'x', now() - interval '1 minute')$$, :'customer_id'),
+  'expires_at: must be in the future%', 'expires_at in the past');
 select throws_ok($$select public.override_risk(null, 50, 'x')$$, '22023', 'customer_id: is required', 'customer_id null');
 select throws_ok($$select public.override_risk('00000000-0000-4000-8000-00000000dead', 50, 'x')$$, '22023',
   'customer_id: customer 00000000-0000-4000-8000-00000000dead does not exist', 'unknown customer');
