@@ -12,9 +12,17 @@ set search_path = ''
 as $$
 declare
   scheduled text[] := array[]::text[];
+  secrets integer;
 begin
   if not exists (select 1 from pg_catalog.pg_extension where extname = 'pg_net')
      or to_regclass('vault.decrypted_secrets') is null then
+    return scheduled;
+  end if;
+  -- without both secrets every run would fail; wait until they are set (dynamic: no vault locally)
+  execute 'select count(distinct name) from vault.decrypted_secrets where name = any($1)'
+    into secrets using array['functions_url', 'service_role_key'];
+  if secrets < 2 then
+    raise notice 'crm provider jobs not scheduled: create the Vault secrets functions_url and service_role_key, then run select private.schedule_provider_jobs();';
     return scheduled;
   end if;
   perform cron.unschedule(j.jobid) from cron.job j where j.jobname in ('crm_dispatch_messages', 'crm_sync_suppressions');
