@@ -19,7 +19,7 @@ begin
     return scheduled;
   end if;
   -- without both secrets every run would fail; wait until they are set (dynamic: no vault locally)
-  execute 'select count(distinct name) from vault.decrypted_secrets where name = any($1)'
+  execute format('select count(distinct name) from %I.%I where name = any($1)', 'vault', 'decrypted_secrets')
     into secrets using array['functions_url', 'service_role_key'];
   if secrets < 2 then
     raise notice 'crm provider jobs not scheduled: create the Vault secrets functions_url and service_role_key, then run select private.schedule_provider_jobs();';
