@@ -3,7 +3,8 @@
 // - Authorization: Bearer <JWT>: an access token signed with the project's asymmetric signing key
 //   (ES256/RS256), verified against the JWKS (SUPABASE_JWKS, else SUPABASE_URL's
 //   /auth/v1/.well-known/jwks.json) by its kid; or a legacy HS256 token, verified with
-//   SUPABASE_JWT_SECRET where that is configured. `exp` is required; `alg: none` never passes.
+//   SUPABASE_JWT_SECRET (or SB_JWT_SECRET) where that is configured. `exp` is required; `alg: none`
+//   never passes.
 // - apikey: sb_secret_… (service_role), sb_publishable_… (anon), or the legacy service_role /
 //   anon JWT keys; server-to-server callers (pg_net jobs, schedulers) send a secret key this way.
 import { createLocalJWKSet, createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
@@ -50,8 +51,11 @@ function same(a: string, b: string): boolean {
 // The role an API key stands for; null when the value is not an API key (a JWT to verify).
 // An sb_… value that is not one of the project's keys is refused (401).
 export async function keyRole(key: string, opts: { jwtKeys?: boolean } = {}): Promise<string | null> {
-  if (keysOf("SUPABASE_SECRET_KEYS", "SUPABASE_SECRET_KEY").some((k) => same(k, key))) return "service_role";
-  if (keysOf("SUPABASE_PUBLISHABLE_KEYS", "SUPABASE_PUBLISHABLE_KEY").some((k) => same(k, key))) return "anon";
+  // SB_…: the names a project may set itself (SUPABASE_… secrets are reserved by the platform).
+  const secrets = [...keysOf("SUPABASE_SECRET_KEYS", "SUPABASE_SECRET_KEY"), ...keysOf("SB_SECRET_KEYS", "SB_SECRET_KEY")];
+  const publishable = [...keysOf("SUPABASE_PUBLISHABLE_KEYS", "SUPABASE_PUBLISHABLE_KEY"), ...keysOf("SB_PUBLISHABLE_KEYS", "SB_PUBLISHABLE_KEY")];
+  if (secrets.some((k) => same(k, key))) return "service_role";
+  if (publishable.some((k) => same(k, key))) return "anon";
   if (key.startsWith("sb_")) throw new HttpError(401, "invalid_api_key", "Invalid API key: not a publishable or secret key of this project");
   const legacyService = envOf("SUPABASE_SERVICE_ROLE_KEY");
   if (legacyService && same(legacyService, key)) return "service_role";
@@ -96,8 +100,8 @@ export async function verifyJwt(token: string): Promise<Claims> {
   try {
     let payload: Record<string, unknown>;
     if (alg === "HS256") {
-      const secret = envOf("SUPABASE_JWT_SECRET");
-      if (!secret) throw invalid("legacy HS256 tokens are not accepted: no SUPABASE_JWT_SECRET is configured");
+      const secret = envOf("SUPABASE_JWT_SECRET") ?? envOf("SB_JWT_SECRET");
+      if (!secret) throw invalid("legacy HS256 tokens are not accepted: no SUPABASE_JWT_SECRET (or SB_JWT_SECRET) is configured");
       ({ payload } = await jwtVerify(token, new TextEncoder().encode(secret), { algorithms: ["HS256"], requiredClaims: ["exp"] }));
     } else if (alg === "ES256" || alg === "RS256") {
       const get = jwks();
