@@ -71,7 +71,7 @@ random_page_cost = 1.1
 jit = off
 CONF
   fi
-  pg_ctl_as_postgres -D "$PGDATA_DIR" -l "$PGLOG" -w -t 60 start >/dev/null
+  pg_ctl_as_postgres -D "$PGDATA_DIR" -l "$PGLOG" -o "-p $DB_PORT" -w -t 60 start >/dev/null
 fi
 
 for _ in $(seq 1 60); do
