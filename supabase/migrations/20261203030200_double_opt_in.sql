@@ -169,6 +169,10 @@ comment on column public.customer_consent_history.confirmation_id is 'The consen
 create index customer_consent_history_confirmation_idx on public.customer_consent_history (confirmation_id) where confirmation_id is not null;
 
 -- Confirmation messages are campaigns of their own purpose; the send-time consent check skips them.
+-- When the send-time consent and suppression check ran (claim_recipients): the moment a proof is judged at.
+alter table public.campaign_recipients add column consent_checked_at timestamptz;
+comment on column public.campaign_recipients.consent_checked_at is 'When claim_recipients re-checked consent and suppression before the send.';
+
 alter table public.campaigns
   add column purpose text not null default 'marketing'
     constraint campaigns_purpose_is_known check (purpose in ('marketing', 'consent_confirmation'));
@@ -521,7 +525,8 @@ grant execute on function private.confirm_consent_by_link(uuid, text, text, text
 -- ---------------------------------------------------------------------------------------------
 -- Minimal changes to the dispatcher and the inbound SMS path (h11, double opt-in):
 -- claim_recipients exempts consent_confirmation campaigns from the consent check (never from
--- suppressions) and cancels a confirmation message whose request is no longer pending;
+-- suppressions), cancels a confirmation message whose request is no longer pending, and stamps
+-- consent_checked_at (the moment the proof of each send is judged at);
 -- ingest_twilio_inbound confirms pending SMS requests on YES.
 -- ---------------------------------------------------------------------------------------------
 
@@ -595,6 +600,7 @@ begin
       update public.campaign_recipients r
          set status = case when ch.fate = 'queued' then 'sending' else ch.fate end,
              consent_history_id = ch.consent_history_id,
+             consent_checked_at = clock_timestamp(),
              attempts = r.attempts + case when ch.fate = 'queued' then 1 else 0 end,
              lease_expires_at = case when ch.fate = 'queued' then clock_timestamp() + lease end,
              leased_by = case when ch.fate = 'queued' then claim_recipients.worker end,

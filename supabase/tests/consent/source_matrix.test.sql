@@ -3,6 +3,8 @@
 -- 42501 and writes nothing (no consent row change, no history row, no audit row).
 begin;
 select plan(234);
+-- double opt-in has its own test (consent/double_opt_in); here grants take effect at once
+update public.consent_settings set double_opt_in = false;
 
 select tests.create_user('matrix-admin@example.test', array['admin']) as admin_id \gset
 select tests.create_user('matrix-comms@example.test', array['admin', 'communications']) as comms_id \gset

@@ -2,6 +2,8 @@
 -- history is appended on every change and cannot be edited; audit rows are written.
 begin;
 select plan(22);
+-- double opt-in has its own test (consent/double_opt_in); here grants take effect at once
+update public.consent_settings set double_opt_in = false;
 
 select tests.create_user('consent-admin@example.test', array['admin']) as admin_id \gset
 select tests.create_user('consent-cust@example.test') as cust_id \gset

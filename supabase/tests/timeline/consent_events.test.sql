@@ -2,6 +2,8 @@
 -- (set_customer_consent as admin or customer, or a verified provider webhook).
 begin;
 select plan(9);
+-- double opt-in has its own test (consent/double_opt_in); here grants take effect at once
+update public.consent_settings set double_opt_in = false;
 
 select tests.create_user('tl-consent-customer@example.test') as customer \gset
 select tests.create_user('tl-consent-admin@example.test', array['admin']) as admin \gset
