@@ -11,11 +11,11 @@ const linkSecret = process.env.LINK_SIGNING_SECRET ?? JWT_SECRET;
 const sign = (value: string) => createHmac("sha256", linkSecret).update(value).digest("base64url");
 
 // Calls an RPC as PostgREST would for this user: role authenticated and the JWT claims.
-async function asUser<T>(userId: string, fn: (tx: any) => Promise<T>): Promise<T> {
+async function asUser(userId: string, fn: (tx: any) => Promise<any>): Promise<any> {
   return await sql.begin(async (tx) => {
     await tx`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', ${JSON.stringify({ sub: userId, role: "authenticated" })}, true)`;
     return await fn(tx);
-  }) as T;
+  });
 }
 
 async function consent(customerId: string, channel: string) {
