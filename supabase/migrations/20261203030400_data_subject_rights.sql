@@ -447,11 +447,29 @@ begin
                             erased_at = now()
    where x.id = me;
   delete from public.user_roles r where r.user_id = me;
+  -- the Auth identity (owned by the Auth server; the postgres role may write it on Supabase): no
+  -- email, phone or profile metadata, no way to sign in, no live session
   begin
     execute 'update auth.users set email = null, phone = null, raw_user_meta_data = ''{}''::jsonb where id = $1' using me;
     auth_scrubbed := true;
   exception when others then
     auth_scrubbed := false;
+  end;
+  begin
+    execute 'update auth.users set email_change = '''', phone_change = '''', banned_until = ''infinity'' where id = $1' using me;
+  exception when others then null;
+  end;
+  begin
+    execute 'delete from auth.identities where user_id = $1' using me;
+  exception when others then null;
+  end;
+  begin
+    execute 'delete from auth.sessions where user_id = $1' using me;
+  exception when others then null;
+  end;
+  begin
+    execute 'delete from auth.refresh_tokens where user_id = $1::text' using me;
+  exception when others then null;
   end;
 
   -- free text about the person, whole

@@ -39,6 +39,10 @@ insert into public.customer_push_tokens (customer_id, token, platform) values (:
 insert into public.push_logs (customer_id, to_token, title) values (:'cid', 'ExponentPushToken[dsr-token-1]', 'Hello Gunnhild');
 insert into public.sms_logs (customer_id, to_phone, body) values (:'cid', '+4799988877', 'Hei Gunnhild Testesen, your drill is ready');
 insert into public.alerts (kind, title, body, customer_id) values ('vip', 'Gunnhild Testesen became VIP', 'Lifetime value over threshold', :'cid');
+-- her Auth identity and a session, as the Auth server keeps them
+insert into auth.identities (provider_id, user_id, identity_data, provider)
+values (:'cid', :'cid', '{"email":"gunnhild.testesen@example.test","sub":"x"}', 'email');
+insert into auth.sessions (id, user_id, user_agent) values (gen_random_uuid(), :'cid', 'Gunnhild''s phone browser');
 
 -- consent, with history and a double opt-in proof
 select public.set_customer_consent(:'cid', 'sms', true, 'signup');
