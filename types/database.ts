@@ -271,7 +271,7 @@ isOneToOne: false
                   }
                   ComputedFields: never
                   Insert: {
-                    "channel": string,"created_at"?: string,"created_by"?: string | null,"id"?: never,"version": number,"wording": string
+                    "channel": string,"created_at"?: string,"created_by"?: string | null,"id"?: never,"version"?: number,"wording": string
                   }
                   Update: {
                     "channel"?: string,"created_at"?: string,"created_by"?: string | null,"id"?: never,"version"?: number,"wording"?: string

@@ -32,7 +32,7 @@ insert into public.consent_settings (channel) values ('email'), ('sms'), ('push'
 create table public.consent_texts (
   id bigint generated always as identity primary key,
   channel text not null constraint consent_texts_channel_is_email_sms_or_push check (channel in ('email', 'sms', 'push')),
-  version integer not null,
+  version integer not null default 1, -- assigned by _010_version: the channel's next version
   wording text not null constraint consent_texts_wording_length_1_to_2000 check (char_length(btrim(wording)) between 1 and 2000),
   created_by uuid default auth.uid() references public.users (id) on delete set null,
   created_at timestamptz not null default now(),
