@@ -170,7 +170,7 @@ as $$
 declare
   keep constant interval := interval '24 hours';
   max_chars integer := (private.messaging_rules() -> 'request' -> 'idempotency_key' ->> 'max_chars')::integer;
-  caller uuid := coalesce(auth.uid(), '00000000-0000-0000-0000-000000000000');
+  caller_id uuid := coalesce(auth.uid(), '00000000-0000-0000-0000-000000000000');
   hash text := encode(sha256(convert_to(coalesce(queue_campaign_once.request::text, 'null'), 'UTF8')), 'hex');
   prior private.bulk_message_requests;
   claimed boolean;
@@ -187,12 +187,12 @@ begin
   end if;
   delete from private.bulk_message_requests b where b.created_at < now() - keep;
   insert into private.bulk_message_requests (caller, idempotency_key, request_hash)
-  values (caller, queue_campaign_once.idempotency_key, hash)
+  values (caller_id, queue_campaign_once.idempotency_key, hash)
   on conflict do nothing
   returning true into claimed;
   if claimed is null then
     select * into prior from private.bulk_message_requests b
-     where b.caller = queue_campaign_once.caller and b.idempotency_key = queue_campaign_once.idempotency_key;
+     where b.caller = caller_id and b.idempotency_key = queue_campaign_once.idempotency_key;
     if prior.request_hash <> hash then
       raise exception using errcode = 'PT422',
         message = 'idempotency_key: this key was already used for a different request; use a new key for a new request',
@@ -202,7 +202,7 @@ begin
   end if;
   result := private.queue_campaign(queue_campaign_once.request);
   update private.bulk_message_requests b set response = result
-   where b.caller = queue_campaign_once.caller and b.idempotency_key = queue_campaign_once.idempotency_key;
+   where b.caller = caller_id and b.idempotency_key = queue_campaign_once.idempotency_key;
   return result;
 end
 $$;
