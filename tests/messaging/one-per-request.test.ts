@@ -64,6 +64,27 @@ describe("the frequency cap holds under concurrency", () => {
        where campaign_id = any(${answers.map((a) => a.body.campaign_id)}::uuid[]) and status = 'queued'`;
     expect(queued).toBe(6);
   });
+  it("holds for audiences above the per-customer lock limit (the channel is locked instead), beside small ones", async () => {
+    const comms = await communicator();
+    // 150 consented customers, made in bulk
+    const ids: string[] = (await sql`
+      with made as (
+        insert into auth.users (id, email) select gen_random_uuid(), 'big-' || gen_random_uuid() || '@example.test'
+          from generate_series(1, 150) returning id, email)
+      insert into public.users (id, email, full_name) select id, email, 'Big Audience' from made returning id`).map((r) => r.id);
+    await sql`select public.set_customer_consent(id, 'email', true, 'signup') from unnest(${ids}::uuid[]) id`;
+    await sql`insert into public.messaging_settings (key, value) values ('frequency_cap', '{"email":{"max":1,"days":7}}')`;
+    const big = { name: "Big", channel: "email", content, audience: { customer_ids: ids } };
+    const answers = await Promise.all([
+      post(comms.jwt, big), post(comms.jwt, big),
+      ...ids.slice(0, 6).map((id) => post(comms.jwt, { name: "Small", channel: "email", content, audience: { customer_ids: [id] } })),
+    ]);
+    expect(answers.map((a) => a.status)).toEqual(Array(8).fill(202));
+    const [{ queued, customers }] = await sql`
+      select count(*)::int as queued, count(distinct customer_id)::int as customers from public.campaign_recipients
+       where campaign_id = any(${answers.map((a) => a.body.campaign_id)}::uuid[]) and status = 'queued'`;
+    expect({ queued, customers }).toEqual({ queued: 150, customers: 150 });
+  });
 });
 
 describe("Idempotency-Key", () => {
