@@ -185,7 +185,11 @@ begin
     raise exception using errcode = '22023',
       message = format('idempotency_key: must be 1 to %s visible ASCII characters (a UUID is a good key)', max_chars);
   end if;
-  delete from private.bulk_message_requests b where b.created_at < now() - keep;
+  -- expired keys go a few at a time, never waiting on a row another request holds
+  delete from private.bulk_message_requests b
+   where (b.caller, b.idempotency_key) in (
+     select x.caller, x.idempotency_key from private.bulk_message_requests x
+      where x.created_at < now() - keep order by x.created_at limit 100 for update skip locked);
   insert into private.bulk_message_requests (caller, idempotency_key, request_hash)
   values (caller_id, queue_campaign_once.idempotency_key, hash)
   on conflict do nothing

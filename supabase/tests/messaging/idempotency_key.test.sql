@@ -2,7 +2,7 @@
 -- and make no second campaign; the key with another request is PT422 (HTTP 422 through
 -- PostgREST); keys are per caller; a refused request keeps nothing (issue 12).
 begin;
-select plan(10);
+select plan(11);
 
 select tests.create_user('ik-comms@example.test', array['admin', 'communications']) as comms_id \gset
 select tests.create_user('ik-comms2@example.test', array['admin', 'communications']) as comms2_id \gset
@@ -38,6 +38,13 @@ select tests.act_as(:'comms2_id');
 select ok((public.queue_bulk_message((select r from req), 'key-1') ->> 'campaign_id') <> (:'first'::jsonb ->> 'campaign_id'),
   'another caller''s key-1 is another request');
 select ok((public.queue_bulk_message((select r from req)) ->> 'campaign_id') is not null, 'no key: queued as before');
+
+-- after 24 hours a key is forgotten
+select tests.act_as_postgres();
+update private.bulk_message_requests set created_at = now() - interval '25 hours' where idempotency_key = 'key-1';
+select tests.act_as(:'comms_id');
+select ok((public.queue_bulk_message((select r || '{"name":"Later"}' from req), 'key-1') ->> 'campaign_id') is not null,
+  'a key older than 24 hours serves a new request');
 
 select * from finish();
 rollback;
