@@ -6,7 +6,9 @@
 -- Redefines: private.check_message_content (limits per channel from the rules; blank means only
 -- whitespace, the same whitespace JavaScript's trim() removes) and private.queue_campaign (content
 -- checked by the new private.check_campaign_content, shared with message-preview; name measured
--- untrimmed like zod).
+-- untrimmed like zod). It carries h12a's local-time fields (send_window, local_send_time,
+-- quiet_hours_override: private.set_campaign_local_time and private.schedule_local_send), called
+-- when those functions exist, so this later migration keeps them once the branches are merged.
 
 create or replace function private.messaging_rules()
 returns jsonb
@@ -176,6 +178,9 @@ as $$
 declare
   r jsonb := queue_campaign.request;
   rules jsonb := private.messaging_rules() -> 'request';
+  -- quiet hours and local send times (h12a's migration 20261203040100) when merged with it
+  local_time regprocedure := to_regprocedure('private.set_campaign_local_time(uuid, jsonb)');
+  local_send regprocedure := to_regprocedure('private.schedule_local_send(uuid)');
   unknown_key text;
   ch text;
   content jsonb;
@@ -192,7 +197,10 @@ begin
     raise exception using errcode = '22023', message = 'body: must be a JSON object';
   end if;
   select k into unknown_key from jsonb_object_keys(r) k
-   where k not in ('name', 'channel', 'template_id', 'content', 'audience', 'scheduled_at', 'throttle_per_minute') limit 1;
+   where k not in ('name', 'channel', 'template_id', 'content', 'audience', 'scheduled_at', 'throttle_per_minute')
+     -- the local-time fields of quiet hours (branch h12a), where its functions are installed
+     and not (k in ('send_window', 'local_send_time', 'quiet_hours_override') and local_time is not null)
+   limit 1;
   if unknown_key is not null then
     raise exception using errcode = '22023', message = format('%s: unknown field', unknown_key);
   end if;
@@ -252,9 +260,16 @@ begin
                then (select s.id from public.customer_segments s where s.id::text = lower(r -> 'audience' ->> 'segment_id')) end,
           sched, throttle, auth.uid())
   returning id into campaign_id;
+  -- send window, local send time, quiet-hours override (h12a): validated, stored, audited
+  if local_time is not null then
+    execute format('select %s($1, $2)', local_time::oid::regproc) using campaign_id, r;
+  end if;
 
   audience_id := private.freeze_audience(r -> 'audience', campaign_id, array[ch]);
   counts := private.enqueue_recipients(campaign_id, audience_id);
+  if local_send is not null then
+    execute format('select %s($1)', local_send::oid::regproc) using campaign_id;
+  end if;
 
   final_status := case when sched > now() then 'scheduled' else 'sending' end;
   update public.campaigns set status = final_status where id = campaign_id;

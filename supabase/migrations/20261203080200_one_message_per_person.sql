@@ -14,8 +14,9 @@
 -- and customer_push_tokens_update_admin_or_own (now _admin: customers use register_push_token).
 
 alter table public.campaign_recipients drop constraint campaign_recipients_status_is_known;
+-- in_doubt and held are h12a's (migration 20261203040100), kept here since this one runs later
 alter table public.campaign_recipients add constraint campaign_recipients_status_is_known check (status in (
-  'queued', 'sending', 'sent', 'delivered', 'deferred', 'opened', 'clicked', 'bounced', 'dropped', 'failed',
+  'queued', 'sending', 'in_doubt', 'held', 'sent', 'delivered', 'deferred', 'opened', 'clicked', 'bounced', 'dropped', 'failed',
   'unsubscribed', 'spam_reported', 'cancelled',
   'skipped_no_consent', 'skipped_suppressed', 'skipped_no_address', 'skipped_duplicate_address', 'skipped_frequency_cap'));
 

@@ -6,7 +6,7 @@ export const CHANNELS = ["email","sms","push"] as const;
 // public.campaigns.status
 export const CAMPAIGN_STATUSES = ["draft","scheduled","sending","paused","sent","cancelled"] as const;
 // public.campaign_recipients.status
-export const RECIPIENT_STATUSES = ["queued","sending","sent","delivered","deferred","opened","clicked","bounced","dropped","failed","unsubscribed","spam_reported","cancelled","skipped_no_consent","skipped_suppressed","skipped_no_address","skipped_duplicate_address","skipped_frequency_cap"] as const;
+export const RECIPIENT_STATUSES = ["queued","sending","in_doubt","held","sent","delivered","deferred","opened","clicked","bounced","dropped","failed","unsubscribed","spam_reported","cancelled","skipped_no_consent","skipped_suppressed","skipped_no_address","skipped_duplicate_address","skipped_frequency_cap"] as const;
 // public.customer_timeline_events.event_type
 export const TIMELINE_EVENT_TYPES = ["booking","payment","support","note","campaign","logistics","promotion","insurance","consent","risk","tag","segment"] as const;
 // public.customer_consent.source
