@@ -4,11 +4,14 @@ begin;
 select plan(7);
 
 select tests.create_user('da-comms@example.test', array['admin', 'communications']) as comms_id \gset
-select tests.create_user('da-1@example.test', '{}', 'Da One', null, '+4791300001') as c1 \gset
-select tests.create_user('da-2@example.test', '{}', 'Da Two', null, '+4791300001') as c2 \gset
-select tests.create_user('da-3@example.test', '{}', 'Da Three', null, '+4791300001') as c3 \gset
-select tests.create_user('da-4@example.test', '{}', 'Da Four', null, '+4791300002') as c4 \gset
-select tests.create_user('da-5@example.test', '{}', 'Da Five', null, '+4791300002') as c5 \gset
+select tests.create_user('da-1@example.test', '{}', 'Da One') as c1 \gset
+select tests.create_user('da-2@example.test', '{}', 'Da Two') as c2 \gset
+select tests.create_user('da-3@example.test', '{}', 'Da Three') as c3 \gset
+select tests.create_user('da-4@example.test', '{}', 'Da Four') as c4 \gset
+select tests.create_user('da-5@example.test', '{}', 'Da Five') as c5 \gset
+-- auth.users keeps phones unique (GoTrue's schema); the CRM's users table does not: households share
+update public.users set phone = '+4791300001' where id in (:'c1', :'c2', :'c3');
+update public.users set phone = '+4791300002' where id in (:'c4', :'c5');
 select public.set_customer_consent(c, 'sms', true, 'signup') from unnest(array[:'c1', :'c2', :'c4', :'c5']::uuid[]) c;
 -- c3 shares c1's number without consent; c4 had an SMS this week and the cap is 1
 insert into public.messaging_settings (key, value) values ('frequency_cap', '{"sms":{"max":1,"days":7}}');
