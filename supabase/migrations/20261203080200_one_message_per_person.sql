@@ -82,7 +82,9 @@ begin
      where cap_max is not null
        and r.channel = c.channel
        and r.created_at > now() - make_interval(days => cap_days)
-       and r.status in ('queued', 'sending', 'sent', 'delivered', 'deferred', 'opened', 'clicked', 'bounced', 'unsubscribed', 'spam_reported')
+       -- in_doubt and held (h12a) may have left: they count
+       and r.status in ('queued', 'sending', 'in_doubt', 'held', 'sent', 'delivered', 'deferred', 'opened', 'clicked', 'bounced',
+                        'unsubscribed', 'spam_reported')
      group by r.customer_id
   ), members as (
     select m.customer_id, a.address, cc.enabled, cc.consent_history_id, s.id as suppression_id,
