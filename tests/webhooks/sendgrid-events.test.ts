@@ -191,7 +191,7 @@ describe("sendgrid-events effects", () => {
         return await q(tx);
       });
     await expect(asAdmin((tx) => tx`select public.set_customer_consent(${customers[0].id}, 'email', true, 'admin', 'called us')`))
-      .rejects.toMatchObject({ code: "55000", message: expect.stringContaining("opted out of email themselves") });
+      .rejects.toMatchObject({ code: "PT409", message: expect.stringContaining("opted out of email themselves") });
     await expect(asAdmin((tx) => tx`select public.set_customer_consent(${customers[0].id}, 'email', true, 'admin', null, true)`))
       .rejects.toMatchObject({ code: "22023", message: expect.stringMatching(/^note:/) });
     await asAdmin((tx) => tx`select public.set_customer_consent(${customers[0].id}, 'email', true, 'admin', 'Customer asked by phone to get offers again', true)`);

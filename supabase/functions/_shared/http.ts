@@ -35,7 +35,8 @@ interface PgError {
   hint?: string;
 }
 
-// Maps a thrown error to an answer: our HttpErrors as they are, Postgres errors by SQLSTATE.
+// Maps a thrown error to an answer: our HttpErrors as they are, Postgres errors by SQLSTATE with
+// the statuses PostgREST gives them (docs/errors.md).
 export function toResponse(err: unknown): Response {
   if (err instanceof HttpError) return errorResponse(err.status, err.code, err.message, err.details);
   const pg = err as PgError;
@@ -52,8 +53,13 @@ export function toResponse(err: unknown): Response {
       return errorResponse(400, "invalid_input", pg.message ?? "invalid input", { sqlstate: pg.code, detail: pg.detail ?? null });
     case "23505":
       return errorResponse(409, "conflict", pg.message ?? "conflict", { sqlstate: pg.code, detail: pg.detail ?? null });
+    case "PT404":
     case "P0002":
-      return errorResponse(404, "not_found", pg.message ?? "not found");
+      return errorResponse(404, "not_found", pg.message ?? "not found", { sqlstate: pg.code, detail: pg.detail ?? null });
+    case "PT409":
+      return errorResponse(409, "conflict", pg.message ?? "conflict", { sqlstate: pg.code, detail: pg.detail ?? null });
+    case "54001":
+      return errorResponse(413, "too_complex", pg.message ?? "the request is too expensive to answer", { sqlstate: pg.code });
     case "57014":
       return errorResponse(503, "timeout", pg.message ?? "the statement timed out");
   }
