@@ -56,7 +56,7 @@ export async function restApi(): Promise<RestApi> {
       PGRST_SERVER_PORT: String(port),
       PGRST_LOG_LEVEL: "crit",
     },
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: "ignore",
   });
   const url = `http://127.0.0.1:${port}`;
   await waitOk(`${url}/`);
