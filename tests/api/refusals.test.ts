@@ -101,6 +101,15 @@ describe("the other refusals keep their 4xx", () => {
     expect({ status: anon.status, code: anon.body.code }).toEqual({ status: 401, code: "42501" });
   });
 
+  it("validate_segment is admin only (403 for a customer) and reports at most 50 errors, then too_many_errors", async () => {
+    const hostile = { ...Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`k${i}`, i])), version: 1, combinator: "and", rules: [{ field: "city", operator: "null" }] };
+    refused(await rpc(api, "validate_segment", { definition: hostile }, customer.jwt), 403, "42501", "permission denied: the admin role is required");
+    const answer = await rpc(api, "validate_segment", { definition: hostile }, admin.jwt);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toHaveLength(51);
+    expect(answer.body[50]).toMatchObject({ path: "$", code: "too_many_errors" });
+  });
+
   it("22023 (bad argument): 400 naming the parameter", async () => {
     refused(await rpc(api, "customer_timeline", { customer_id: customer.id, page_size: 0 }, admin.jwt), 400, "22023", /^page_size: /);
   });
