@@ -74,3 +74,17 @@ alter default privileges in schema public grant all on functions to anon, authen
 
 -- As on Supabase: extensions (pgTAP, pgcrypto) resolve without a schema prefix in sessions.
 alter role postgres set search_path = "$user", public, extensions;
+
+-- The Auth server's role (supabase/postgres init scripts: noinherit createrole login noreplication;
+-- on Supabase it owns the auth tables). Minimal stand-in until the full hosted-roles bootstrap:
+-- it can manage auth.users and nothing of the CRM; postgres may act as it (as on Supabase).
+do $$
+begin
+  if not exists (select from pg_roles where rolname = 'supabase_auth_admin') then
+    create role supabase_auth_admin noinherit createrole login noreplication password 'postgres';
+  end if;
+end $$;
+grant usage on schema auth to supabase_auth_admin;
+grant select, insert, update, delete on auth.users to supabase_auth_admin;
+grant supabase_auth_admin to postgres;
+alter role supabase_auth_admin set search_path = auth;
