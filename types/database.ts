@@ -219,12 +219,6 @@ isOneToOne: false
 isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
-    },{
-      foreignKeyName: "customer_consent_updated_by_fkey"
-      columns: ["updated_by"]
-isOneToOne: false
-      referencedRelation: "users"
-      referencedColumns: ["id"]
     }
                   ]
                 },"customer_consent_history": {

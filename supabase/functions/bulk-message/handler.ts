@@ -3,14 +3,19 @@
 // An Idempotency-Key header makes a repeat of the same request answer the first answer (even in
 // parallel); the same key with another request is a 422 (docs/messaging.md).
 import { authenticate } from "../_shared/auth.ts";
-import { asCaller } from "../_shared/db.ts";
-import { HttpError, json, requireMethod, serveJson } from "../_shared/http.ts";
+import { asCaller, requireRole } from "../_shared/db.ts";
+import { HttpError, json, MiB, requireMethod, serveJson } from "../_shared/http.ts";
 import { bulkMessage, idempotencyKey } from "../_shared/messaging/schemas.ts";
 import { parseWith, readJson } from "../_shared/validate.ts";
+
+// 100,000 customer ids (about 4 MB) or an HTML body of 500,000 characters fit.
+const MAX_BODY_BYTES = 8 * MiB;
 
 export const handler = serveJson(async (req) => {
   requireMethod(req, "POST");
   const claims = await authenticate(req);
+  // who may call before what they send: a customer's body is never read
+  await asCaller(claims, (tx) => requireRole(tx, "communications"));
   const key = req.headers.get("Idempotency-Key");
   if (key !== null) {
     const parsed = idempotencyKey.safeParse(key);
@@ -28,4 +33,4 @@ export const handler = serveJson(async (req) => {
     return row.r;
   });
   return json(202, result);
-});
+}, { maxBodyBytes: MAX_BODY_BYTES });

@@ -1,8 +1,8 @@
 // POST /functions/v1/message-preview: renders a template (or ad-hoc content) for one customer
 // with the same renderer the dispatcher uses; ad-hoc content passes bulk-message's rules.
 import { authenticate } from "../_shared/auth.ts";
-import { asCaller } from "../_shared/db.ts";
-import { HttpError, json, requireMethod, serveJson } from "../_shared/http.ts";
+import { asCaller, requireRole } from "../_shared/db.ts";
+import { HttpError, json, MiB, requireMethod, serveJson } from "../_shared/http.ts";
 import { preferencesUrl } from "../_shared/messaging/links.ts";
 import { render, type Vars } from "../_shared/messaging/render.ts";
 import { previewRequest } from "../_shared/messaging/schemas.ts";
@@ -15,9 +15,14 @@ interface Content {
   title?: string;
 }
 
+// an HTML body of 500,000 characters fits.
+const MAX_BODY_BYTES = 4 * MiB;
+
 export const handler = serveJson(async (req) => {
   requireMethod(req, "POST");
   const claims = await authenticate(req);
+  // who may call before what they send: a customer's body is never read
+  await asCaller(claims, (tx) => requireRole(tx, "communications"));
   const body = parseWith(previewRequest, await readJson(req));
   const ctx = await asCaller(claims, async (tx) => {
     await tx`select private.require_role('communications')`;
@@ -45,4 +50,4 @@ export const handler = serveJson(async (req) => {
     text: render(text, vars),
     html: content.html !== undefined ? render(content.html, vars, { html: true }) : null,
   });
-});
+}, { maxBodyBytes: MAX_BODY_BYTES });
