@@ -26,6 +26,10 @@ export const bulkMessage = z.strictObject({
   audience,
   scheduled_at: z.iso.datetime({ offset: true }).optional(),
   throttle_per_minute: z.number().int().min(1).max(100_000).optional(),
+  // local-time fields: shape only here, the rules (times, 24 h, quiet hours) are checked in SQL
+  send_window: z.strictObject({ start: z.string(), end: z.string() }).optional(),
+  local_send_time: z.string().optional(),
+  quiet_hours_override: z.strictObject({ reason: z.string() }).optional(),
 }).superRefine((body, ctx) => {
   if ((body.template_id === undefined) === (body.content === undefined)) {
     ctx.addIssue({ code: "custom", path: ["template_id"], message: "give exactly one of template_id and content" });
