@@ -20,15 +20,23 @@ comment on table public.messaging_settings is
   'in_doubt: {"email":{"wait_seconds":300,"then":"resend"},"sms":{"wait_seconds":300,"then":"hold"},"push":{...},"settle_seconds":30}; '
   'unsubscribe: {"link_ttl_days":90}';
 
--- An IANA time zone name the server knows (not an abbreviation or a POSIX offset string).
+-- An IANA time zone name the server knows (Area/Location, or UTC), not an abbreviation or a POSIX
+-- offset string; asking the server is ~100x cheaper than scanning pg_timezone_names.
 create or replace function private.is_time_zone(name text)
 returns boolean
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-  select is_time_zone.name is not null and is_time_zone.name !~ '^[+-]?[0-9]' and is_time_zone.name ~ '/|^UTC$'
-     and exists (select 1 from pg_catalog.pg_timezone_names z where z.name = is_time_zone.name)
+begin
+  if is_time_zone.name is null or is_time_zone.name !~ '^([A-Za-z_]+(/[A-Za-z0-9_+-]+)+|UTC)$' then
+    return false;
+  end if;
+  perform now() at time zone is_time_zone.name;
+  return true;
+exception when invalid_parameter_value then
+  return false;
+end
 $$;
 
 -- 'HH:MM' (00:00-24:00) as a time, or null when it is not one.
@@ -822,7 +830,7 @@ $$;
 create or replace function private.in_doubt_lookups(channel text, max_rows integer default 200)
 returns table (recipient_id uuid, address text, attempt_started_at timestamptz, body_text text)
 language sql
-stable
+volatile
 security definer
 set search_path = ''
 as $$
@@ -830,6 +838,9 @@ as $$
     from public.campaign_recipients r
     join public.campaigns c on c.id = r.campaign_id
    where r.status = 'in_doubt' and r.channel = in_doubt_lookups.channel
+     -- asked once the attempt has settled: a timed-out request may still be processed meanwhile
+     and r.attempt_started_at <= clock_timestamp()
+           - make_interval(secs => coalesce((private.messaging_setting('in_doubt') ->> 'settle_seconds')::numeric, 30))
    order by r.in_doubt_since
    limit in_doubt_lookups.max_rows
 $$;
@@ -858,12 +869,11 @@ declare
   me text := 'reconcile:' || resolve_in_doubt.worker;
   results jsonb;
   counts jsonb;
-  done jsonb := '{}'::jsonb;
+  decisions jsonb;
 begin
-  create temporary table if not exists pg_temp.in_doubt_decisions (id uuid primary key, decision text, provider_message_id text, why text) on commit drop;
-  truncate pg_temp.in_doubt_decisions;
-  insert into pg_temp.in_doubt_decisions
-  select x.id, x.decision, x.pmid, x.why
+  -- the rows stay locked (skip locked: another worker settles others) until this transaction ends
+  select coalesce(jsonb_agg(jsonb_build_object('id', x.id, 'decision', x.decision, 'provider_message_id', x.pmid, 'why', x.why)), '[]'::jsonb)
+    into decisions
     from (
       select r.id,
              case when ev.pmid is not null or ev.event is not null or lk.found is true then 'sent'
@@ -892,12 +902,8 @@ begin
            order by e.occurred_at
            limit 1
         ) ev on true
-        left join lateral (
-          select (l ->> 'found')::boolean as found, l ->> 'provider_message_id' as provider_message_id
-            from jsonb_array_elements(resolve_in_doubt.lookups) l
-           where l ->> 'id' = r.id::text
-           limit 1
-        ) lk on true
+        left join (select distinct on (l.id) l.* from jsonb_to_recordset(resolve_in_doubt.lookups) as l(id uuid, found boolean, provider_message_id text)) lk
+          on lk.id = r.id
     ) x
    where x.decision is not null;
 
@@ -905,21 +911,27 @@ begin
   update public.campaign_recipients r
      set status = 'sending', leased_by = me, lease_expires_at = clock_timestamp() + interval '60 seconds',
          resolution = d.why, updated_at = now()
-    from pg_temp.in_doubt_decisions d
+    from jsonb_to_recordset(decisions) as d(id uuid, decision text, provider_message_id text, why text)
    where r.id = d.id and d.decision = 'sent';
   -- callbacks stored before we knew the SID name the recipient now
   update public.message_events e
      set recipient_id = r.id, campaign_id = r.campaign_id, customer_id = r.customer_id
-    from pg_temp.in_doubt_decisions d
+    from jsonb_to_recordset(decisions) as d(id uuid, decision text, provider_message_id text, why text)
     join public.campaign_recipients r on r.id = d.id
    where d.decision = 'sent' and r.channel = 'sms' and e.provider = 'twilio' and e.recipient_id is null
-     and ((e.payload ? '_recipient_id' and e.payload ->> '_recipient_id' = r.id::text)
-          or (d.provider_message_id is not null and e.payload ->> 'MessageSid' = d.provider_message_id));
+     and e.payload ? '_recipient_id' and e.payload ->> '_recipient_id' = r.id::text;
+  update public.message_events e
+     set recipient_id = r.id, campaign_id = r.campaign_id, customer_id = r.customer_id
+    from jsonb_to_recordset(decisions) as d(id uuid, decision text, provider_message_id text, why text)
+    join public.campaign_recipients r on r.id = d.id
+   where d.decision = 'sent' and r.channel = 'sms' and d.provider_message_id is not null and e.recipient_id is null
+     -- Twilio event ids are '<SID>:<status>': a range on the unique key finds them
+     and e.provider = 'twilio' and e.provider_event_id > d.provider_message_id || ':' and e.provider_event_id < d.provider_message_id || ';';
   select coalesce(jsonb_agg(jsonb_build_object('id', d.id, 'outcome', 'sent', 'provider_message_id', d.provider_message_id)), '[]'::jsonb)
     into results
-    from pg_temp.in_doubt_decisions d where d.decision = 'sent';
+    from jsonb_to_recordset(decisions) as d(id uuid, decision text, provider_message_id text, why text) where d.decision = 'sent';
   if jsonb_array_length(results) > 0 then
-    done := private.complete_recipients(me, results);
+    perform private.complete_recipients(me, results);
   end if;
 
   -- 2./3. resend (a cancelled campaign's rows are cancelled instead), or hold for review
@@ -930,14 +942,14 @@ begin
          resolution = d.why || case d.decision when 'hold' then ': held for review' else ': sent again' end,
          last_error = case when d.decision = 'hold' then format('in doubt since %s: %s; held for review', r.in_doubt_since, d.why) else r.last_error end,
          updated_at = now()
-    from pg_temp.in_doubt_decisions d, public.campaigns c
+    from jsonb_to_recordset(decisions) as d(id uuid, decision text, provider_message_id text, why text), public.campaigns c
    where r.id = d.id and d.decision in ('resend', 'hold') and c.id = r.campaign_id;
 
   select jsonb_build_object('sent', count(*) filter (where decision = 'sent'), 'resent', count(*) filter (where decision = 'resend'),
                             'held', count(*) filter (where decision = 'hold'))
-    into counts from pg_temp.in_doubt_decisions;
+    into counts from jsonb_to_recordset(decisions) as d(decision text);
   perform private.close_finished_campaigns(array(select distinct r.campaign_id from public.campaign_recipients r
-                                                   join pg_temp.in_doubt_decisions d on d.id = r.id));
+                                                   join jsonb_to_recordset(decisions) as d(id uuid, decision text, provider_message_id text, why text) on d.id = r.id));
   return counts || jsonb_build_object('waiting', (select count(*) from public.campaign_recipients r
                                                    where r.status = 'in_doubt' and r.channel = resolve_in_doubt.channel));
 end
