@@ -49,6 +49,7 @@ const port = Number(Deno.env.get("FAKE_PROVIDER_PORT") ?? "54329");
 const initialControl = (): Control => ({ latency_ms: 0, timeout_count: 0, faults: [], answer_delay_ms: 0, emit_events: false, events_delay_ms: 0 });
 let control: Control = initialControl();
 let messages: TwilioMessage[] = [];
+let generation = 0;
 
 const functionsUrl = () => (Deno.env.get("PUBLIC_FUNCTIONS_URL") ?? "").replace(/\/$/, "");
 
@@ -209,6 +210,7 @@ Deno.serve({ hostname: "127.0.0.1", port, onListen: () => console.log(`fake prov
     control = initialControl();
     recorded = [];
     messages = [];
+    generation++;
     for (const k of Object.keys(suppressions)) suppressions[k] = [];
     return jsonResponse(200, { ok: true });
   }
@@ -226,7 +228,10 @@ Deno.serve({ hostname: "127.0.0.1", port, onListen: () => console.log(`fake prov
   if (control.latency_ms > 0) await new Promise((r) => setTimeout(r, control.latency_ms));
   if (control.timeout_count > 0) {
     control.timeout_count--;
+    const gen = generation;
     await new Promise((r) => setTimeout(r, 120_000));
+    // a reset since then forgets it: a later test must not see a request from an earlier one
+    if (gen !== generation) return jsonResponse(504, { errors: [{ message: "forgotten by a reset" }] });
   }
   const fault = takeFault(path);
   const response = fault ? faultResponse(fault, path) : await handleProvider(req, path, body);
