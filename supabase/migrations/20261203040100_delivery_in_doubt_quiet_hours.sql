@@ -2,7 +2,8 @@
 -- send windows in the recipient's local time, and the settings behind both.
 --
 -- Redefines (from their latest definitions): private.tg_messaging_settings__validate (one branch
--- added), private.claim_recipients (in-doubt marking, attempt record, send window, token refund),
+-- added), private.claim_recipients (in-doubt marking, attempt record, send window, token refund;
+-- carries h11's consent_confirmation rule and consent_checked_at from 20261203030200),
 -- private.close_finished_campaigns (in_doubt and held rows keep a campaign open),
 -- private.queue_campaign (three lines: new keys, set_campaign_local_time, schedule_local_send).
 -- Replaces constraints messaging_settings_key_is_known and campaign_recipients_status_is_known.
@@ -450,7 +451,8 @@ begin
   window_start := c.send_window_start;
   window_end := c.send_window_end;
   local_send_time := c.local_send_time;
-  if c.quiet_hours_override_reason is null then
+  -- (h11) a double opt-in confirmation is sent because the customer just asked for it: no quiet hours
+  if c.quiet_hours_override_reason is null and c.purpose is distinct from 'consent_confirmation' then
     q := private.channel_quiet_hours(c.channel);
     quiet_start := q.quiet_start;
     quiet_end := q.quiet_end;
@@ -692,7 +694,7 @@ begin
    where c.status = 'scheduled' and c.channel = claim_recipients.channel and c.scheduled_at <= now();
 
   for camp in
-    select c.id, c.throttle_per_minute from public.campaigns c
+    select c.id, c.throttle_per_minute, c.purpose from public.campaigns c
      where c.status = 'sending' and c.channel = claim_recipients.channel
      order by c.created_at
   loop
@@ -722,12 +724,19 @@ begin
       select d.id,
              case when rules.windowed and not private.send_allowed(z.tz, clock_timestamp(), rules.window_start, rules.window_end,
                                                                      rules.quiet_start, rules.quiet_end) then 'deferred'
+                  when camp.purpose = 'consent_confirmation' then
+                    -- (h11) transactional: the request must still be pending; suppressions still apply
+                    case when not exists (select 1 from public.consent_confirmations k
+                                           where k.recipient_id = d.id and k.status = 'pending' and k.expires_at > now()) then 'cancelled'
+                         when s.id is not null then 'skipped_suppressed'
+                         when r.address is null then 'skipped_no_address'
+                         else 'queued' end
                   when cc.enabled is not true then 'skipped_no_consent'
                   when s.id is not null then 'skipped_suppressed'
                   when r.address is null then 'skipped_no_address'
                   else 'queued' end as fate,
              z.tz,
-             cc.consent_history_id
+             case when camp.purpose = 'consent_confirmation' then null else cc.consent_history_id end as consent_history_id
         from due d
         join public.campaign_recipients r on r.id = d.id
         join public.users u on u.id = r.customer_id
@@ -739,6 +748,7 @@ begin
          set status = case when ch.fate in ('queued', 'deferred') then case when ch.fate = 'queued' then 'sending' else 'queued' end
                            else ch.fate end,
              consent_history_id = case when ch.fate = 'deferred' then r.consent_history_id else ch.consent_history_id end,
+             consent_checked_at = case when ch.fate = 'deferred' then r.consent_checked_at else clock_timestamp() end,
              attempts = r.attempts + case when ch.fate = 'queued' then 1 else 0 end,
              next_attempt_at = case when ch.fate = 'deferred'
                then coalesce(private.next_send_opening(ch.tz, clock_timestamp(), rules.window_start, rules.window_end, rules.quiet_start, rules.quiet_end), 'infinity')
@@ -763,6 +773,9 @@ begin
     end if;
     claimed := claimed || batch;
     budget := budget - wanted;
+    if camp.purpose = 'consent_confirmation' then
+      perform private.close_finished_campaigns(array[camp.id]);
+    end if;
   end loop;
 
   return query
