@@ -1146,6 +1146,9 @@ isOneToOne: false
               "campaign_id": string,"channel": string,"customer_id": string,"problem": string,"recipient_id": string,"status": string
             }[]
                            },
+"check_message_content":
+{ Args: { "channel": string,"content": Json }; Returns: Json
+                           },
 "clear_risk_override":
 { Args: { "customer_id": string }; Returns: Json
                            },
@@ -1182,6 +1185,9 @@ isOneToOne: false
 "message_preview_context":
 { Args: { "customer_id": string,"template_id"?: string }; Returns: Json
                            },
+"messaging_rules":
+{ Args: Record<PropertyKey, never>; Returns: Json
+                           },
 "override_risk":
 { Args: { "customer_id": string,"expires_at"?: string,"reason": string,"score": number }; Returns: Json
                            },
@@ -1189,10 +1195,13 @@ isOneToOne: false
 { Args: { "campaign_id": string }; Returns: Json
                            },
 "queue_bulk_message":
-{ Args: { "request": Json }; Returns: Json
+{ Args: { "idempotency_key"?: string,"request": Json }; Returns: Json
                            },
 "refresh_segment":
 { Args: { "segment_id": string }; Returns: Json
+                           },
+"register_push_token":
+{ Args: { "platform"?: string,"token": string }; Returns: Json
                            },
 "release_held_recipients":
 { Args: { "action": string,"campaign_id": string }; Returns: Json
@@ -1202,6 +1211,9 @@ isOneToOne: false
                            },
 "set_customer_consent":
 { Args: { "channel": string,"customer_id": string,"enabled": boolean,"note"?: string,"override_opt_out"?: boolean,"source"?: string }; Returns: Json
+                           },
+"unregister_push_token":
+{ Args: { "token": string }; Returns: Json
                            },
 "validate_segment":
 { Args: { "definition": Json }; Returns: Json

@@ -404,6 +404,8 @@ declare
   touched jsonb := '{}'::jsonb;
   auth_scrubbed boolean := false;
   audit_id bigint;
+  tbl record;
+  not_scrubbed jsonb := '{}'::jsonb;
 begin
   perform private.assert_staff('admin');
   if me is null then
@@ -533,10 +535,44 @@ begin
    where e.customer_id = me;
   get diagnostics n = row_count; touched := touched || jsonb_build_object('customer_timeline_events', n);
 
+  -- tables not named above and not keyed by customer (settings, templates, segments, campaigns,
+  -- provider inboxes added later): every text and jsonb column, scrubbed where it names the person.
+  -- Tables keyed by customer_id are covered above or hold no free text; the audit trail is never
+  -- rewritten; a table that refuses the update (append-only) is reported, not skipped silently.
+  for tbl in
+    select c.table_schema as s, c.table_name as t, c.column_name as col, c.data_type as typ
+      from information_schema.columns c
+      join information_schema.tables x on x.table_schema = c.table_schema and x.table_name = c.table_name and x.table_type = 'BASE TABLE'
+     where c.table_schema in ('public', 'private')
+       and c.data_type in ('text', 'jsonb', 'character varying')
+       and c.table_name not in ('audit_log', 'users', 'customer_notes', 'support_tickets', 'support_messages', 'sms_logs', 'email_logs',
+                                'push_logs', 'customer_push_tokens', 'campaign_recipients', 'message_events', 'consent_confirmations',
+                                'customer_consent', 'customer_consent_history', 'customer_risk_overrides', 'alerts',
+                                'customer_timeline_events', 'suppressions', 'erased_addresses')
+       and not exists (select 1 from information_schema.columns k
+                        where k.table_schema = c.table_schema and k.table_name = c.table_name and k.column_name = 'customer_id')
+     order by 1, 2, 3
+  loop
+    begin
+      execute format('update %I.%I set %I = %s where %I::text ilike any($1)', tbl.s, tbl.t, tbl.col,
+                     case when tbl.typ = 'jsonb' then format('private.scrub_jsonb(%I, $2)', tbl.col)
+                          else format('private.scrub(%I, $2)', tbl.col) end, tbl.col)
+        using array(select '%' || replace(replace(replace(x, '\', '\\'), '%', '\%'), '_', '\_') || '%'
+                      from unnest(needles) x where char_length(x) >= 3), needles;
+      get diagnostics n = row_count;
+      if n > 0 then
+        touched := touched || jsonb_build_object(tbl.s || '.' || tbl.t || '.' || tbl.col, n);
+      end if;
+    exception when others then
+      not_scrubbed := not_scrubbed || jsonb_build_object(tbl.s || '.' || tbl.t || '.' || tbl.col, sqlerrm);
+    end;
+  end loop;
+
   audit_id := private.write_audit('erase', 'users', me::text, null, null,
-    jsonb_build_object('reason', erase_person.reason, 'records', touched, 'auth_identity_scrubbed', auth_scrubbed));
+    jsonb_build_object('reason', erase_person.reason, 'records', touched, 'auth_identity_scrubbed', auth_scrubbed,
+                       'not_scrubbed', not_scrubbed));
   return jsonb_build_object('customer_id', me, 'status', 'erased', 'erased_at', now(), 'audit_id', audit_id,
-                            'records', touched, 'auth_identity_scrubbed', auth_scrubbed);
+                            'records', touched, 'auth_identity_scrubbed', auth_scrubbed, 'not_scrubbed', not_scrubbed);
 end
 $$;
 

@@ -287,6 +287,14 @@ const cases: Record<string, () => Promise<void>> = {
     expect((await invoke("customer", "bulk-message", body)).status).toBe(403);
     expect((await invoke("anon", "bulk-message", body)).status).toBe(403);
     expect((await invoke("comms", "bulk-message", { ...body, channel: "fax" })).status).toBe(400);
+    // with an Idempotency-Key, a retry answers the first answer
+    const headers = { "Idempotency-Key": randomUUID() };
+    const once = { ...body, name: `${body.name} once` };
+    const first = await c.comms.functions.invoke("bulk-message", { body: once, headers });
+    const again = await c.comms.functions.invoke("bulk-message", { body: once, headers });
+    expect(first.error).toBeNull();
+    expect(again.data).toEqual(first.data);
+    await sql`update public.campaigns set status = 'cancelled' where id = ${first.data.campaign_id} and status not in ('sent', 'cancelled')`;
   },
 
   // --- Beyond the seed's endpoints ---
@@ -396,6 +404,24 @@ const cases: Record<string, () => Promise<void>> = {
     expect((await invoke("customer", "message-preview", body)).status).toBe(403);
     expect((await invoke("anon", "message-preview", body)).status).toBe(403);
     expect((await invoke("comms", "message-preview", { ...body, channel: "sms" })).status).toBe(400);
+  },
+
+  "limits of a message request": async () => {
+    const rules = ok(await c.comms.rpc("messaging_rules")).data as { content: { sms: { text: { max_chars: number } } } };
+    expect(rules.content.sms.text.max_chars).toBeGreaterThan(0);
+    ok(await c.comms.rpc("check_message_content", { channel: "sms", content: { text: "hi {{first_name}}" } }));
+    refused(await c.comms.rpc("check_message_content", { channel: "sms", content: { text: "hi", subject: "s" } }), 400, "22023");
+    anonRefused(await c.anon.rpc("check_message_content", { channel: "sms", content: { text: "hi" } }));
+  },
+
+  "register a device's push token (customer app)": async () => {
+    const t = `ExponentPushToken[${randomUUID().replaceAll("-", "")}]`;
+    expect(ok(await c.customer.rpc("register_push_token", { token: t, platform: "ios" })).data).toEqual({ token: t, registered: true });
+    expect(ok(await c.customer.from("customer_push_tokens").select("token").eq("token", t)).data).toEqual([{ token: t }]);
+    forbidden(await c.customer.from("customer_push_tokens").insert({ customer_id: cora.id, token: `${t.slice(0, -1)}x]` }));
+    ok(await c.customer.rpc("unregister_push_token", { token: t }));
+    anonRefused(await c.anon.rpc("register_push_token", { token: t }));
+    await sql`delete from public.customer_push_tokens where token = ${t}`;
   },
 
   "templates": async () => {

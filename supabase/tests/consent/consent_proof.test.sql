@@ -25,9 +25,10 @@ select private.complete_recipients('proof-worker', jsonb_build_array(jsonb_build
 select private.ingest_sendgrid_events(jsonb_build_array(jsonb_build_object('sg_event_id', 'proof-ev-1', 'event', 'delivered',
   'email', 'proof-cust@example.test', 'timestamp', extract(epoch from now())::bigint, 'recipient_id', :'rcpt')));
 select tests.act_as_postgres();
--- one test transaction has one now(): move the send-time check a second back, as if the later
--- changes below happened in transactions of their own after it
-update public.campaign_recipients set consent_checked_at = consent_checked_at - interval '1 second' where id = :'rcpt';
+-- one test transaction has one now(): put the send-time check a second before it (not relative to
+-- the claim's clock time, which on a loaded machine can be more than a second later), as if the
+-- later changes below happened in transactions of their own after it
+update public.campaign_recipients set consent_checked_at = now() - interval '1 second' where id = :'rcpt';
 
 select tests.act_as(:'plain_id');
 select public.consent_proof(:'rcpt') as proof \gset

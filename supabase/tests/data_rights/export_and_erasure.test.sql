@@ -4,7 +4,7 @@
 -- re-import of the address is suppressed; the drift check, facts, campaign stats and the nightly
 -- scores still run. A staff member who authored notes and campaigns stays a pseudonymous reference.
 begin;
-select plan(44);
+select plan(46);
 
 update public.consent_settings set double_opt_in = false;
 select tests.create_user('dsr-admin@example.test', array['admin', 'communications'], 'Dora Admin') as admin_id \gset
@@ -34,6 +34,9 @@ insert into public.customer_tags (id, name) values ('30000000-0000-4000-8000-000
 insert into public.customer_tag_members (customer_id, tag_id) values (:'cid', '30000000-0000-4000-8000-000000000006');
 insert into public.customer_segments (id, name, definition)
 values ('30000000-0000-4000-8000-000000000007', 'DSR Tromsø', '{"version":1,"combinator":"and","not":false,"rules":[{"field":"city","operator":"=","value":"Tromsø"}]}');
+-- a frozen audience whose ad-hoc definition names her (a table the erasure does not know by name)
+insert into public.campaign_audiences (segment_snapshot, count)
+values ('{"kind":"definition","definition":{"version":1,"combinator":"and","rules":[{"field":"city","operator":"=","value":"Gunnhild Testesen farm"}]}}', 0);
 insert into public.customer_segment_members (segment_id, customer_id) values ('30000000-0000-4000-8000-000000000007', :'cid');
 insert into public.customer_push_tokens (customer_id, token, platform) values (:'cid', 'ExponentPushToken[dsr-token-1]', 'ios');
 insert into public.push_logs (customer_id, to_token, title) values (:'cid', 'ExponentPushToken[dsr-token-1]', 'Hello Gunnhild');
@@ -134,6 +137,9 @@ select throws_ok($$select public.erase_customer('00000000-0000-4000-8000-0000000
   'customer_id: no customer 00000000-0000-4000-8000-00000000dead', 'unknown customer: 22023');
 select public.erase_customer(:'cid', 'GDPR art. 17 request, ticket DSR-7') as erased \gset
 select is(:'erased'::jsonb ->> 'status', 'erased', 'an admin erases the customer');
+select is(:'erased'::jsonb -> 'records' ->> 'public.campaign_audiences.segment_snapshot', '1',
+  'tables the erasure does not name (a frozen audience''s definition) are scrubbed too, and reported');
+select is(:'erased'::jsonb -> 'not_scrubbed', '{}'::jsonb, 'nothing refused the scrub');
 select tests.act_as_postgres();
 
 -- no column of any table holds her name, email or phone (the audit trail included)
