@@ -449,6 +449,22 @@ const cases: Record<string, () => Promise<void>> = {
     expect(status).toBe("cancelled");
   },
 
+  "settle recipients held after a crash (no provider evidence)": async () => {
+    const r = await invoke("comms", "bulk-message", { name: `Held ${randomUUID().slice(0, 8)}`, channel: "email", content: { subject: "S", text: "T" },
+      audience: { segment_id: segmentId }, scheduled_at: new Date(Date.now() + 3_600_000).toISOString() });
+    expect(r.status).toBeLessThan(300);
+    const campaign_id = r.data!.campaign_id as string;
+    const [{ n }] = await sql`with h as (update public.campaign_recipients set status = 'held' where campaign_id = ${campaign_id} and status = 'queued' returning 1)
+                              select count(*)::int as n from h`;
+    forbidden(await c.admin.rpc("release_held_recipients", { campaign_id, action: "cancel" }));
+    forbidden(await c.customer.rpc("release_held_recipients", { campaign_id, action: "cancel" }));
+    anonRefused(await c.anon.rpc("release_held_recipients", { campaign_id, action: "cancel" }));
+    refused(await c.comms.rpc("release_held_recipients", { campaign_id, action: "shrug" }), 400, "22023");
+    const { data } = ok(await c.comms.rpc("release_held_recipients", { campaign_id, action: "cancel" }));
+    expect(data).toMatchObject({ campaign_id, action: "cancel", recipients: n });
+    ok(await c.comms.rpc("cancel_campaign", { campaign_id }));
+  },
+
   "campaign analytics": async () => {
     const [{ id }] = await sql<{ id: string }[]>`select id from public.campaigns order by created_at desc limit 1`;
     for (const p of ["comms", "admin"] as const) {

@@ -79,6 +79,10 @@ export function receivedRecipientIds(requests: Array<{ path: string; body: any; 
       for (const p of r.body?.personalizations ?? []) ids.push(p.custom_args?.recipient_id);
     } else if (r.path === "/--/api/v2/push/send") {
       for (const m of r.body ?? []) ids.push(m.data?.recipient_id);
+    } else if (r.path.endsWith("/Messages.json") && (r as { method?: string }).method === "POST" && r.status === 201) {
+      // the status callback URL carries the recipient id (?rid=)
+      const rid = new URL(r.body?.StatusCallback ?? "http://x/").searchParams.get("rid");
+      if (rid) ids.push(rid);
     }
   }
   return ids;
@@ -87,7 +91,10 @@ export function receivedRecipientIds(requests: Array<{ path: string; body: any; 
 export async function clearMessagingState(): Promise<void> {
   // Campaigns of earlier tests must not be picked up by this test's dispatchers.
   await sql`update public.campaigns set status = 'cancelled' where status in ('sending', 'scheduled', 'paused')`;
-  await sql`update public.campaign_recipients set status = 'cancelled' where status in ('queued', 'sending')`;
+  await sql`update public.campaign_recipients set status = 'cancelled' where status in ('queued', 'sending', 'in_doubt', 'held')`;
   await sql`delete from private.rate_buckets`;
   await sql`delete from public.messaging_settings`;
+  // SMS quiet hours (on by default) would make SMS tests depend on the hour they run at; the tests
+  // of quiet hours turn them back on
+  await sql`insert into public.messaging_settings (key, value) values ('quiet_hours', '{"sms":null}')`;
 }

@@ -22,6 +22,10 @@ export const handler = serveJson(async (req) => {
   if (!params.MessageSid || !params.MessageStatus) {
     return errorResponse(400, "invalid_body", "MessageSid and MessageStatus are required");
   }
+  // our recipient id, from the callback URL the dispatcher gave Twilio (signed with the URL above):
+  // evidence for a send whose outcome a dead worker never recorded
+  const rid = new URL(req.url).searchParams.get("rid");
+  if (rid && /^[0-9a-f-]{36}$/i.test(rid)) params._recipient_id = rid.toLowerCase();
   const result = await asService(async (tx) => {
     const [row] = await tx<[{ r: Record<string, unknown> }]>`select private.ingest_twilio_status(${tx.json(params)}) as r`;
     return row.r;

@@ -21,14 +21,19 @@ select is((select count(*) from public.campaign_recipients where campaign_id = :
 select is((select count(*) from private.claim_recipients('w2', 'email', 10, 60)), 2::bigint, 'another worker gets only what is left');
 select is((select count(*) from private.claim_recipients('w3', 'email', 10, 60)), 0::bigint, 'nothing is claimed twice while leased');
 
--- w1 dies: its lease runs out, w3 claims those rows again
+-- w1 dies after the provider accepted: its lease runs out, and its rows are in doubt, not claimable
 update public.campaign_recipients set lease_expires_at = clock_timestamp() - interval '1 second' where leased_by = 'w1';
-select is((select count(*) from private.claim_recipients('w3', 'email', 10, 60)), 3::bigint, 'an expired lease is claimed again');
-select is((select max(attempts) from public.campaign_recipients where leased_by = 'w3'), 2, 'the second claim counts a second attempt');
-select is((private.complete_recipients('w1', (select jsonb_agg(jsonb_build_object('id', id, 'outcome', 'sent')) from public.campaign_recipients where leased_by = 'w3'))) ->> 'ignored',
-  '3', 'the dead worker''s late completion is ignored');
-select is((private.complete_recipients('w3', (select jsonb_agg(jsonb_build_object('id', id, 'outcome', 'sent', 'provider_message_id', 'm-1')) from public.campaign_recipients where leased_by = 'w3'))) ->> 'sent',
-  '3', 'the live worker''s completion is recorded');
+select is((select count(*) from private.claim_recipients('w3', 'email', 10, 60)), 0::bigint,
+  'an expired lease whose attempt was recorded is not claimed again');
+select is((select count(*) from public.campaign_recipients where campaign_id = :'campaign_id' and status = 'in_doubt' and attempt_worker = 'w1'), 3::bigint,
+  'its rows are in doubt, with the attempt''s worker');
+select is((private.complete_recipients('w1', (select jsonb_agg(jsonb_build_object('id', id, 'outcome', 'sent')) from public.campaign_recipients where status = 'in_doubt'))) ->> 'ignored',
+  '3', 'a completion through the lease path is ignored');
+-- SendGrid's processed events carry the recipient ids: evidence that they left
+select private.ingest_sendgrid_events((select jsonb_agg(jsonb_build_object('event', 'processed', 'sg_event_id', 'p-' || id, 'recipient_id', id,
+  'campaign_id', campaign_id, 'email', address, 'timestamp', extract(epoch from now())::bigint, 'sg_message_id', 'm-1.filter0'))
+  from public.campaign_recipients where status = 'in_doubt'));
+select is((private.resolve_in_doubt('w3', 'email')) ->> 'sent', '3', 'the provider''s events settle them as sent, once');
 select is((select count(*) from public.email_logs where campaign_id = :'campaign_id'), 3::bigint, 'each sent email is logged');
 
 -- w2 hits a 503 then a 429

@@ -3,7 +3,7 @@
 // OAuth service-account exchange (which would also be unreachable from here).
 import { env } from "../env.ts";
 import { render } from "../messaging/render.ts";
-import { fetchWithTimeout, type ChannelProvider, outcomeForStatus, resultsFor, type SendResult } from "./types.ts";
+import { fetchWithTimeout, type ChannelProvider, networkOutcome, outcomeForStatus, resultsFor, type SendResult } from "./types.ts";
 
 export const expoProvider: ChannelProvider = {
   channel: "push",
@@ -44,7 +44,7 @@ export const expoProvider: ChannelProvider = {
             : { id: m.recipientId, outcome: "failed", error: `expo: ${t?.message ?? "no ticket"}` });
         });
       } catch (err) {
-        results.push(...resultsFor(chunk, { outcome: "retry", error: `expo network error: ${(err as Error).message}` }));
+        results.push(...resultsFor(chunk, { outcome: networkOutcome(err), error: `expo network error: ${(err as Error).message}` }));
       }
     }
     return results;

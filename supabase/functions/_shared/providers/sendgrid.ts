@@ -5,7 +5,7 @@ import client from "@sendgrid/client";
 import mail from "@sendgrid/mail";
 import { env } from "../env.ts";
 import { substitutions, toSubstitutionTemplate } from "../messaging/render.ts";
-import { type ChannelProvider, type OutboundMessage, outcomeForStatus, resultsFor, type SendResult } from "./types.ts";
+import { type ChannelProvider, networkOutcome, type OutboundMessage, outcomeForStatus, resultsFor, type SendResult } from "./types.ts";
 
 let configured = false;
 function configure(): void {
@@ -46,7 +46,8 @@ async function sendCampaignBatch(batch: OutboundMessage[]): Promise<SendResult[]
         to: [{ email: m.address }],
         substitutions: substitutions(m.vars),
         customArgs: { recipient_id: m.recipientId, campaign_id: m.campaignId },
-        headers: { "List-Unsubscribe": `<${m.vars.unsubscribe_url ?? ""}>` },
+        // RFC 8058 one-click: mailbox providers POST "List-Unsubscribe=One-Click" to the HTTPS link
+        headers: { "List-Unsubscribe": `<${m.vars.unsubscribe_url ?? ""}>`, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" },
       })),
       trackingSettings: { clickTracking: { enable: true }, openTracking: { enable: true } },
     } as never);
@@ -55,7 +56,7 @@ async function sendCampaignBatch(batch: OutboundMessage[]): Promise<SendResult[]
   } catch (err) {
     const e = err as { code?: number; message?: string; response?: { headers?: Record<string, string>; body?: unknown } };
     const status = typeof e.code === "number" ? e.code : 0;
-    const outcome = status === 0 ? "retry" : outcomeForStatus(status);
+    const outcome = status === 0 ? networkOutcome(err) : outcomeForStatus(status);
     const detail = e.response?.body ? JSON.stringify(e.response.body).slice(0, 500) : e.message;
     return resultsFor(batch, {
       outcome,
