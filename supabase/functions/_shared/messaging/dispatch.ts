@@ -3,7 +3,7 @@
 // once; a dead one's leases expire and its recipients are claimed again.
 import { asService } from "../db.ts";
 import { preferencesUrl, unsubscribeUrl } from "./links.ts";
-import type { Vars } from "./render.ts";
+import type { Vars } from "../rendering/render.ts";
 import { expoProvider } from "../providers/expo.ts";
 import { sendgridProvider } from "../providers/sendgrid.ts";
 import { twilioProvider } from "../providers/twilio.ts";

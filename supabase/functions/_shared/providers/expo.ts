@@ -2,7 +2,7 @@
 // HTTP v1 because it reaches iOS and Android through one API keyed by a push token, with no
 // OAuth service-account exchange (which would also be unreachable from here).
 import { env } from "../env.ts";
-import { render } from "../messaging/render.ts";
+import { render } from "../rendering/render.ts";
 import { fetchWithTimeout, type ChannelProvider, outcomeForStatus, resultsFor, type SendResult } from "./types.ts";
 
 export const expoProvider: ChannelProvider = {

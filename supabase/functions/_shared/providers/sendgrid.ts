@@ -4,7 +4,7 @@
 import client from "@sendgrid/client";
 import mail from "@sendgrid/mail";
 import { env } from "../env.ts";
-import { substitutions, toSubstitutionTemplate } from "../messaging/render.ts";
+import { substitutions, toSubstitutionTemplate } from "../rendering/render.ts";
 import { type ChannelProvider, type OutboundMessage, outcomeForStatus, resultsFor, type SendResult } from "./types.ts";
 
 let configured = false;

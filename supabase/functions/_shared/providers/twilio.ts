@@ -1,6 +1,6 @@
 // SMS through Twilio's Messages API: a form POST with basic auth per message, at bounded concurrency.
 import { env } from "../env.ts";
-import { render } from "../messaging/render.ts";
+import { render } from "../rendering/render.ts";
 import { fetchWithTimeout, type ChannelProvider, type OutboundMessage, outcomeForStatus, type SendResult } from "./types.ts";
 
 async function sendOne(m: OutboundMessage): Promise<SendResult> {
