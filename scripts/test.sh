@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one command that proves everything, in CI's order: database up and reset, pgTAP,
-# TypeScript tests, advisors (fail on warn), plpgsql_check lint, types freshness.
+# TypeScript tests, advisors (fail on warn), plpgsql_check lint, types freshness, schema drift.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -15,4 +15,5 @@ step "TypeScript tests (vitest)"; vitest run
 step "advisors"; bash scripts/advisors.sh
 step "lint (plpgsql_check)"; bash scripts/lint.sh
 step "types freshness"; bash scripts/gen-types.sh --check
+step "schema drift (migrations = supabase/schemas)"; bash scripts/schema/drift-check.sh
 echo; echo "npm test: all green in $((SECONDS - t0))s"

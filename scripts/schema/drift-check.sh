@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Drift check: the migrations and the schema files must describe the same database.
+# Applies supabase/migrations/ to one fresh database and supabase/schemas/ (in the order of
+# schema_paths in supabase/config.toml) to another, then requires `supabase db diff` between them
+# to be empty, and the rows of every table (settings, lookup tables) and the pg_cron schedules
+# to be equal. On failure it prints the difference and keeps both databases for inspection.
+set -euo pipefail
+source "$(dirname "$0")/../env.sh"
+cd "$ROOT"
+BASE="${DB_URL%/*}"
+MIG=crm_drift_migrations SCH=crm_drift_schemas
+OUT="$ROOT/.db/drift"; mkdir -p "$OUT"
+export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
+
+bash scripts/schema/scratch-db.sh "$MIG" "$SCH"
+supabase migration up --remote="$BASE/$MIG" --yes >"$OUT/migrate.log" 2>&1 || { cat "$OUT/migrate.log"; exit 1; }
+mapfile -t files < <(sed -n '/^schema_paths = \[/,/^\]/p' supabase/config.toml | grep -o '"[^"]*"' | tr -d '"')
+[ ${#files[@]} -gt 0 ] || { echo "drift: schema_paths in supabase/config.toml lists no schema file"; exit 1; }
+for f in "${files[@]}"; do
+  psql "$BASE/$SCH" -X -q -v ON_ERROR_STOP=1 -o /dev/null -1 -f "supabase/$f" 2>"$OUT/schema.log" \
+    || { echo "drift: supabase/$f does not apply after the files before it:"; cat "$OUT/schema.log"; exit 1; }
+done
+
+status=0
+supabase db diff --from "$BASE/$SCH" --to "$BASE/$MIG" >"$OUT/diff.sql" 2>"$OUT/diff.log" || { cat "$OUT/diff.log"; exit 1; }
+if [ -s "$OUT/diff.sql" ]; then
+  echo "drift: the migrations and the schema files differ; what turns the schema files' database into the migrations' ($OUT/diff.sql):"
+  head -c 6000 "$OUT/diff.sql"; echo; status=1
+fi
+facts() {
+  "$PGBIN/pg_dump" --data-only --inserts -n public -n private "$BASE/$1" 2>/dev/null | grep '^INSERT' \
+    | sed -E "s/'[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+\+00'/'<timestamp>'/g" | sort
+  psql "$BASE/$1" -XAtc "select jobname, schedule, command, active from cron.job order by jobname"
+}
+facts "$MIG" >"$OUT/migrations.rows"; facts "$SCH" >"$OUT/schemas.rows"
+if ! diff -u "$OUT/migrations.rows" "$OUT/schemas.rows" >"$OUT/rows.diff"; then
+  echo "drift: rows or cron schedules differ (- migrations, + schema files):"; head -50 "$OUT/rows.diff"; status=1
+fi
+if [ $status = 0 ]; then
+  psql "$BASE/template1" -X -q -c "drop database if exists $MIG with (force)" -c "drop database if exists $SCH with (force)"
+  echo "drift: none (${#files[@]} schema files = $(ls supabase/migrations/*.sql | wc -l) migrations)"
+fi
+exit $status
