@@ -1,12 +1,13 @@
 // npm run bench:messaging [-- --customers 1000000 --emails 100000 --sms 20000]
 // Enqueue throughput (vs a bare insert ... select of the same rows), email dispatch rate through
 // the fake SendGrid at 20 ms latency with 2 workers, and the SMS throttle held over 10 s windows.
-import { arg, exited, printTable, report, sql, startDeno, waitForHttp } from "./lib.mjs";
+import { arg, exited, freePort, machine, printTable, report, sql, startDeno, waitForHttp } from "./lib.mjs";
 
 const customers = Number(arg("customers", "1000000"));
 const emails = Number(arg("emails", "100000"));
 const smsCount = Number(arg("sms", "20000"));
-const providerPort = Number(arg("provider-port", "54359"));
+const providerPort = Number(arg("provider-port", String(await freePort())));
+console.log(`# bench:messaging at the start: ${machine()}`);
 const provider = `http://127.0.0.1:${providerPort}`;
 const env = {
   FAKE_PROVIDER_PORT: String(providerPort),
@@ -24,31 +25,42 @@ async function control(body) {
   await fetch(`${provider}/__control`, { method: "POST", body: JSON.stringify(body) });
 }
 
+// Fixture customers bench-1..N, keyed by id (md5('bench-' || i)): whatever else the database holds
+// (other benchmarks' bench-…@bench.test users, a half-finished earlier run), the missing ones are
+// created and the existing ones left alone.
 async function benchCustomers(n) {
-  const [{ have }] = await sql`select count(*)::int as have from public.users where email like 'bench-%@bench.test'`;
-  if (have >= n) return;
-  console.error(`bench: creating ${n - have} customers with email and SMS consent ...`);
   const step = 100_000;
-  for (let from = have; from < n; from += step) {
+  for (let from = 0; from < n; from += step) {
     const to = Math.min(n, from + step);
+    const [{ have }] = await sql`
+      select count(*)::int as have from public.users u
+       where u.id in (select md5('bench-' || i)::uuid from generate_series(${from + 1}::int, ${to}::int) i)`;
+    if (have === to - from) continue;
     await sql.begin(async (tx) => {
       // fixtures only: no timeline, facts or audit triggers while loading them
       await tx`set local session_replication_role = replica`;
       await tx`
         insert into auth.users (id, email)
-        select md5('bench-' || i)::uuid, 'bench-' || i || '@bench.test' from generate_series(${from + 1}::int, ${to}::int) i`;
+        select md5('bench-' || i)::uuid, 'bench-' || i || '@bench.test' from generate_series(${from + 1}::int, ${to}::int) i
+        on conflict do nothing`;
       await tx`
         insert into public.users (id, email, phone, full_name, city, country_code)
         select md5('bench-' || i)::uuid, 'bench-' || i || '@bench.test', '+479' || lpad(i::text, 7, '0'), 'Bench Customer ' || i,
                (array['Oslo','Bergen','Trondheim','Tromsø'])[1 + i % 4], 'NO'
-          from generate_series(${from + 1}::int, ${to}::int) i`;
+          from generate_series(${from + 1}::int, ${to}::int) i
+        on conflict (id) do nothing`;
       await tx`
         insert into public.customer_consent (customer_id, channel, enabled, source)
         select md5('bench-' || i)::uuid, ch, i % 10 <> 0, 'import'
-          from generate_series(${from + 1}::int, ${to}::int) i cross join (values ('email'), ('sms')) c(ch)`;
+          from generate_series(${from + 1}::int, ${to}::int) i cross join (values ('email'), ('sms')) c(ch)
+        on conflict do nothing`;
     });
-    console.error(`bench: ${to}/${n} customers`);
+    console.error(`bench: customers ${from + 1}..${to} present`);
   }
+  const [{ missing }] = await sql`
+    select count(*)::int as missing from generate_series(1, ${n}::int) i
+     where not exists (select 1 from public.users u where u.id = md5('bench-' || i)::uuid)`;
+  if (missing) throw new Error(`bench: ${missing} fixture customers could not be created (an e-mail bench-<i>@bench.test is taken by another id)`);
   await sql`insert into public.suppressions (channel, address, reason, source)
             select 'email', 'bench-' || i || '@bench.test', 'bounce', 'bench' from generate_series(7, ${n}::int, 100) i
             on conflict do nothing`;
@@ -192,4 +204,4 @@ try {
   providerProc.kill("SIGTERM");
   await sql.end();
 }
-printTable(`bench:messaging on ${customers} customers (2 cores, shared machine)`);
+printTable(`bench:messaging on ${customers} customers`);

@@ -352,7 +352,15 @@ const config = readFileSync(configPath, "utf8");
 const paths = `schema_paths = [\n${files.map((f) => `  "./schemas/${f}",`).join("\n")}\n]`;
 writeFileSync(configPath, config.replace(/^schema_paths = \[[^\]]*\]/m, paths));
 
-// 7. --squash: one migration per feature, the schema file's content.
+rmSync(work, { recursive: true, force: true });
+run("psql", [DB_URL.replace(/\/[^/]*$/, "/template1"), "-X", "-q", "-c", `drop database if exists ${SCRATCH} with (force)`]);
+
+// 7. Proof, before anything is squashed: the schema files applied in order to an empty database
+// give what the migrations give.
+if (squash || !process.argv.includes("--no-check")) {
+  run("bash", [join(ROOT, "scripts/schema/drift-check.sh")], { stdio: "inherit" });
+}
+// 8. --squash: one migration per feature, the schema file's content.
 if (squash) {
   for (const f of readdirSync(MIGRATIONS_DIR)) if (f.endsWith(".sql")) rmSync(join(MIGRATIONS_DIR, f));
   files.forEach((file, i) => {
@@ -360,12 +368,5 @@ if (squash) {
     writeFileSync(join(MIGRATIONS_DIR, `${version}_${file}`), readFileSync(join(SCHEMAS_DIR, file), "utf8"));
   });
   log(`squashed supabase/migrations/ into ${files.length} migrations`);
-}
-rmSync(work, { recursive: true, force: true });
-run("psql", [DB_URL.replace(/\/[^/]*$/, "/template1"), "-X", "-q", "-c", `drop database if exists ${SCRATCH} with (force)`]);
-
-// 8. Proof.
-if (!process.argv.includes("--no-check")) {
-  run("bash", [join(ROOT, "scripts/schema/drift-check.sh")], { stdio: "inherit" });
 }
 log("done");

@@ -1,18 +1,20 @@
--- customer_summary (CONTRACT §7): everything the customer drawer's header shows, in one call.
--- Facts follow CONTRACT §5; the overdue balance is computed live, per booking.
+-- Customer summary
+--
+-- One call for the customer page: profile, facts, scores, balance and recent activity.
+--
+-- The current definition of this feature: change it here, then add a migration (CONTRIBUTING.md).
 
--- Overdue balance of one customer: for each non-cancelled booking past payment_due_at, its total
--- minus what was paid for it (succeeded payments + manual payments on that booking), never below 0.
--- One grouping of the customer's overdue bookings and payments by booking, all read through the
--- customer's indexes (a booking's payments carry its customer): no join whose generic plan could
--- turn quadratic, no per-booking lookups.
--- plpgsql rather than sql: its plan is cached across calls (a sql function is planned per call).
-create or replace function private.customer_overdue_balance(customer_id uuid)
-returns numeric
-language plpgsql
-stable
-set search_path = ''
-as $$
+set check_function_bodies = false; -- bodies may name objects of later features
+set search_path = '';              -- every name below is schema-qualified
+
+-- ------------------------------------------------------------------------------------------------
+-- Functions and views
+-- ------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION private.customer_overdue_balance(customer_id uuid) RETURNS numeric
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
 begin
   return (
     select coalesce(sum(greatest(per_booking.due - per_booking.paid, 0)), 0)::numeric(12, 2)
@@ -35,15 +37,10 @@ begin
 end
 $$;
 
--- The work, past RLS: an admin reads all of it anyway, and ten policy checks per call would cost
--- more than the reads. It judges the caller itself (assert_staff), so it is safe to grant.
-create or replace function private.customer_summary(customer_id uuid)
-returns jsonb
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
+CREATE FUNCTION private.customer_summary(customer_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
 declare
   u public.users;
   r record;
@@ -102,18 +99,26 @@ begin
 end
 $$;
 
--- CONTRACT §7: public, security invoker, admin only.
-create or replace function public.customer_summary(customer_id uuid)
-returns jsonb
-language plpgsql
-stable
-set search_path = ''
-as $$
+CREATE FUNCTION public.customer_summary(customer_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
 begin
   perform private.require_role('admin');
   return private.customer_summary(customer_summary.customer_id);
 end
 $$;
 
-grant execute on function private.customer_overdue_balance(uuid), private.customer_summary(uuid) to authenticated, service_role;
+-- ------------------------------------------------------------------------------------------------
+-- Grants
+-- ------------------------------------------------------------------------------------------------
+
+revoke all on function private.customer_overdue_balance(uuid) from public, anon, authenticated, service_role;
+grant execute on function private.customer_overdue_balance(uuid) to authenticated, service_role;
+revoke all on function private.customer_summary(uuid) from public, anon, authenticated, service_role;
+grant execute on function private.customer_summary(uuid) to authenticated, service_role;
+revoke all on function public.customer_summary(uuid) from public, anon, authenticated, service_role;
 grant execute on function public.customer_summary(uuid) to authenticated, service_role;
+
+reset search_path;
+reset check_function_bodies;
