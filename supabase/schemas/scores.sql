@@ -32,11 +32,14 @@ CREATE TABLE public.customer_risk_overrides (
     expires_at timestamp with time zone,
     created_by uuid DEFAULT auth.uid(),
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    revision integer DEFAULT 1 NOT NULL,
     CONSTRAINT customer_risk_overrides_reason_length_1_to_1000 CHECK (((reason ~ '[^[:space:]]'::text) AND (char_length(reason) <= 1000))),
     CONSTRAINT customer_risk_overrides_score_between_0_and_100 CHECK (((score >= (0)::numeric) AND (score <= (100)::numeric)))
 );
 
 COMMENT ON TABLE public.customer_risk_overrides IS 'An admin''s risk score for a customer; it is the effective risk while expires_at is null or in the future. Expired rows are removed by crm_expire_risk_overrides.';
+
+COMMENT ON COLUMN public.customer_risk_overrides.revision IS 'Counts changes of this override: 1 when set, +1 per update in place (set by a trigger; written values are ignored).';
 
 CREATE TABLE public.customer_scores (
     customer_id uuid NOT NULL,
@@ -163,10 +166,8 @@ CREATE FUNCTION private.expire_risk_overrides() RETURNS integer
 declare
   n integer;
 begin
-  perform set_config('crm.risk_override_end', 'expired', true);
   delete from public.customer_risk_overrides o where o.expires_at <= now();
   get diagnostics n = row_count;
-  perform set_config('crm.risk_override_end', '', true);
   return n;
 end
 $$;
@@ -276,26 +277,36 @@ CREATE FUNCTION private.tg_customer_risk_overrides__timeline() RETURNS trigger
     SET search_path TO ''
     AS $$
 declare
-  ended_by text := coalesce(current_setting('crm.risk_override_end', true), '');
+  expired boolean;
 begin
   if tg_op in ('UPDATE', 'DELETE') and (tg_op = 'DELETE' or old.id <> new.id) then
+    expired := old.expires_at is not null and old.expires_at <= now();
     perform private.record_timeline_event(
       old.customer_id, 'risk', 'customer_risk_overrides', old.id,
-      case when ended_by = 'expired' then 'expired' else 'cleared' end, now(),
-      case when ended_by = 'expired' then format('Risk override %s expired', old.score)
-           else format('Risk override %s cleared', old.score) end,
+      case when expired then 'expired' else 'cleared' end, now(),
+      format(case when expired then 'Risk override %s expired' else 'Risk override %s cleared' end, old.score),
       jsonb_build_object('score', old.score, 'reason', old.reason, 'expires_at', old.expires_at,
                          'computed_score', (select u.risk_score from public.users u where u.id = old.customer_id)));
   end if;
   if tg_op in ('INSERT', 'UPDATE') then
     perform private.record_timeline_event(
       new.customer_id, 'risk', 'customer_risk_overrides', new.id,
-      case when tg_op = 'UPDATE' and old.id = new.id then 'changed@' || now()::text else 'set' end, now(),
+      case when tg_op = 'UPDATE' and old.id = new.id then 'changed#' || new.revision else 'set' end, now(),
       format('Risk overridden to %s', new.score),
       jsonb_build_object('score', new.score, 'reason', new.reason, 'expires_at', new.expires_at,
                          'computed_score', (select u.risk_score from public.users u where u.id = new.customer_id)));
   end if;
   return null;
+end
+$$;
+
+CREATE FUNCTION private.tg_customer_risk_overrides__revision() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  new.revision := case when tg_op = 'UPDATE' and old.id = new.id then old.revision + 1 else 1 end;
+  return new;
 end
 $$;
 
@@ -628,6 +639,8 @@ COMMENT ON VIEW public.customer_effective_risk IS 'The effective risk of every c
 
 CREATE TRIGGER _010_validate BEFORE INSERT OR UPDATE ON public.customer_risk_overrides FOR EACH ROW EXECUTE FUNCTION private.tg_customer_risk_overrides__validate();
 
+CREATE TRIGGER _020_revision BEFORE INSERT OR UPDATE ON public.customer_risk_overrides FOR EACH ROW EXECUTE FUNCTION private.tg_customer_risk_overrides__revision();
+
 CREATE TRIGGER _010_validate BEFORE INSERT OR UPDATE ON public.scoring_settings FOR EACH ROW EXECUTE FUNCTION private.tg_scoring_settings__validate();
 
 CREATE TRIGGER _020_check_pairs AFTER INSERT OR UPDATE ON public.scoring_settings FOR EACH STATEMENT EXECUTE FUNCTION private.tg_scoring_settings__check_pairs();
@@ -691,6 +704,7 @@ revoke all on function private.score_customers() from public, anon, authenticate
 grant execute on function private.score_customers() to service_role;
 revoke all on function private.scoring_setting(text) from public, anon, authenticated, service_role;
 grant execute on function private.scoring_setting(text) to authenticated, service_role;
+revoke all on function private.tg_customer_risk_overrides__revision() from public, anon, authenticated, service_role;
 revoke all on function private.tg_customer_risk_overrides__timeline() from public, anon, authenticated, service_role;
 revoke all on function private.tg_customer_risk_overrides__validate() from public, anon, authenticated, service_role;
 revoke all on function private.tg_scoring_settings__check_pairs() from public, anon, authenticated, service_role;
