@@ -33,7 +33,7 @@ CREATE TABLE public.customer_facts (
     updated_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
-COMMENT ON TABLE public.customer_facts IS 'One row per customer with the facts of CONTRACT §5, written only by triggers on the sources (same transaction). Read by segments and the admin list.';
+COMMENT ON TABLE public.customer_facts IS 'One row per customer with the facts of docs/api.md §5, written only by triggers on the sources (same transaction). Read by segments and the admin list.';
 
 ALTER TABLE ONLY public.customer_facts
     ADD CONSTRAINT customer_facts_pkey PRIMARY KEY (customer_id);

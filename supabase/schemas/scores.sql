@@ -631,7 +631,7 @@ CREATE VIEW public.customer_effective_risk WITH (security_invoker='true') AS
    FROM private.effective_customer_scores e
   WHERE (( SELECT private.is_admin() AS is_admin) OR ( SELECT private.is_trusted() AS is_trusted));
 
-COMMENT ON VIEW public.customer_effective_risk IS 'The effective risk of every customer (CONTRACT §5: the active admin override, else users.risk_score) and its level. Admin only.';
+COMMENT ON VIEW public.customer_effective_risk IS 'The effective risk of every customer (docs/api.md §5: the active admin override, else users.risk_score) and its level. Admin only.';
 
 -- ------------------------------------------------------------------------------------------------
 -- Triggers

@@ -1,4 +1,4 @@
-// POST /functions/v1/bulk-message (CONTRACT §8): freezes the audience, creates the campaign and
+// POST /functions/v1/bulk-message (docs/api.md §8): freezes the audience, creates the campaign and
 // queues one recipient row per member with its fate, in one transaction as the caller.
 import { authenticate } from "../_shared/auth.ts";
 import { asCaller } from "../_shared/db.ts";

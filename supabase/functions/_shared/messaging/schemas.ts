@@ -1,4 +1,4 @@
-// The shapes of the messaging requests (CONTRACT §8). The SQL behind them checks again.
+// The shapes of the messaging requests (docs/api.md §8). The SQL behind them checks again.
 import { z } from "zod";
 
 export const channel = z.enum(["email", "sms", "push"]);
