@@ -249,31 +249,75 @@ const tidy = (text) => text
   .replace(/^--\n--\n/gm, "")
   .replace(/\n{3,}/g, "\n\n")
   .trim();
+// Reads like hand-written DDL: a table's keys, unique and check constraints, foreign keys to
+// tables created before it, and identity columns go into its CREATE TABLE (pg_dump writes them as
+// separate ALTER TABLE statements). A foreign key to a table created later stays an ALTER TABLE.
+function foldIntoTables(text) {
+  const stmts = text.split(/\n\n(?=\S)/);
+  const createdAt = new Map();
+  stmts.forEach((st, i) => { const m = /^CREATE TABLE (\S+) \(/.exec(st); if (m) createdAt.set(m[1], i); });
+  const kept = [];
+  stmts.forEach((st, i) => {
+    const con = /^ALTER TABLE ONLY (\S+)\n    ADD CONSTRAINT (\S+ [\s\S]*);$/.exec(st);
+    if (con && createdAt.has(con[1])) {
+      const ref = /REFERENCES (\S+?)\(/.exec(con[2])?.[1];
+      if (!ref || !createdAt.has(ref) || createdAt.get(ref) <= createdAt.get(con[1])) {
+        const t = createdAt.get(con[1]);
+        stmts[t] = stmts[t].replace(/\n\);$/, `,\n    CONSTRAINT ${con[2]}\n);`);
+        return;
+      }
+    }
+    const ident = /^ALTER TABLE (\S+) ALTER COLUMN (\S+) ADD GENERATED (ALWAYS|BY DEFAULT) AS IDENTITY \(\n    SEQUENCE NAME (\S+)\n    START WITH 1\n    INCREMENT BY 1\n    NO MINVALUE\n    NO MAXVALUE\n    CACHE 1\n\);$/.exec(st);
+    if (ident && createdAt.has(ident[1]) && ident[4] === `${ident[1]}_${ident[2]}_seq`) {
+      const t = createdAt.get(ident[1]);
+      const col = new RegExp(`^(    ${ident[2]} [^\\n]*? NOT NULL)(,?)$`, "m");
+      if (col.test(stmts[t])) {
+        stmts[t] = stmts[t].replace(col, `$1 GENERATED ${ident[3]} AS IDENTITY$2`);
+        return;
+      }
+    }
+    kept.push(i);
+  });
+  return kept.map((i) => stmts[i]).join("\n\n");
+}
 const heading = (title) => `-- ${"-".repeat(96)}\n-- ${title}\n-- ${"-".repeat(96)}`;
 const PRIV_ORDER = ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER", "EXECUTE", "USAGE", "CREATE"];
 const ALL_TABLE = ["SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER"];
+// Grants as explicit revoke-then-grant, one statement per kind of object and set of privileges,
+// from the catalog (not from pg_dump, whose ACL statements assume the built-in defaults).
 function grants(keys, index) {
+  const acls = (catalog.acls ?? []).filter((a) => keys.has(a.key) || (a.kind === "schema" && named(a.key) === index))
+    .sort((a, b) => a.target.localeCompare(b.target));
   const out = [];
-  const acls = (catalog.acls ?? []).filter((a) => keys.has(a.key) || (a.kind === "schema" && named(a.key) === index)).sort((a, b) => a.target.localeCompare(b.target));
-  for (const a of acls) {
-    const word = { table: "table", sequence: "sequence", function: "function", schema: "schema" }[a.kind];
-    out.push(`revoke all on ${word} ${a.target} from public, anon, authenticated, service_role;`);
-    const byGrantee = new Map();
-    for (const g of a.acl ?? []) {
-      const k = `${g.grantee}|${g.grantable}`;
-      (byGrantee.get(k) ?? byGrantee.set(k, []).get(k)).push(g.priv);
+  for (const kind of ["schema", "table", "sequence", "function"]) {
+    const mine = acls.filter((a) => a.kind === kind);
+    if (!mine.length) continue;
+    const list = (targets) => targets.length > 1 ? `\n  ${targets.join(",\n  ")}\n` : ` ${targets[0]} `;
+    out.push(`revoke all on ${kind}${list(mine.map((a) => a.target))}from public, anon, authenticated, service_role;`);
+    const statements = new Map(); // "privileges to grantees" -> targets
+    for (const a of mine) {
+      const byGrantee = new Map();
+      for (const g of a.acl ?? []) {
+        const k = `${g.grantee}|${g.grantable}`;
+        (byGrantee.get(k) ?? byGrantee.set(k, []).get(k)).push(g.priv);
+      }
+      const byPrivs = new Map();
+      for (const [k, privs] of byGrantee) {
+        const [grantee, grantable] = k.split("|");
+        privs.sort((x, y) => PRIV_ORDER.indexOf(x) - PRIV_ORDER.indexOf(y));
+        const text = kind === "table" && ALL_TABLE.every((p) => privs.includes(p)) ? "all" : privs.join(", ").toLowerCase();
+        const pk = `${text}|${grantable}`;
+        (byPrivs.get(pk) ?? byPrivs.set(pk, []).get(pk)).push(/^[a-z_][a-z0-9_]*$/.test(grantee) ? grantee : `"${grantee}"`);
+      }
+      for (const [pk, grantees] of byPrivs) {
+        const [text, grantable] = pk.split("|");
+        const key = `${text}|${grantees.sort().join(", ")}|${grantable}`;
+        (statements.get(key) ?? statements.set(key, []).get(key)).push(a.target);
+      }
     }
-    const byPrivs = new Map();
-    for (const [k, privs] of byGrantee) {
-      const [grantee, grantable] = k.split("|");
-      privs.sort((x, y) => PRIV_ORDER.indexOf(x) - PRIV_ORDER.indexOf(y));
-      const text = a.kind === "table" && ALL_TABLE.every((p) => privs.includes(p)) ? "all" : privs.join(", ").toLowerCase();
-      const pk = `${text}|${grantable}`;
-      (byPrivs.get(pk) ?? byPrivs.set(pk, []).get(pk)).push(grantee === "public" ? "public" : `"${grantee}"`.replace(/^"([a-z_][a-z0-9_]*)"$/, "$1"));
-    }
-    for (const [pk, grantees] of byPrivs) {
-      const [text, grantable] = pk.split("|");
-      out.push(`grant ${text} on ${word} ${a.target} to ${grantees.sort().join(", ")}${grantable === "true" ? " with grant option" : ""};`);
+    for (const [key, targets] of statements) {
+      const [text, grantees, grantable] = key.split("|");
+      out.push(`grant ${text} on ${kind}${list(targets)}to ${grantees}${grantable === "true" ? " with grant option" : ""};`);
     }
   }
   return out.join("\n");
@@ -330,7 +374,8 @@ features.forEach((f, index) => {
       for (const c of comments) if (c.key === e.key && !emitted.has(c)) { list.push(c); emitted.add(c); }
     }
     if (list.length === 0) continue;
-    parts.push(heading(title), tidy(restore(list)));
+    const text = tidy(restore(list));
+    parts.push(heading(title), title.startsWith("Tables") ? foldIntoTables(text) : text);
     if (title.startsWith("Tables")) for (const t of f.data ?? []) parts.push(rows(t));
   }
   const left = comments.filter((c) => !emitted.has(c));
