@@ -147,19 +147,29 @@ async function waitDone(campaignId, total, timeoutMs) {
   return false;
 }
 
-// --- 2. email dispatch -----------------------------------------------------------------------
-async function benchEmail() {
-  await quiesce();
-  await fetch(`${provider}/__reset`, { method: "POST" });
-  await control({ latency_ms: 20 });
-  const q = await queueCampaign("email", emails);
-  console.error(`bench: queued ${q.queued} emails`);
+// Two dispatcher workers until the campaign is done (or the timeout): whether it finished, and the time.
+async function dispatchWithTwoWorkers(name, idleSleepMs, q, timeoutMs) {
   const t = performance.now();
-  const workers = [1, 2].map((i) => startDeno("scripts/dispatch-loop.ts", ["--worker", `bench-email-${i}`, "--idle-sleep-ms", "50"], env));
-  const done = await waitDone(q.campaign_id, q.queued, 600_000);
+  const workers = [1, 2].map((i) => startDeno("scripts/dispatch-loop.ts", ["--worker", `${name}-${i}`, "--idle-sleep-ms", String(idleSleepMs)], env));
+  const done = await waitDone(q.campaign_id, q.queued, timeoutMs);
   const ms = performance.now() - t;
   workers.forEach((w) => w.kill("SIGTERM"));
   await Promise.all(workers.map(exited));
+  return { done, ms };
+}
+
+async function freshProvider(latencyMs) {
+  await quiesce();
+  await fetch(`${provider}/__reset`, { method: "POST" });
+  await control({ latency_ms: latencyMs });
+}
+
+// --- 2. email dispatch -----------------------------------------------------------------------
+async function benchEmail() {
+  await freshProvider(20);
+  const q = await queueCampaign("email", emails);
+  console.error(`bench: queued ${q.queued} emails`);
+  const { done, ms } = await dispatchWithTwoWorkers("bench-email", 50, q, 600_000);
   const [{ sent }] = await sql`select count(*)::int as sent from public.campaign_recipients where campaign_id = ${q.campaign_id} and status = 'sent'`;
   const rate = Math.round(sent / (ms / 1000));
   report({ figure: "email dispatch, 2 workers, provider 20 ms", value: rate, unit: "recipients/s", target: ">= 2000/s", ok: done && rate >= 2000 && sent === q.queued });
@@ -168,18 +178,11 @@ async function benchEmail() {
 
 // --- 3. SMS throttle -------------------------------------------------------------------------
 async function benchSms() {
-  await quiesce();
-  await fetch(`${provider}/__reset`, { method: "POST" });
-  await control({ latency_ms: 0 });
+  await freshProvider(0);
   const perMinute = 6000;
   const q = await queueCampaign("sms", smsCount, { throttle_per_minute: perMinute });
   console.error(`bench: queued ${q.queued} SMS at ${perMinute}/min (about ${Math.round(q.queued / (perMinute / 60))} s)`);
-  const t = performance.now();
-  const workers = [1, 2].map((i) => startDeno("scripts/dispatch-loop.ts", ["--worker", `bench-sms-${i}`, "--idle-sleep-ms", "20"], env));
-  const done = await waitDone(q.campaign_id, q.queued, 900_000);
-  const ms = performance.now() - t;
-  workers.forEach((w) => w.kill("SIGTERM"));
-  await Promise.all(workers.map(exited));
+  const { done, ms } = await dispatchWithTwoWorkers("bench-sms", 20, q, 900_000);
   const reqs = await (await fetch(`${provider}/__requests`)).json();
   const times = reqs.filter((r) => r.path.endsWith("/Messages.json") && r.status === 201).map((r) => r.at).sort((a, b) => a - b);
   let maxInWindow = 0;

@@ -65,18 +65,12 @@ with objs as (
                   (select en.nspname || '.' || e.typname from pg_type e join pg_namespace en on en.oid = e.typnamespace where e.oid = t.typelem and t.typcategory = 'A'),
                   n.nspname || '.' || t.typname)
     from pg_type t join pg_namespace n on n.oid = t.typnamespace where n.nspname in ('public', 'private')
+${[["pg_constraint", "conrelid", "conname", "true"], ["pg_trigger", "tgrelid", "tgname", "not x.tgisinternal"],
+     ["pg_policy", "polrelid", "polname", "true"]].map(([cat, rel, name, where]) => `
   union all
-  select 'pg_constraint'::regclass, k.oid, n.nspname || '.' || r.relname || '/' || k.conname
-    from pg_constraint k join pg_class r on r.oid = k.conrelid join pg_namespace n on n.oid = r.relnamespace
-   where n.nspname in ('public', 'private')
-  union all
-  select 'pg_trigger'::regclass, g.oid, n.nspname || '.' || r.relname || '/' || g.tgname
-    from pg_trigger g join pg_class r on r.oid = g.tgrelid join pg_namespace n on n.oid = r.relnamespace
-   where n.nspname in ('public', 'private') and not g.tgisinternal
-  union all
-  select 'pg_policy'::regclass, y.oid, n.nspname || '.' || r.relname || '/' || y.polname
-    from pg_policy y join pg_class r on r.oid = y.polrelid join pg_namespace n on n.oid = r.relnamespace
-   where n.nspname in ('public', 'private')
+  select '${cat}'::regclass, x.oid, n.nspname || '.' || r.relname || '/' || x.${name}
+    from ${cat} x join pg_class r on r.oid = x.${rel} join pg_namespace n on n.oid = r.relnamespace
+   where n.nspname in ('public', 'private') and ${where}`).join("")}
   union all
   select 'pg_attrdef'::regclass, d.oid, n.nspname || '.' || r.relname || '/' || a.attname
     from pg_attrdef d join pg_class r on r.oid = d.adrelid join pg_namespace n on n.oid = r.relnamespace
