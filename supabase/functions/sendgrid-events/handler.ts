@@ -4,22 +4,22 @@ import { asService } from "../_shared/db.ts";
 import { env } from "../_shared/env.ts";
 import { errorResponse, HttpError, json, requireMethod, serveJson } from "../_shared/http.ts";
 import { verifySendgridSignature } from "../_shared/providers/webhooks.ts";
+import { SENDGRID_EVENTS_MAX_BYTES, SENDGRID_WEBHOOK_TOLERANCE_SECONDS } from "../_shared/limits.ts";
 
-const MAX_BYTES = 10 * 1024 * 1024;
 
 export const handler = serveJson(async (req) => {
   requireMethod(req, "POST");
   const length = Number(req.headers.get("content-length") ?? "0");
-  if (length > MAX_BYTES) throw new HttpError(413, "too_large", "a batch is at most 10 MB");
+  if (length > SENDGRID_EVENTS_MAX_BYTES) throw new HttpError(413, "too_large", "a batch is at most 10 MB");
   const raw = new Uint8Array(await req.arrayBuffer());
-  if (raw.byteLength > MAX_BYTES) throw new HttpError(413, "too_large", "a batch is at most 10 MB");
+  if (raw.byteLength > SENDGRID_EVENTS_MAX_BYTES) throw new HttpError(413, "too_large", "a batch is at most 10 MB");
 
   const check = verifySendgridSignature({
     publicKey: env("SENDGRID_WEBHOOK_PUBLIC_KEY"),
     signature: req.headers.get("x-twilio-email-event-webhook-signature"),
     timestamp: req.headers.get("x-twilio-email-event-webhook-timestamp"),
     rawBody: raw,
-    toleranceSeconds: Number(env("SENDGRID_WEBHOOK_TOLERANCE_SECONDS", "600")),
+    toleranceSeconds: Number(env("SENDGRID_WEBHOOK_TOLERANCE_SECONDS", String(SENDGRID_WEBHOOK_TOLERANCE_SECONDS))),
   });
   if (!check.ok) return errorResponse(401, "bad_signature", check.reason);
 

@@ -2,6 +2,7 @@
 import { env } from "../env.ts";
 import { render } from "../rendering/render.ts";
 import { fetchWithTimeout, type ChannelProvider, type OutboundMessage, outcomeForStatus, type SendResult } from "./types.ts";
+import { providerTimeoutMs } from "../limits.ts";
 
 async function sendOne(m: OutboundMessage): Promise<SendResult> {
   const sid = env("TWILIO_ACCOUNT_SID");
@@ -20,7 +21,7 @@ async function sendOne(m: OutboundMessage): Promise<SendResult> {
         "Content-Type": "application/x-www-form-urlencoded",
       },
       body: form,
-    }, Number(env("PROVIDER_TIMEOUT_MS", "15000")));
+    }, providerTimeoutMs());
     const body = await res.json().catch(() => ({}));
     if (res.ok) return { id: m.recipientId, outcome: "sent", provider_message_id: body.sid ?? null };
     const retryAfter = Number(res.headers.get("retry-after"));
