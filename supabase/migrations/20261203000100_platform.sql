@@ -38,7 +38,8 @@ CREATE TABLE public.bookings (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT bookings_end_date_not_before_start_date CHECK ((end_date >= start_date)),
     CONSTRAINT bookings_status_is_known CHECK ((status = ANY (ARRAY['pending'::text, 'confirmed'::text, 'active'::text, 'completed'::text, 'cancelled'::text]))),
-    CONSTRAINT bookings_total_amount_not_negative CHECK ((total_amount >= (0)::numeric))
+    CONSTRAINT bookings_total_amount_not_negative CHECK ((total_amount >= (0)::numeric)),
+    CONSTRAINT bookings_pkey PRIMARY KEY (id)
 );
 
 CREATE TABLE public.email_logs (
@@ -51,7 +52,8 @@ CREATE TABLE public.email_logs (
     campaign_id uuid,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    recipient_id uuid
+    recipient_id uuid,
+    CONSTRAINT email_logs_pkey PRIMARY KEY (id)
 );
 
 CREATE TABLE public.insurance_documents (
@@ -63,7 +65,9 @@ CREATE TABLE public.insurance_documents (
     expires_at date,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT insurance_documents_status_is_known CHECK ((status = ANY (ARRAY['pending'::text, 'valid'::text, 'expired'::text, 'rejected'::text])))
+    CONSTRAINT insurance_documents_status_is_known CHECK ((status = ANY (ARRAY['pending'::text, 'valid'::text, 'expired'::text, 'rejected'::text]))),
+    CONSTRAINT insurance_documents_pkey PRIMARY KEY (id),
+    CONSTRAINT insurance_documents_booking_id_fkey FOREIGN KEY (booking_id) REFERENCES public.bookings(id) ON DELETE SET NULL
 );
 
 CREATE TABLE public.logistics_tasks (
@@ -76,7 +80,9 @@ CREATE TABLE public.logistics_tasks (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT logistics_tasks_kind_is_known CHECK ((kind = ANY (ARRAY['delivery'::text, 'pickup'::text]))),
-    CONSTRAINT logistics_tasks_status_is_known CHECK ((status = ANY (ARRAY['scheduled'::text, 'in_transit'::text, 'done'::text, 'failed'::text])))
+    CONSTRAINT logistics_tasks_status_is_known CHECK ((status = ANY (ARRAY['scheduled'::text, 'in_transit'::text, 'done'::text, 'failed'::text]))),
+    CONSTRAINT logistics_tasks_pkey PRIMARY KEY (id),
+    CONSTRAINT logistics_tasks_booking_id_fkey FOREIGN KEY (booking_id) REFERENCES public.bookings(id) ON DELETE CASCADE
 );
 
 CREATE TABLE public.manual_payments (
@@ -87,7 +93,9 @@ CREATE TABLE public.manual_payments (
     method text NOT NULL,
     recorded_by uuid,
     received_at timestamp with time zone DEFAULT now() NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT manual_payments_pkey PRIMARY KEY (id),
+    CONSTRAINT manual_payments_booking_id_fkey FOREIGN KEY (booking_id) REFERENCES public.bookings(id) ON DELETE SET NULL
 );
 
 CREATE TABLE public.payments (
@@ -100,7 +108,9 @@ CREATE TABLE public.payments (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT payments_currency_is_iso4217 CHECK ((currency ~ '^[A-Z]{3}$'::text)),
-    CONSTRAINT payments_status_is_known CHECK ((status = ANY (ARRAY['pending'::text, 'succeeded'::text, 'failed'::text, 'refunded'::text])))
+    CONSTRAINT payments_status_is_known CHECK ((status = ANY (ARRAY['pending'::text, 'succeeded'::text, 'failed'::text, 'refunded'::text]))),
+    CONSTRAINT payments_pkey PRIMARY KEY (id),
+    CONSTRAINT payments_booking_id_fkey FOREIGN KEY (booking_id) REFERENCES public.bookings(id) ON DELETE SET NULL
 );
 
 CREATE TABLE public.support_messages (
@@ -108,7 +118,8 @@ CREATE TABLE public.support_messages (
     ticket_id uuid NOT NULL,
     sender_id uuid,
     body text NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT support_messages_pkey PRIMARY KEY (id)
 );
 
 CREATE TABLE public.support_tickets (
@@ -120,7 +131,8 @@ CREATE TABLE public.support_tickets (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT support_tickets_priority_is_known CHECK ((priority = ANY (ARRAY['low'::text, 'normal'::text, 'high'::text, 'urgent'::text]))),
-    CONSTRAINT support_tickets_status_is_known CHECK ((status = ANY (ARRAY['open'::text, 'pending'::text, 'resolved'::text, 'closed'::text])))
+    CONSTRAINT support_tickets_status_is_known CHECK ((status = ANY (ARRAY['open'::text, 'pending'::text, 'resolved'::text, 'closed'::text]))),
+    CONSTRAINT support_tickets_pkey PRIMARY KEY (id)
 );
 
 CREATE TABLE public.users (
@@ -140,67 +152,36 @@ CREATE TABLE public.users (
     CONSTRAINT users_country_code_is_iso2 CHECK ((country_code ~ '^[A-Z]{2}$'::text)),
     CONSTRAINT users_phone_is_e164 CHECK ((phone ~ '^\+[1-9][0-9]{6,14}$'::text)),
     CONSTRAINT users_preferred_contact_method_is_channel CHECK ((preferred_contact_method = ANY (ARRAY['email'::text, 'sms'::text, 'push'::text]))),
-    CONSTRAINT users_risk_score_between_0_and_100 CHECK (((risk_score >= (0)::numeric) AND (risk_score <= (100)::numeric)))
+    CONSTRAINT users_risk_score_between_0_and_100 CHECK (((risk_score >= (0)::numeric) AND (risk_score <= (100)::numeric))),
+    CONSTRAINT users_pkey PRIMARY KEY (id),
+    CONSTRAINT users_account_manager_id_fkey FOREIGN KEY (account_manager_id) REFERENCES public.users(id) ON DELETE SET NULL,
+    CONSTRAINT users_id_fkey FOREIGN KEY (id) REFERENCES auth.users(id) ON DELETE CASCADE
 );
 
 CREATE TABLE public.booking_items (
     booking_id uuid NOT NULL,
     equipment_id uuid NOT NULL,
     quantity integer DEFAULT 1 NOT NULL,
-    CONSTRAINT booking_items_quantity_positive CHECK ((quantity > 0))
+    CONSTRAINT booking_items_quantity_positive CHECK ((quantity > 0)),
+    CONSTRAINT booking_items_pkey PRIMARY KEY (booking_id, equipment_id),
+    CONSTRAINT booking_items_booking_id_fkey FOREIGN KEY (booking_id) REFERENCES public.bookings(id) ON DELETE CASCADE
 );
 
 CREATE TABLE public.equipment (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     category_id uuid NOT NULL,
-    name text NOT NULL
+    name text NOT NULL,
+    CONSTRAINT equipment_pkey PRIMARY KEY (id)
 );
 
 CREATE TABLE public.equipment_categories (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
     slug text NOT NULL,
     name text NOT NULL,
-    CONSTRAINT equipment_categories_slug_format CHECK ((slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$'::text))
+    CONSTRAINT equipment_categories_slug_format CHECK ((slug ~ '^[a-z0-9]+(-[a-z0-9]+)*$'::text)),
+    CONSTRAINT equipment_categories_pkey PRIMARY KEY (id),
+    CONSTRAINT equipment_categories_slug_key UNIQUE (slug)
 );
-
-ALTER TABLE ONLY public.booking_items
-    ADD CONSTRAINT booking_items_pkey PRIMARY KEY (booking_id, equipment_id);
-
-ALTER TABLE ONLY public.bookings
-    ADD CONSTRAINT bookings_pkey PRIMARY KEY (id);
-
-ALTER TABLE ONLY public.email_logs
-    ADD CONSTRAINT email_logs_pkey PRIMARY KEY (id);
-
-ALTER TABLE ONLY public.equipment_categories
-    ADD CONSTRAINT equipment_categories_pkey PRIMARY KEY (id);
-
-ALTER TABLE ONLY public.equipment_categories
-    ADD CONSTRAINT equipment_categories_slug_key UNIQUE (slug);
-
-ALTER TABLE ONLY public.equipment
-    ADD CONSTRAINT equipment_pkey PRIMARY KEY (id);
-
-ALTER TABLE ONLY public.insurance_documents
-    ADD CONSTRAINT insurance_documents_pkey PRIMARY KEY (id);
-
-ALTER TABLE ONLY public.logistics_tasks
-    ADD CONSTRAINT logistics_tasks_pkey PRIMARY KEY (id);
-
-ALTER TABLE ONLY public.manual_payments
-    ADD CONSTRAINT manual_payments_pkey PRIMARY KEY (id);
-
-ALTER TABLE ONLY public.payments
-    ADD CONSTRAINT payments_pkey PRIMARY KEY (id);
-
-ALTER TABLE ONLY public.support_messages
-    ADD CONSTRAINT support_messages_pkey PRIMARY KEY (id);
-
-ALTER TABLE ONLY public.support_tickets
-    ADD CONSTRAINT support_tickets_pkey PRIMARY KEY (id);
-
-ALTER TABLE ONLY public.users
-    ADD CONSTRAINT users_pkey PRIMARY KEY (id);
 
 CREATE INDEX booking_items_equipment_id_idx ON public.booking_items USING btree (equipment_id);
 
@@ -241,9 +222,6 @@ CREATE INDEX users_account_manager_id_idx ON public.users USING btree (account_m
 CREATE UNIQUE INDEX users_email_key ON public.users USING btree (lower(email));
 
 ALTER TABLE ONLY public.booking_items
-    ADD CONSTRAINT booking_items_booking_id_fkey FOREIGN KEY (booking_id) REFERENCES public.bookings(id) ON DELETE CASCADE;
-
-ALTER TABLE ONLY public.booking_items
     ADD CONSTRAINT booking_items_equipment_id_fkey FOREIGN KEY (equipment_id) REFERENCES public.equipment(id);
 
 ALTER TABLE ONLY public.bookings
@@ -256,25 +234,13 @@ ALTER TABLE ONLY public.equipment
     ADD CONSTRAINT equipment_category_id_fkey FOREIGN KEY (category_id) REFERENCES public.equipment_categories(id);
 
 ALTER TABLE ONLY public.insurance_documents
-    ADD CONSTRAINT insurance_documents_booking_id_fkey FOREIGN KEY (booking_id) REFERENCES public.bookings(id) ON DELETE SET NULL;
-
-ALTER TABLE ONLY public.insurance_documents
     ADD CONSTRAINT insurance_documents_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE;
-
-ALTER TABLE ONLY public.logistics_tasks
-    ADD CONSTRAINT logistics_tasks_booking_id_fkey FOREIGN KEY (booking_id) REFERENCES public.bookings(id) ON DELETE CASCADE;
-
-ALTER TABLE ONLY public.manual_payments
-    ADD CONSTRAINT manual_payments_booking_id_fkey FOREIGN KEY (booking_id) REFERENCES public.bookings(id) ON DELETE SET NULL;
 
 ALTER TABLE ONLY public.manual_payments
     ADD CONSTRAINT manual_payments_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY public.manual_payments
     ADD CONSTRAINT manual_payments_recorded_by_fkey FOREIGN KEY (recorded_by) REFERENCES public.users(id) ON DELETE SET NULL;
-
-ALTER TABLE ONLY public.payments
-    ADD CONSTRAINT payments_booking_id_fkey FOREIGN KEY (booking_id) REFERENCES public.bookings(id) ON DELETE SET NULL;
 
 ALTER TABLE ONLY public.payments
     ADD CONSTRAINT payments_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE;
@@ -287,12 +253,6 @@ ALTER TABLE ONLY public.support_messages
 
 ALTER TABLE ONLY public.support_tickets
     ADD CONSTRAINT support_tickets_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE;
-
-ALTER TABLE ONLY public.users
-    ADD CONSTRAINT users_account_manager_id_fkey FOREIGN KEY (account_manager_id) REFERENCES public.users(id) ON DELETE SET NULL;
-
-ALTER TABLE ONLY public.users
-    ADD CONSTRAINT users_id_fkey FOREIGN KEY (id) REFERENCES auth.users(id) ON DELETE CASCADE;
 
 -- ------------------------------------------------------------------------------------------------
 -- Functions and views
@@ -360,31 +320,35 @@ ALTER TABLE public.users ENABLE ROW LEVEL SECURITY;
 
 revoke all on schema private from public, anon, authenticated, service_role;
 grant usage on schema private to authenticated, service_role;
+revoke all on table
+  public.booking_items,
+  public.bookings,
+  public.email_logs,
+  public.equipment,
+  public.equipment_categories,
+  public.insurance_documents,
+  public.logistics_tasks,
+  public.manual_payments,
+  public.payments,
+  public.support_messages,
+  public.support_tickets,
+  public.users
+from public, anon, authenticated, service_role;
+grant all on table
+  public.booking_items,
+  public.bookings,
+  public.email_logs,
+  public.equipment,
+  public.equipment_categories,
+  public.insurance_documents,
+  public.logistics_tasks,
+  public.manual_payments,
+  public.payments,
+  public.support_messages,
+  public.support_tickets,
+  public.users
+to authenticated, service_role;
 revoke all on function private.tg_set_updated_at() from public, anon, authenticated, service_role;
-revoke all on table public.booking_items from public, anon, authenticated, service_role;
-grant all on table public.booking_items to authenticated, service_role;
-revoke all on table public.bookings from public, anon, authenticated, service_role;
-grant all on table public.bookings to authenticated, service_role;
-revoke all on table public.email_logs from public, anon, authenticated, service_role;
-grant all on table public.email_logs to authenticated, service_role;
-revoke all on table public.equipment from public, anon, authenticated, service_role;
-grant all on table public.equipment to authenticated, service_role;
-revoke all on table public.equipment_categories from public, anon, authenticated, service_role;
-grant all on table public.equipment_categories to authenticated, service_role;
-revoke all on table public.insurance_documents from public, anon, authenticated, service_role;
-grant all on table public.insurance_documents to authenticated, service_role;
-revoke all on table public.logistics_tasks from public, anon, authenticated, service_role;
-grant all on table public.logistics_tasks to authenticated, service_role;
-revoke all on table public.manual_payments from public, anon, authenticated, service_role;
-grant all on table public.manual_payments to authenticated, service_role;
-revoke all on table public.payments from public, anon, authenticated, service_role;
-grant all on table public.payments to authenticated, service_role;
-revoke all on table public.support_messages from public, anon, authenticated, service_role;
-grant all on table public.support_messages to authenticated, service_role;
-revoke all on table public.support_tickets from public, anon, authenticated, service_role;
-grant all on table public.support_tickets to authenticated, service_role;
-revoke all on table public.users from public, anon, authenticated, service_role;
-grant all on table public.users to authenticated, service_role;
 
 reset search_path;
 reset check_function_bodies;

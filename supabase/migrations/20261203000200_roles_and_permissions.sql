@@ -16,14 +16,10 @@ CREATE TABLE public.user_roles (
     user_id uuid NOT NULL,
     role text NOT NULL,
     granted_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT user_roles_role_is_known CHECK ((role = ANY (ARRAY['admin'::text, 'communications'::text])))
+    CONSTRAINT user_roles_role_is_known CHECK ((role = ANY (ARRAY['admin'::text, 'communications'::text]))),
+    CONSTRAINT user_roles_pkey PRIMARY KEY (user_id, role),
+    CONSTRAINT user_roles_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE
 );
-
-ALTER TABLE ONLY public.user_roles
-    ADD CONSTRAINT user_roles_pkey PRIMARY KEY (user_id, role);
-
-ALTER TABLE ONLY public.user_roles
-    ADD CONSTRAINT user_roles_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 -- ------------------------------------------------------------------------------------------------
 -- Functions and views
@@ -201,21 +197,25 @@ CREATE POLICY users_update_admin ON public.users FOR UPDATE TO authenticated USI
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on function private.assert_staff(text) from public, anon, authenticated, service_role;
-grant execute on function private.assert_staff(text) to authenticated, service_role;
-revoke all on function private.has_role(text) from public, anon, authenticated, service_role;
-grant execute on function private.has_role(text) to authenticated, service_role;
-revoke all on function private.is_admin() from public, anon, authenticated, service_role;
-grant execute on function private.is_admin() to authenticated, service_role;
-revoke all on function private.is_communicator() from public, anon, authenticated, service_role;
-grant execute on function private.is_communicator() to authenticated, service_role;
-revoke all on function private.is_trusted() from public, anon, authenticated, service_role;
-grant execute on function private.is_trusted() to authenticated, service_role;
-revoke all on function private.require_role(text) from public, anon, authenticated, service_role;
-grant execute on function private.require_role(text) to authenticated, service_role;
 revoke all on table public.user_roles from public, anon, authenticated, service_role;
 grant select, truncate, references, trigger on table public.user_roles to authenticated;
 grant all on table public.user_roles to service_role;
+revoke all on function
+  private.assert_staff(text),
+  private.has_role(text),
+  private.is_admin(),
+  private.is_communicator(),
+  private.is_trusted(),
+  private.require_role(text)
+from public, anon, authenticated, service_role;
+grant execute on function
+  private.assert_staff(text),
+  private.has_role(text),
+  private.is_admin(),
+  private.is_communicator(),
+  private.is_trusted(),
+  private.require_role(text)
+to authenticated, service_role;
 
 reset search_path;
 reset check_function_bodies;

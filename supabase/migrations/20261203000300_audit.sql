@@ -12,7 +12,7 @@ set search_path = '';              -- every name below is schema-qualified
 -- ------------------------------------------------------------------------------------------------
 
 CREATE TABLE public.audit_log (
-    id bigint NOT NULL,
+    id bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
     occurred_at timestamp with time zone DEFAULT now() NOT NULL,
     actor_id uuid,
     actor_role text NOT NULL,
@@ -21,22 +21,11 @@ CREATE TABLE public.audit_log (
     entity_id text,
     before jsonb,
     after jsonb,
-    context jsonb DEFAULT '{}'::jsonb NOT NULL
+    context jsonb DEFAULT '{}'::jsonb NOT NULL,
+    CONSTRAINT audit_log_pkey PRIMARY KEY (id)
 );
 
 COMMENT ON TABLE public.audit_log IS 'Who changed what and when. Append-only: updates and deletes are refused for everyone.';
-
-ALTER TABLE public.audit_log ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
-    SEQUENCE NAME public.audit_log_id_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
-
-ALTER TABLE ONLY public.audit_log
-    ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id);
 
 CREATE INDEX audit_log_actor_id_idx ON public.audit_log USING btree (actor_id, occurred_at DESC);
 
@@ -104,14 +93,16 @@ CREATE POLICY audit_log_select_admin ON public.audit_log FOR SELECT TO authentic
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on function private.tg_audit() from public, anon, authenticated, service_role;
-revoke all on function private.tg_refuse_change() from public, anon, authenticated, service_role;
-revoke all on function private.write_audit(text,text,text,jsonb,jsonb,jsonb) from public, anon, authenticated, service_role;
-grant execute on function private.write_audit(text,text,text,jsonb,jsonb,jsonb) to service_role;
 revoke all on table public.audit_log from public, anon, authenticated, service_role;
 grant select on table public.audit_log to authenticated, service_role;
 revoke all on sequence public.audit_log_id_seq from public, anon, authenticated, service_role;
 grant select, update, usage on sequence public.audit_log_id_seq to anon, authenticated, service_role;
+revoke all on function
+  private.tg_audit(),
+  private.tg_refuse_change(),
+  private.write_audit(text,text,text,jsonb,jsonb,jsonb)
+from public, anon, authenticated, service_role;
+grant execute on function private.write_audit(text,text,text,jsonb,jsonb,jsonb) to service_role;
 
 reset search_path;
 reset check_function_bodies;

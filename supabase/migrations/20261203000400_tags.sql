@@ -15,7 +15,10 @@ CREATE TABLE public.customer_tag_members (
     customer_id uuid NOT NULL,
     tag_id uuid NOT NULL,
     assigned_by uuid DEFAULT auth.uid(),
-    assigned_at timestamp with time zone DEFAULT now() NOT NULL
+    assigned_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT customer_tag_members_pkey PRIMARY KEY (customer_id, tag_id),
+    CONSTRAINT customer_tag_members_assigned_by_fkey FOREIGN KEY (assigned_by) REFERENCES public.users(id) ON DELETE SET NULL,
+    CONSTRAINT customer_tag_members_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE
 );
 
 CREATE TABLE public.customer_tags (
@@ -27,14 +30,10 @@ CREATE TABLE public.customer_tags (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT customer_tags_color_is_hex_rrggbb CHECK ((color ~ '^#[0-9A-Fa-f]{6}$'::text)),
     CONSTRAINT customer_tags_description_max_500 CHECK ((char_length(description) <= 500)),
-    CONSTRAINT customer_tags_name_length_1_to_64 CHECK (((char_length(btrim(name)) >= 1) AND (char_length(name) <= 64)))
+    CONSTRAINT customer_tags_name_length_1_to_64 CHECK (((char_length(btrim(name)) >= 1) AND (char_length(name) <= 64))),
+    CONSTRAINT customer_tags_pkey PRIMARY KEY (id),
+    CONSTRAINT customer_tags_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL
 );
-
-ALTER TABLE ONLY public.customer_tag_members
-    ADD CONSTRAINT customer_tag_members_pkey PRIMARY KEY (customer_id, tag_id);
-
-ALTER TABLE ONLY public.customer_tags
-    ADD CONSTRAINT customer_tags_pkey PRIMARY KEY (id);
 
 CREATE INDEX customer_tag_members_assigned_by_idx ON public.customer_tag_members USING btree (assigned_by);
 
@@ -45,16 +44,7 @@ CREATE INDEX customer_tags_created_by_idx ON public.customer_tags USING btree (c
 CREATE UNIQUE INDEX customer_tags_name_key ON public.customer_tags USING btree (lower(name));
 
 ALTER TABLE ONLY public.customer_tag_members
-    ADD CONSTRAINT customer_tag_members_assigned_by_fkey FOREIGN KEY (assigned_by) REFERENCES public.users(id) ON DELETE SET NULL;
-
-ALTER TABLE ONLY public.customer_tag_members
-    ADD CONSTRAINT customer_tag_members_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE;
-
-ALTER TABLE ONLY public.customer_tag_members
     ADD CONSTRAINT customer_tag_members_tag_id_fkey FOREIGN KEY (tag_id) REFERENCES public.customer_tags(id) ON DELETE CASCADE;
-
-ALTER TABLE ONLY public.customer_tags
-    ADD CONSTRAINT customer_tags_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL;
 
 -- ------------------------------------------------------------------------------------------------
 -- Triggers
@@ -92,10 +82,14 @@ CREATE POLICY customer_tags_update_admin ON public.customer_tags FOR UPDATE TO a
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on table public.customer_tag_members from public, anon, authenticated, service_role;
-grant all on table public.customer_tag_members to authenticated, service_role;
-revoke all on table public.customer_tags from public, anon, authenticated, service_role;
-grant all on table public.customer_tags to authenticated, service_role;
+revoke all on table
+  public.customer_tag_members,
+  public.customer_tags
+from public, anon, authenticated, service_role;
+grant all on table
+  public.customer_tag_members,
+  public.customer_tags
+to authenticated, service_role;
 
 reset search_path;
 reset check_function_bodies;

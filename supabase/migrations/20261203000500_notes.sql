@@ -22,21 +22,15 @@ CREATE TABLE public.customer_notes (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT customer_notes_note_length_1_to_10000 CHECK (((char_length(btrim(note)) >= 1) AND (char_length(note) <= 10000))),
     CONSTRAINT customer_notes_type_is_info_warning_or_action CHECK ((type = ANY (ARRAY['info'::text, 'warning'::text, 'action'::text]))),
-    CONSTRAINT customer_notes_visibility_is_internal_or_shared CHECK ((visibility = ANY (ARRAY['internal'::text, 'shared'::text])))
+    CONSTRAINT customer_notes_visibility_is_internal_or_shared CHECK ((visibility = ANY (ARRAY['internal'::text, 'shared'::text]))),
+    CONSTRAINT customer_notes_pkey PRIMARY KEY (id),
+    CONSTRAINT customer_notes_admin_id_fkey FOREIGN KEY (admin_id) REFERENCES public.users(id) ON DELETE SET NULL,
+    CONSTRAINT customer_notes_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE
 );
-
-ALTER TABLE ONLY public.customer_notes
-    ADD CONSTRAINT customer_notes_pkey PRIMARY KEY (id);
 
 CREATE INDEX customer_notes_admin_id_idx ON public.customer_notes USING btree (admin_id);
 
 CREATE INDEX customer_notes_customer_id_created_at_idx ON public.customer_notes USING btree (customer_id, created_at DESC);
-
-ALTER TABLE ONLY public.customer_notes
-    ADD CONSTRAINT customer_notes_admin_id_fkey FOREIGN KEY (admin_id) REFERENCES public.users(id) ON DELETE SET NULL;
-
-ALTER TABLE ONLY public.customer_notes
-    ADD CONSTRAINT customer_notes_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 -- ------------------------------------------------------------------------------------------------
 -- Triggers

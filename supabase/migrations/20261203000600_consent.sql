@@ -25,11 +25,14 @@ CREATE TABLE public.customer_consent (
     consent_history_id bigint,
     CONSTRAINT customer_consent_channel_is_email_sms_or_push CHECK ((channel = ANY (ARRAY['email'::text, 'sms'::text, 'push'::text]))),
     CONSTRAINT customer_consent_note_max_2000 CHECK ((char_length(note) <= 2000)),
-    CONSTRAINT customer_consent_source_is_known CHECK ((source = ANY (ARRAY['admin'::text, 'self_service'::text, 'signup'::text, 'import'::text, 'sendgrid'::text, 'twilio_inbound'::text, 'twilio_status'::text, 'system'::text])))
+    CONSTRAINT customer_consent_source_is_known CHECK ((source = ANY (ARRAY['admin'::text, 'self_service'::text, 'signup'::text, 'import'::text, 'sendgrid'::text, 'twilio_inbound'::text, 'twilio_status'::text, 'system'::text]))),
+    CONSTRAINT customer_consent_pkey PRIMARY KEY (customer_id, channel),
+    CONSTRAINT customer_consent_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE,
+    CONSTRAINT customer_consent_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES public.users(id) ON DELETE SET NULL
 );
 
 CREATE TABLE public.customer_consent_history (
-    id bigint NOT NULL,
+    id bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
     customer_id uuid NOT NULL,
     channel text NOT NULL,
     old_enabled boolean,
@@ -37,38 +40,16 @@ CREATE TABLE public.customer_consent_history (
     source text NOT NULL,
     note text,
     changed_by uuid,
-    changed_at timestamp with time zone DEFAULT now() NOT NULL
+    changed_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT customer_consent_history_pkey PRIMARY KEY (id),
+    CONSTRAINT customer_consent_history_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE
 );
 
 COMMENT ON TABLE public.customer_consent_history IS 'Every consent change, append-only: the proof behind each send.';
 
-ALTER TABLE public.customer_consent_history ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
-    SEQUENCE NAME public.customer_consent_history_id_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
-
-ALTER TABLE ONLY public.customer_consent_history
-    ADD CONSTRAINT customer_consent_history_pkey PRIMARY KEY (id);
-
-ALTER TABLE ONLY public.customer_consent
-    ADD CONSTRAINT customer_consent_pkey PRIMARY KEY (customer_id, channel);
-
 CREATE INDEX customer_consent_history_customer_idx ON public.customer_consent_history USING btree (customer_id, channel, changed_at DESC);
 
 CREATE INDEX customer_consent_updated_by_idx ON public.customer_consent USING btree (updated_by);
-
-ALTER TABLE ONLY public.customer_consent
-    ADD CONSTRAINT customer_consent_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE;
-
-ALTER TABLE ONLY public.customer_consent_history
-    ADD CONSTRAINT customer_consent_history_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE;
-
-ALTER TABLE ONLY public.customer_consent
-    ADD CONSTRAINT customer_consent_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES public.users(id) ON DELETE SET NULL;
 
 -- ------------------------------------------------------------------------------------------------
 -- Functions and views
@@ -241,21 +222,27 @@ CREATE POLICY customer_consent_update_admin_or_own ON public.customer_consent FO
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on function private.audit_consent_override(uuid,text,text) from public, anon, authenticated, service_role;
-grant execute on function private.audit_consent_override(uuid,text,text) to authenticated, service_role;
-revoke all on function private.consent_source_is_customers_own(text) from public, anon, authenticated, service_role;
-grant execute on function private.consent_source_is_customers_own(text) to authenticated, service_role;
-revoke all on function private.tg_customer_consent__history() from public, anon, authenticated, service_role;
-revoke all on function private.tg_customer_consent__stamp() from public, anon, authenticated, service_role;
-revoke all on function private.tg_customer_consent_history__append_only() from public, anon, authenticated, service_role;
-revoke all on table public.customer_consent from public, anon, authenticated, service_role;
+revoke all on table
+  public.customer_consent,
+  public.customer_consent_history
+from public, anon, authenticated, service_role;
 grant select, insert, update on table public.customer_consent to authenticated, service_role;
-revoke all on table public.customer_consent_history from public, anon, authenticated, service_role;
 grant select on table public.customer_consent_history to authenticated, service_role;
 revoke all on sequence public.customer_consent_history_id_seq from public, anon, authenticated, service_role;
 grant select, update, usage on sequence public.customer_consent_history_id_seq to anon, authenticated, service_role;
-revoke all on function public.set_customer_consent(uuid,text,boolean,text,text,boolean) from public, anon, authenticated, service_role;
-grant execute on function public.set_customer_consent(uuid,text,boolean,text,text,boolean) to authenticated, service_role;
+revoke all on function
+  private.audit_consent_override(uuid,text,text),
+  private.consent_source_is_customers_own(text),
+  private.tg_customer_consent__history(),
+  private.tg_customer_consent__stamp(),
+  private.tg_customer_consent_history__append_only(),
+  public.set_customer_consent(uuid,text,boolean,text,text,boolean)
+from public, anon, authenticated, service_role;
+grant execute on function
+  private.audit_consent_override(uuid,text,text),
+  private.consent_source_is_customers_own(text),
+  public.set_customer_consent(uuid,text,boolean,text,text,boolean)
+to authenticated, service_role;
 
 reset search_path;
 reset check_function_bodies;

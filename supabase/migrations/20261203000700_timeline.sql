@@ -41,8 +41,11 @@ CREATE TABLE public.customer_timeline_events (
     metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     source_deleted_at timestamp with time zone,
-    seq bigint NOT NULL,
-    CONSTRAINT customer_timeline_events_event_type_is_known CHECK ((event_type = ANY (ARRAY['booking'::text, 'payment'::text, 'support'::text, 'note'::text, 'campaign'::text, 'logistics'::text, 'promotion'::text, 'insurance'::text, 'consent'::text, 'risk'::text, 'tag'::text, 'segment'::text])))
+    seq bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
+    CONSTRAINT customer_timeline_events_event_type_is_known CHECK ((event_type = ANY (ARRAY['booking'::text, 'payment'::text, 'support'::text, 'note'::text, 'campaign'::text, 'logistics'::text, 'promotion'::text, 'insurance'::text, 'consent'::text, 'risk'::text, 'tag'::text, 'segment'::text]))),
+    CONSTRAINT customer_timeline_events_identity_key UNIQUE NULLS NOT DISTINCT (source_table, reference_id, event_key),
+    CONSTRAINT customer_timeline_events_pkey PRIMARY KEY (id),
+    CONSTRAINT customer_timeline_events_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE
 );
 
 COMMENT ON TABLE public.customer_timeline_events IS 'Everything that happened with a customer, written by triggers on the sources; (source_table, reference_id, event_key) is the identity of a change.';
@@ -53,7 +56,8 @@ CREATE TABLE private.customer_timeline_counts (
     customer_id uuid NOT NULL,
     day date NOT NULL,
     event_type text NOT NULL,
-    n integer NOT NULL
+    n integer NOT NULL,
+    CONSTRAINT customer_timeline_counts_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE
 );
 
 COMMENT ON TABLE private.customer_timeline_counts IS 'Event count deltas per customer, UTC day and type (sum them); written by trigger on customer_timeline_events, compacted by crm_timeline_counts_compact.';
@@ -61,40 +65,17 @@ COMMENT ON TABLE private.customer_timeline_counts IS 'Event count deltas per cus
 CREATE TABLE private.customer_timeline_totals (
     customer_id uuid NOT NULL,
     event_type text NOT NULL,
-    n integer NOT NULL
+    n integer NOT NULL,
+    CONSTRAINT customer_timeline_totals_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE
 );
 
 COMMENT ON TABLE private.customer_timeline_totals IS 'Event count deltas per customer and type (sum them); written by trigger on customer_timeline_events, compacted by crm_timeline_counts_compact.';
-
-ALTER TABLE public.customer_timeline_events ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY (
-    SEQUENCE NAME public.customer_timeline_events_seq_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
-
-ALTER TABLE ONLY public.customer_timeline_events
-    ADD CONSTRAINT customer_timeline_events_identity_key UNIQUE NULLS NOT DISTINCT (source_table, reference_id, event_key);
-
-ALTER TABLE ONLY public.customer_timeline_events
-    ADD CONSTRAINT customer_timeline_events_pkey PRIMARY KEY (id);
 
 CREATE INDEX customer_timeline_counts_key_idx ON private.customer_timeline_counts USING btree (customer_id, day, event_type);
 
 CREATE INDEX customer_timeline_totals_key_idx ON private.customer_timeline_totals USING btree (customer_id, event_type);
 
 CREATE INDEX customer_timeline_events_page_idx ON public.customer_timeline_events USING btree (customer_id, occurred_at DESC, id DESC);
-
-ALTER TABLE ONLY private.customer_timeline_counts
-    ADD CONSTRAINT customer_timeline_counts_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE;
-
-ALTER TABLE ONLY private.customer_timeline_totals
-    ADD CONSTRAINT customer_timeline_totals_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE;
-
-ALTER TABLE ONLY public.customer_timeline_events
-    ADD CONSTRAINT customer_timeline_events_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 -- ------------------------------------------------------------------------------------------------
 -- Functions and views
@@ -451,33 +432,41 @@ CREATE POLICY customer_timeline_events_select_admin ON public.customer_timeline_
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on function private.audit_timeline_export(uuid,jsonb) from public, anon, authenticated, service_role;
-grant execute on function private.audit_timeline_export(uuid,jsonb) to authenticated, service_role;
-revoke all on function private.compact_timeline_counts() from public, anon, authenticated, service_role;
-revoke all on table private.customer_timeline_counts from public, anon, authenticated, service_role;
-grant select on table private.customer_timeline_counts to authenticated, service_role;
-revoke all on table private.customer_timeline_totals from public, anon, authenticated, service_role;
-grant select on table private.customer_timeline_totals to authenticated, service_role;
-revoke all on function private.record_timeline_event(uuid,text,text,uuid,text,timestamp with time zone,text,jsonb) from public, anon, authenticated, service_role;
-revoke all on function private.record_timeline_events(private.timeline_event[]) from public, anon, authenticated, service_role;
-revoke all on function private.tg_customer_timeline_events__fixed() from public, anon, authenticated, service_role;
-revoke all on function private.tg_customer_timeline_events__uncount() from public, anon, authenticated, service_role;
-revoke all on function private.timeline_counts(uuid,text[],timestamp with time zone,timestamp with time zone) from public, anon, authenticated, service_role;
-grant execute on function private.timeline_counts(uuid,text[],timestamp with time zone,timestamp with time zone) to authenticated, service_role;
-revoke all on function private.timeline_cursor_decode(text) from public, anon, authenticated, service_role;
-grant execute on function private.timeline_cursor_decode(text) to authenticated, service_role;
-revoke all on function private.timeline_cursor_encode(jsonb) from public, anon, authenticated, service_role;
-grant execute on function private.timeline_cursor_encode(jsonb) to authenticated, service_role;
-revoke all on function private.timeline_event_json(public.customer_timeline_events) from public, anon, authenticated, service_role;
-grant execute on function private.timeline_event_json(public.customer_timeline_events) to authenticated, service_role;
-revoke all on function private.timeline_event_types() from public, anon, authenticated, service_role;
-grant execute on function private.timeline_event_types() to authenticated, service_role;
-revoke all on table public.customer_timeline_events from public, anon, authenticated, service_role;
-grant select on table public.customer_timeline_events to authenticated, service_role;
+revoke all on table
+  private.customer_timeline_counts,
+  private.customer_timeline_totals,
+  public.customer_timeline_events
+from public, anon, authenticated, service_role;
+grant select on table
+  private.customer_timeline_counts,
+  private.customer_timeline_totals,
+  public.customer_timeline_events
+to authenticated, service_role;
 revoke all on sequence public.customer_timeline_events_seq_seq from public, anon, authenticated, service_role;
 grant select, update, usage on sequence public.customer_timeline_events_seq_seq to anon, authenticated, service_role;
-revoke all on function public.customer_timeline(uuid,text[],timestamp with time zone,timestamp with time zone,integer,text) from public, anon, authenticated, service_role;
-grant execute on function public.customer_timeline(uuid,text[],timestamp with time zone,timestamp with time zone,integer,text) to authenticated, service_role;
+revoke all on function
+  private.audit_timeline_export(uuid,jsonb),
+  private.compact_timeline_counts(),
+  private.record_timeline_event(uuid,text,text,uuid,text,timestamp with time zone,text,jsonb),
+  private.record_timeline_events(private.timeline_event[]),
+  private.tg_customer_timeline_events__fixed(),
+  private.tg_customer_timeline_events__uncount(),
+  private.timeline_counts(uuid,text[],timestamp with time zone,timestamp with time zone),
+  private.timeline_cursor_decode(text),
+  private.timeline_cursor_encode(jsonb),
+  private.timeline_event_json(public.customer_timeline_events),
+  private.timeline_event_types(),
+  public.customer_timeline(uuid,text[],timestamp with time zone,timestamp with time zone,integer,text)
+from public, anon, authenticated, service_role;
+grant execute on function
+  private.audit_timeline_export(uuid,jsonb),
+  private.timeline_counts(uuid,text[],timestamp with time zone,timestamp with time zone),
+  private.timeline_cursor_decode(text),
+  private.timeline_cursor_encode(jsonb),
+  private.timeline_event_json(public.customer_timeline_events),
+  private.timeline_event_types(),
+  public.customer_timeline(uuid,text[],timestamp with time zone,timestamp with time zone,integer,text)
+to authenticated, service_role;
 
 reset search_path;
 reset check_function_bodies;

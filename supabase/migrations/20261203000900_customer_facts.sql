@@ -30,16 +30,12 @@ CREATE TABLE public.customer_facts (
     consent_push boolean DEFAULT false NOT NULL,
     last_engaged_at timestamp with time zone,
     engaged_campaigns_90d integer DEFAULT 0 NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT customer_facts_pkey PRIMARY KEY (customer_id),
+    CONSTRAINT customer_facts_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE
 );
 
-COMMENT ON TABLE public.customer_facts IS 'One row per customer with the facts of CONTRACT §5, written only by triggers on the sources (same transaction). Read by segments and the admin list.';
-
-ALTER TABLE ONLY public.customer_facts
-    ADD CONSTRAINT customer_facts_pkey PRIMARY KEY (customer_id);
-
-ALTER TABLE ONLY public.customer_facts
-    ADD CONSTRAINT customer_facts_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE;
+COMMENT ON TABLE public.customer_facts IS 'One row per customer with the facts of docs/api.md §5, written only by triggers on the sources (same transaction). Read by segments and the admin list.';
 
 -- ------------------------------------------------------------------------------------------------
 -- Functions and views
@@ -569,30 +565,32 @@ CREATE POLICY customer_facts_select_admin ON public.customer_facts FOR SELECT TO
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on function private.customer_engagement(uuid[]) from public, anon, authenticated, service_role;
-revoke all on function private.customer_risk_scores(uuid[]) from public, anon, authenticated, service_role;
-revoke all on function private.lock_customer_facts(uuid[]) from public, anon, authenticated, service_role;
-revoke all on function private.refresh_booking_facts(uuid[]) from public, anon, authenticated, service_role;
-revoke all on function private.refresh_consent_facts(uuid[]) from public, anon, authenticated, service_role;
-revoke all on function private.refresh_customer_facts(uuid[]) from public, anon, authenticated, service_role;
-revoke all on function private.refresh_engagement_facts(uuid[]) from public, anon, authenticated, service_role;
-revoke all on function private.refresh_profile_facts(uuid[]) from public, anon, authenticated, service_role;
-revoke all on function private.refresh_risk_facts(uuid[]) from public, anon, authenticated, service_role;
-revoke all on function private.refresh_spend_facts(uuid[]) from public, anon, authenticated, service_role;
-revoke all on function private.refresh_tag_facts(uuid[]) from public, anon, authenticated, service_role;
-revoke all on function private.tg_booking_items__facts() from public, anon, authenticated, service_role;
-revoke all on function private.tg_bookings__facts() from public, anon, authenticated, service_role;
-revoke all on function private.tg_customer_consent__facts() from public, anon, authenticated, service_role;
-revoke all on function private.tg_customer_risk_overrides__facts_new() from public, anon, authenticated, service_role;
-revoke all on function private.tg_customer_risk_overrides__facts_old() from public, anon, authenticated, service_role;
-revoke all on function private.tg_customer_tag_members__facts() from public, anon, authenticated, service_role;
-revoke all on function private.tg_equipment__facts() from public, anon, authenticated, service_role;
-revoke all on function private.tg_equipment_categories__facts() from public, anon, authenticated, service_role;
-revoke all on function private.tg_message_events__facts() from public, anon, authenticated, service_role;
-revoke all on function private.tg_payments__facts() from public, anon, authenticated, service_role;
-revoke all on function private.tg_users__facts() from public, anon, authenticated, service_role;
 revoke all on table public.customer_facts from public, anon, authenticated, service_role;
 grant select on table public.customer_facts to authenticated, service_role;
+revoke all on function
+  private.customer_engagement(uuid[]),
+  private.customer_risk_scores(uuid[]),
+  private.lock_customer_facts(uuid[]),
+  private.refresh_booking_facts(uuid[]),
+  private.refresh_consent_facts(uuid[]),
+  private.refresh_customer_facts(uuid[]),
+  private.refresh_engagement_facts(uuid[]),
+  private.refresh_profile_facts(uuid[]),
+  private.refresh_risk_facts(uuid[]),
+  private.refresh_spend_facts(uuid[]),
+  private.refresh_tag_facts(uuid[]),
+  private.tg_booking_items__facts(),
+  private.tg_bookings__facts(),
+  private.tg_customer_consent__facts(),
+  private.tg_customer_risk_overrides__facts_new(),
+  private.tg_customer_risk_overrides__facts_old(),
+  private.tg_customer_tag_members__facts(),
+  private.tg_equipment__facts(),
+  private.tg_equipment_categories__facts(),
+  private.tg_message_events__facts(),
+  private.tg_payments__facts(),
+  private.tg_users__facts()
+from public, anon, authenticated, service_role;
 
 reset search_path;
 reset check_function_bodies;

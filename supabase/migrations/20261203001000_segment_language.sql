@@ -28,13 +28,11 @@ CREATE TABLE private.segment_settings (
     key text NOT NULL,
     value text NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT segment_settings_key_is_known CHECK ((key = 'statement_timeout'::text))
+    CONSTRAINT segment_settings_key_is_known CHECK ((key = 'statement_timeout'::text)),
+    CONSTRAINT segment_settings_pkey PRIMARY KEY (key)
 );
 
 COMMENT ON TABLE private.segment_settings IS 'Segment engine settings. statement_timeout (default 10s) bounds evaluate_segment, explain_segment_membership and list_customers.';
-
-ALTER TABLE ONLY private.segment_settings
-    ADD CONSTRAINT segment_settings_pkey PRIMARY KEY (key);
 
 insert into private.segment_settings (key, value) values
   ('statement_timeout', '10s')
@@ -719,54 +717,58 @@ CREATE TRIGGER _100_apply BEFORE INSERT OR UPDATE ON private.segment_settings FO
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on function private.assert_valid_segment(jsonb,text) from public, anon, authenticated, service_role;
-grant execute on function private.assert_valid_segment(jsonb,text) to authenticated, service_role;
-revoke all on function private.compile_segment_group(jsonb,private.segment_query) from public, anon, authenticated, service_role;
-grant execute on function private.compile_segment_group(jsonb,private.segment_query) to authenticated, service_role;
-revoke all on function private.compile_segment_rule(jsonb,private.segment_query) from public, anon, authenticated, service_role;
-grant execute on function private.compile_segment_rule(jsonb,private.segment_query) to authenticated, service_role;
-revoke all on function private.compile_segment(jsonb) from public, anon, authenticated, service_role;
-grant execute on function private.compile_segment(jsonb) to authenticated, service_role;
-revoke all on function private.explain_segment_node(jsonb,text,uuid,jsonb) from public, anon, authenticated, service_role;
-grant execute on function private.explain_segment_node(jsonb,text,uuid,jsonb) to authenticated, service_role;
-revoke all on function private.segment_check_group(jsonb,text,integer,integer,jsonb) from public, anon, authenticated, service_role;
-grant execute on function private.segment_check_group(jsonb,text,integer,integer,jsonb) to authenticated, service_role;
-revoke all on function private.segment_check_list(text,jsonb,text,boolean) from public, anon, authenticated, service_role;
-grant execute on function private.segment_check_list(text,jsonb,text,boolean) to authenticated, service_role;
-revoke all on function private.segment_check_rule(jsonb,text) from public, anon, authenticated, service_role;
-grant execute on function private.segment_check_rule(jsonb,text) to authenticated, service_role;
-revoke all on function private.segment_check_scalar(text,jsonb,text,boolean) from public, anon, authenticated, service_role;
-grant execute on function private.segment_check_scalar(text,jsonb,text,boolean) to authenticated, service_role;
-revoke all on function private.segment_day_start(date) from public, anon, authenticated, service_role;
-grant execute on function private.segment_day_start(date) to authenticated, service_role;
-revoke all on function private.segment_error(text,text,text) from public, anon, authenticated, service_role;
-grant execute on function private.segment_error(text,text,text) to authenticated, service_role;
-revoke all on function private.segment_field_kind(text) from public, anon, authenticated, service_role;
-grant execute on function private.segment_field_kind(text) to authenticated, service_role;
-revoke all on function private.segment_fields() from public, anon, authenticated, service_role;
-grant execute on function private.segment_fields() to authenticated, service_role;
-revoke all on function private.segment_like_literal(text) from public, anon, authenticated, service_role;
-grant execute on function private.segment_like_literal(text) to authenticated, service_role;
-revoke all on function private.segment_member_ids(jsonb) from public, anon, authenticated, service_role;
-grant execute on function private.segment_member_ids(jsonb) to authenticated, service_role;
-revoke all on function private.segment_member_json(uuid) from public, anon, authenticated, service_role;
-grant execute on function private.segment_member_json(uuid) to authenticated, service_role;
-revoke all on function private.segment_operators(text) from public, anon, authenticated, service_role;
-grant execute on function private.segment_operators(text) to authenticated, service_role;
-revoke all on function private.segment_path_key(text,text) from public, anon, authenticated, service_role;
-grant execute on function private.segment_path_key(text,text) to authenticated, service_role;
 revoke all on table private.segment_settings from public, anon, authenticated, service_role;
-revoke all on function private.segment_show(jsonb) from public, anon, authenticated, service_role;
-grant execute on function private.segment_show(jsonb) to authenticated, service_role;
-revoke all on function private.segment_timeout_message() from public, anon, authenticated, service_role;
-grant execute on function private.segment_timeout_message() to authenticated, service_role;
-revoke all on function private.tg_segment_settings__apply() from public, anon, authenticated, service_role;
-revoke all on function public.evaluate_segment(jsonb,integer,uuid) from public, anon, authenticated, service_role;
-grant execute on function public.evaluate_segment(jsonb,integer,uuid) to authenticated, service_role;
-revoke all on function public.explain_segment_membership(jsonb,uuid) from public, anon, authenticated, service_role;
-grant execute on function public.explain_segment_membership(jsonb,uuid) to authenticated, service_role;
-revoke all on function public.validate_segment(jsonb) from public, anon, authenticated, service_role;
-grant execute on function public.validate_segment(jsonb) to authenticated, service_role;
+revoke all on function
+  private.assert_valid_segment(jsonb,text),
+  private.compile_segment_group(jsonb,private.segment_query),
+  private.compile_segment_rule(jsonb,private.segment_query),
+  private.compile_segment(jsonb),
+  private.explain_segment_node(jsonb,text,uuid,jsonb),
+  private.segment_check_group(jsonb,text,integer,integer,jsonb),
+  private.segment_check_list(text,jsonb,text,boolean),
+  private.segment_check_rule(jsonb,text),
+  private.segment_check_scalar(text,jsonb,text,boolean),
+  private.segment_day_start(date),
+  private.segment_error(text,text,text),
+  private.segment_field_kind(text),
+  private.segment_fields(),
+  private.segment_like_literal(text),
+  private.segment_member_ids(jsonb),
+  private.segment_member_json(uuid),
+  private.segment_operators(text),
+  private.segment_path_key(text,text),
+  private.segment_show(jsonb),
+  private.segment_timeout_message(),
+  private.tg_segment_settings__apply(),
+  public.evaluate_segment(jsonb,integer,uuid),
+  public.explain_segment_membership(jsonb,uuid),
+  public.validate_segment(jsonb)
+from public, anon, authenticated, service_role;
+grant execute on function
+  private.assert_valid_segment(jsonb,text),
+  private.compile_segment_group(jsonb,private.segment_query),
+  private.compile_segment_rule(jsonb,private.segment_query),
+  private.compile_segment(jsonb),
+  private.explain_segment_node(jsonb,text,uuid,jsonb),
+  private.segment_check_group(jsonb,text,integer,integer,jsonb),
+  private.segment_check_list(text,jsonb,text,boolean),
+  private.segment_check_rule(jsonb,text),
+  private.segment_check_scalar(text,jsonb,text,boolean),
+  private.segment_day_start(date),
+  private.segment_error(text,text,text),
+  private.segment_field_kind(text),
+  private.segment_fields(),
+  private.segment_like_literal(text),
+  private.segment_member_ids(jsonb),
+  private.segment_member_json(uuid),
+  private.segment_operators(text),
+  private.segment_path_key(text,text),
+  private.segment_show(jsonb),
+  private.segment_timeout_message(),
+  public.evaluate_segment(jsonb,integer,uuid),
+  public.explain_segment_membership(jsonb,uuid),
+  public.validate_segment(jsonb)
+to authenticated, service_role;
 
 reset search_path;
 reset check_function_bodies;

@@ -14,7 +14,9 @@ set search_path = '';              -- every name below is schema-qualified
 CREATE TABLE public.customer_segment_members (
     segment_id uuid NOT NULL,
     customer_id uuid NOT NULL,
-    entered_at timestamp with time zone DEFAULT now() NOT NULL
+    entered_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT customer_segment_members_pkey PRIMARY KEY (segment_id, customer_id),
+    CONSTRAINT customer_segment_members_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE
 );
 
 COMMENT ON TABLE public.customer_segment_members IS 'Who is in each saved segment as of its last refresh_segment; entries and exits are segment timeline events.';
@@ -33,16 +35,13 @@ CREATE TABLE public.customer_segments (
     last_refreshed_at timestamp with time zone,
     updated_by uuid,
     CONSTRAINT customer_segments_description_max_2000 CHECK ((char_length(description) <= 2000)),
-    CONSTRAINT customer_segments_name_length_1_to_120 CHECK (((char_length(btrim(name)) >= 1) AND (char_length(btrim(name)) <= 120)))
+    CONSTRAINT customer_segments_name_length_1_to_120 CHECK (((char_length(btrim(name)) >= 1) AND (char_length(btrim(name)) <= 120))),
+    CONSTRAINT customer_segments_pkey PRIMARY KEY (id),
+    CONSTRAINT customer_segments_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL,
+    CONSTRAINT customer_segments_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES public.users(id) ON DELETE SET NULL
 );
 
 COMMENT ON COLUMN public.customer_segments.version IS 'Revision of the saved segment: 1 when created, +1 on every change of its definition.';
-
-ALTER TABLE ONLY public.customer_segment_members
-    ADD CONSTRAINT customer_segment_members_pkey PRIMARY KEY (segment_id, customer_id);
-
-ALTER TABLE ONLY public.customer_segments
-    ADD CONSTRAINT customer_segments_pkey PRIMARY KEY (id);
 
 CREATE INDEX customer_segment_members_customer_id_idx ON public.customer_segment_members USING btree (customer_id);
 
@@ -55,16 +54,7 @@ CREATE UNIQUE INDEX customer_segments_name_key ON public.customer_segments USING
 CREATE INDEX customer_segments_updated_by_idx ON public.customer_segments USING btree (updated_by);
 
 ALTER TABLE ONLY public.customer_segment_members
-    ADD CONSTRAINT customer_segment_members_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE;
-
-ALTER TABLE ONLY public.customer_segment_members
     ADD CONSTRAINT customer_segment_members_segment_id_fkey FOREIGN KEY (segment_id) REFERENCES public.customer_segments(id) ON DELETE CASCADE;
-
-ALTER TABLE ONLY public.customer_segments
-    ADD CONSTRAINT customer_segments_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL;
-
-ALTER TABLE ONLY public.customer_segments
-    ADD CONSTRAINT customer_segments_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES public.users(id) ON DELETE SET NULL;
 
 -- ------------------------------------------------------------------------------------------------
 -- Functions and views
@@ -324,24 +314,32 @@ CREATE POLICY customer_segments_update_admin ON public.customer_segments FOR UPD
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on function private.apply_segment_refresh(uuid) from public, anon, authenticated, service_role;
-grant execute on function private.apply_segment_refresh(uuid) to authenticated, service_role;
-revoke all on function private.refresh_auto_segments() from public, anon, authenticated, service_role;
-revoke all on function private.segment_campaign_usage() from public, anon, authenticated, service_role;
-grant execute on function private.segment_campaign_usage() to authenticated, service_role;
-revoke all on function private.tg_customer_segments__validate() from public, anon, authenticated, service_role;
-revoke all on table public.customer_segment_members from public, anon, authenticated, service_role;
+revoke all on table
+  public.customer_segment_members,
+  public.customer_segments,
+  public.segment_manager,
+  public.segment_usage
+from public, anon, authenticated, service_role;
 grant select on table public.customer_segment_members to authenticated, service_role;
-revoke all on table public.customer_segments from public, anon, authenticated, service_role;
-grant all on table public.customer_segments to authenticated, service_role;
-revoke all on function public.duplicate_segment(uuid,text) from public, anon, authenticated, service_role;
-grant execute on function public.duplicate_segment(uuid,text) to authenticated, service_role;
-revoke all on function public.refresh_segment(uuid) from public, anon, authenticated, service_role;
-grant execute on function public.refresh_segment(uuid) to authenticated, service_role;
-revoke all on table public.segment_manager from public, anon, authenticated, service_role;
-grant all on table public.segment_manager to authenticated, service_role;
-revoke all on table public.segment_usage from public, anon, authenticated, service_role;
-grant all on table public.segment_usage to authenticated, service_role;
+grant all on table
+  public.customer_segments,
+  public.segment_manager,
+  public.segment_usage
+to authenticated, service_role;
+revoke all on function
+  private.apply_segment_refresh(uuid),
+  private.refresh_auto_segments(),
+  private.segment_campaign_usage(),
+  private.tg_customer_segments__validate(),
+  public.duplicate_segment(uuid,text),
+  public.refresh_segment(uuid)
+from public, anon, authenticated, service_role;
+grant execute on function
+  private.apply_segment_refresh(uuid),
+  private.segment_campaign_usage(),
+  public.duplicate_segment(uuid,text),
+  public.refresh_segment(uuid)
+to authenticated, service_role;
 
 reset search_path;
 reset check_function_bodies;

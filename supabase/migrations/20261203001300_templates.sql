@@ -28,23 +28,17 @@ CREATE TABLE public.message_templates (
     CONSTRAINT message_templates_body_text_max_100000 CHECK ((char_length(body_text) <= 100000)),
     CONSTRAINT message_templates_channel_is_email_sms_or_push CHECK ((channel = ANY (ARRAY['email'::text, 'sms'::text, 'push'::text]))),
     CONSTRAINT message_templates_name_length_1_to_120 CHECK (((char_length(btrim(name)) >= 1) AND (char_length(btrim(name)) <= 120))),
-    CONSTRAINT message_templates_subject_max_300 CHECK ((char_length(subject) <= 300))
+    CONSTRAINT message_templates_subject_max_300 CHECK ((char_length(subject) <= 300)),
+    CONSTRAINT message_templates_pkey PRIMARY KEY (id),
+    CONSTRAINT message_templates_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL,
+    CONSTRAINT message_templates_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES public.users(id) ON DELETE SET NULL
 );
-
-ALTER TABLE ONLY public.message_templates
-    ADD CONSTRAINT message_templates_pkey PRIMARY KEY (id);
 
 CREATE UNIQUE INDEX message_templates_channel_name_key ON public.message_templates USING btree (channel, lower(name));
 
 CREATE INDEX message_templates_created_by_idx ON public.message_templates USING btree (created_by);
 
 CREATE INDEX message_templates_updated_by_idx ON public.message_templates USING btree (updated_by);
-
-ALTER TABLE ONLY public.message_templates
-    ADD CONSTRAINT message_templates_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL;
-
-ALTER TABLE ONLY public.message_templates
-    ADD CONSTRAINT message_templates_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES public.users(id) ON DELETE SET NULL;
 
 -- ------------------------------------------------------------------------------------------------
 -- Functions and views
@@ -159,15 +153,19 @@ CREATE POLICY message_templates_update_communicator ON public.message_templates 
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on function private.check_message_content(text,text,text,text,text[]) from public, anon, authenticated, service_role;
-grant execute on function private.check_message_content(text,text,text,text,text[]) to authenticated, service_role;
-revoke all on function private.message_variables() from public, anon, authenticated, service_role;
-grant execute on function private.message_variables() to authenticated, service_role;
-revoke all on function private.template_variables_used(text) from public, anon, authenticated, service_role;
-grant execute on function private.template_variables_used(text) to authenticated, service_role;
-revoke all on function private.tg_message_templates__validate() from public, anon, authenticated, service_role;
 revoke all on table public.message_templates from public, anon, authenticated, service_role;
 grant select, insert, update, delete on table public.message_templates to authenticated, service_role;
+revoke all on function
+  private.check_message_content(text,text,text,text,text[]),
+  private.message_variables(),
+  private.template_variables_used(text),
+  private.tg_message_templates__validate()
+from public, anon, authenticated, service_role;
+grant execute on function
+  private.check_message_content(text,text,text,text,text[]),
+  private.message_variables(),
+  private.template_variables_used(text)
+to authenticated, service_role;
 
 reset search_path;
 reset check_function_bodies;

@@ -14,7 +14,9 @@ set search_path = '';              -- every name below is schema-qualified
 
 CREATE TABLE public.campaign_audience_members (
     audience_id uuid NOT NULL,
-    customer_id uuid NOT NULL
+    customer_id uuid NOT NULL,
+    CONSTRAINT campaign_audience_members_pkey PRIMARY KEY (audience_id, customer_id),
+    CONSTRAINT campaign_audience_members_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE
 );
 
 CREATE TABLE public.campaign_audiences (
@@ -23,7 +25,9 @@ CREATE TABLE public.campaign_audiences (
     segment_snapshot jsonb NOT NULL,
     generated_at timestamp with time zone DEFAULT now() NOT NULL,
     count integer NOT NULL,
-    created_by uuid DEFAULT auth.uid()
+    created_by uuid DEFAULT auth.uid(),
+    CONSTRAINT campaign_audiences_pkey PRIMARY KEY (id),
+    CONSTRAINT campaign_audiences_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL
 );
 
 COMMENT ON COLUMN public.campaign_audiences.segment_snapshot IS 'What was frozen: {"kind","segment_id","definition","version","hash","counts":{channel:{eligible,no_consent,suppressed,no_address}}}';
@@ -48,7 +52,9 @@ CREATE TABLE public.campaign_recipients (
     failed_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT campaign_recipients_status_is_known CHECK ((status = ANY (ARRAY['queued'::text, 'sending'::text, 'sent'::text, 'delivered'::text, 'deferred'::text, 'opened'::text, 'clicked'::text, 'bounced'::text, 'dropped'::text, 'failed'::text, 'unsubscribed'::text, 'spam_reported'::text, 'cancelled'::text, 'skipped_no_consent'::text, 'skipped_suppressed'::text, 'skipped_no_address'::text, 'skipped_frequency_cap'::text])))
+    CONSTRAINT campaign_recipients_status_is_known CHECK ((status = ANY (ARRAY['queued'::text, 'sending'::text, 'sent'::text, 'delivered'::text, 'deferred'::text, 'opened'::text, 'clicked'::text, 'bounced'::text, 'dropped'::text, 'failed'::text, 'unsubscribed'::text, 'spam_reported'::text, 'cancelled'::text, 'skipped_no_consent'::text, 'skipped_suppressed'::text, 'skipped_no_address'::text, 'skipped_frequency_cap'::text]))),
+    CONSTRAINT campaign_recipients_one_per_member UNIQUE (campaign_id, customer_id, channel),
+    CONSTRAINT campaign_recipients_pkey PRIMARY KEY (id)
 );
 
 COMMENT ON COLUMN public.campaign_recipients.consent_history_id IS 'The customer_consent_history row that allowed the send (checked again when it leaves).';
@@ -74,7 +80,11 @@ CREATE TABLE public.campaigns (
     CONSTRAINT campaigns_channel_is_email_sms_or_push CHECK ((channel = ANY (ARRAY['email'::text, 'sms'::text, 'push'::text]))),
     CONSTRAINT campaigns_name_length_1_to_200 CHECK (((char_length(btrim(name)) >= 1) AND (char_length(btrim(name)) <= 200))),
     CONSTRAINT campaigns_status_is_known CHECK ((status = ANY (ARRAY['draft'::text, 'scheduled'::text, 'sending'::text, 'paused'::text, 'sent'::text, 'cancelled'::text]))),
-    CONSTRAINT campaigns_throttle_per_minute_1_to_100000 CHECK (((throttle_per_minute >= 1) AND (throttle_per_minute <= 100000)))
+    CONSTRAINT campaigns_throttle_per_minute_1_to_100000 CHECK (((throttle_per_minute >= 1) AND (throttle_per_minute <= 100000))),
+    CONSTRAINT campaigns_pkey PRIMARY KEY (id),
+    CONSTRAINT campaigns_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL,
+    CONSTRAINT campaigns_segment_id_fkey FOREIGN KEY (segment_id) REFERENCES public.customer_segments(id) ON DELETE SET NULL,
+    CONSTRAINT campaigns_template_id_fkey FOREIGN KEY (template_id) REFERENCES public.message_templates(id) ON DELETE SET NULL
 );
 
 COMMENT ON COLUMN public.campaigns.content IS 'Frozen copy of what is sent: {"subject","text","html"}; later template edits do not change it.';
@@ -88,7 +98,11 @@ CREATE TABLE public.push_logs (
     provider_message_id text,
     campaign_id uuid,
     recipient_id uuid,
-    created_at timestamp with time zone DEFAULT now() NOT NULL
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT push_logs_pkey PRIMARY KEY (id),
+    CONSTRAINT push_logs_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.campaigns(id) ON DELETE SET NULL,
+    CONSTRAINT push_logs_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE,
+    CONSTRAINT push_logs_recipient_id_fkey FOREIGN KEY (recipient_id) REFERENCES public.campaign_recipients(id) ON DELETE SET NULL
 );
 
 CREATE TABLE public.sms_logs (
@@ -101,29 +115,12 @@ CREATE TABLE public.sms_logs (
     campaign_id uuid,
     recipient_id uuid,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT sms_logs_pkey PRIMARY KEY (id),
+    CONSTRAINT sms_logs_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.campaigns(id) ON DELETE SET NULL,
+    CONSTRAINT sms_logs_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE,
+    CONSTRAINT sms_logs_recipient_id_fkey FOREIGN KEY (recipient_id) REFERENCES public.campaign_recipients(id) ON DELETE SET NULL
 );
-
-ALTER TABLE ONLY public.campaign_audience_members
-    ADD CONSTRAINT campaign_audience_members_pkey PRIMARY KEY (audience_id, customer_id);
-
-ALTER TABLE ONLY public.campaign_audiences
-    ADD CONSTRAINT campaign_audiences_pkey PRIMARY KEY (id);
-
-ALTER TABLE ONLY public.campaign_recipients
-    ADD CONSTRAINT campaign_recipients_one_per_member UNIQUE (campaign_id, customer_id, channel);
-
-ALTER TABLE ONLY public.campaign_recipients
-    ADD CONSTRAINT campaign_recipients_pkey PRIMARY KEY (id);
-
-ALTER TABLE ONLY public.campaigns
-    ADD CONSTRAINT campaigns_pkey PRIMARY KEY (id);
-
-ALTER TABLE ONLY public.push_logs
-    ADD CONSTRAINT push_logs_pkey PRIMARY KEY (id);
-
-ALTER TABLE ONLY public.sms_logs
-    ADD CONSTRAINT sms_logs_pkey PRIMARY KEY (id);
 
 CREATE INDEX campaign_audience_members_customer_id_idx ON public.campaign_audience_members USING btree (customer_id);
 
@@ -164,47 +161,14 @@ CREATE INDEX sms_logs_recipient_id_idx ON public.sms_logs USING btree (recipient
 ALTER TABLE ONLY public.campaign_audience_members
     ADD CONSTRAINT campaign_audience_members_audience_id_fkey FOREIGN KEY (audience_id) REFERENCES public.campaign_audiences(id) ON DELETE CASCADE;
 
-ALTER TABLE ONLY public.campaign_audience_members
-    ADD CONSTRAINT campaign_audience_members_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE;
-
 ALTER TABLE ONLY public.campaign_audiences
     ADD CONSTRAINT campaign_audiences_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.campaigns(id) ON DELETE CASCADE;
-
-ALTER TABLE ONLY public.campaign_audiences
-    ADD CONSTRAINT campaign_audiences_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL;
-
-ALTER TABLE ONLY public.campaigns
-    ADD CONSTRAINT campaigns_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL;
-
-ALTER TABLE ONLY public.campaigns
-    ADD CONSTRAINT campaigns_segment_id_fkey FOREIGN KEY (segment_id) REFERENCES public.customer_segments(id) ON DELETE SET NULL;
-
-ALTER TABLE ONLY public.campaigns
-    ADD CONSTRAINT campaigns_template_id_fkey FOREIGN KEY (template_id) REFERENCES public.message_templates(id) ON DELETE SET NULL;
 
 ALTER TABLE ONLY public.email_logs
     ADD CONSTRAINT email_logs_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.campaigns(id) ON DELETE SET NULL;
 
 ALTER TABLE ONLY public.email_logs
     ADD CONSTRAINT email_logs_recipient_id_fkey FOREIGN KEY (recipient_id) REFERENCES public.campaign_recipients(id) ON DELETE SET NULL;
-
-ALTER TABLE ONLY public.push_logs
-    ADD CONSTRAINT push_logs_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.campaigns(id) ON DELETE SET NULL;
-
-ALTER TABLE ONLY public.push_logs
-    ADD CONSTRAINT push_logs_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE;
-
-ALTER TABLE ONLY public.push_logs
-    ADD CONSTRAINT push_logs_recipient_id_fkey FOREIGN KEY (recipient_id) REFERENCES public.campaign_recipients(id) ON DELETE SET NULL;
-
-ALTER TABLE ONLY public.sms_logs
-    ADD CONSTRAINT sms_logs_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.campaigns(id) ON DELETE SET NULL;
-
-ALTER TABLE ONLY public.sms_logs
-    ADD CONSTRAINT sms_logs_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE;
-
-ALTER TABLE ONLY public.sms_logs
-    ADD CONSTRAINT sms_logs_recipient_id_fkey FOREIGN KEY (recipient_id) REFERENCES public.campaign_recipients(id) ON DELETE SET NULL;
 
 -- ------------------------------------------------------------------------------------------------
 -- Functions and views
@@ -501,42 +465,52 @@ CREATE POLICY sms_logs_select_admin ON public.sms_logs FOR SELECT TO authenticat
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on function private.audience_counts(uuid,text[]) from public, anon, authenticated, service_role;
-revoke all on function private.freeze_audience(jsonb,uuid,text[]) from public, anon, authenticated, service_role;
-grant execute on function private.freeze_audience(jsonb,uuid,text[]) to authenticated, service_role;
-revoke all on function private.recipient_fate(boolean,boolean,text,boolean) from public, anon, authenticated, service_role;
-grant execute on function private.recipient_fate(boolean,boolean,text,boolean) to authenticated, service_role;
-revoke all on function private.set_campaign_state(uuid,text) from public, anon, authenticated, service_role;
-grant execute on function private.set_campaign_state(uuid,text) to authenticated, service_role;
-revoke all on function private.tg_campaigns__delete_recipients() from public, anon, authenticated, service_role;
-revoke all on function private.tg_campaigns__status() from public, anon, authenticated, service_role;
-revoke all on function private.tg_users__delete_recipients() from public, anon, authenticated, service_role;
-revoke all on table public.campaign_audience_members from public, anon, authenticated, service_role;
-grant select on table public.campaign_audience_members to authenticated;
-grant select, insert, update, delete on table public.campaign_audience_members to service_role;
-revoke all on table public.campaign_audiences from public, anon, authenticated, service_role;
-grant select on table public.campaign_audiences to authenticated;
-grant select, insert, update, delete on table public.campaign_audiences to service_role;
-revoke all on table public.campaign_recipients from public, anon, authenticated, service_role;
-grant select on table public.campaign_recipients to authenticated;
-grant select, insert, update, delete on table public.campaign_recipients to service_role;
-revoke all on table public.campaigns from public, anon, authenticated, service_role;
-grant select on table public.campaigns to authenticated;
-grant select, insert, update, delete on table public.campaigns to service_role;
-revoke all on function public.cancel_campaign(uuid) from public, anon, authenticated, service_role;
-grant execute on function public.cancel_campaign(uuid) to authenticated, service_role;
-revoke all on function public.freeze_campaign_audience(jsonb,uuid) from public, anon, authenticated, service_role;
-grant execute on function public.freeze_campaign_audience(jsonb,uuid) to authenticated, service_role;
-revoke all on function public.pause_campaign(uuid) from public, anon, authenticated, service_role;
-grant execute on function public.pause_campaign(uuid) to authenticated, service_role;
-revoke all on table public.push_logs from public, anon, authenticated, service_role;
-grant select on table public.push_logs to authenticated;
-grant select, insert, update, delete on table public.push_logs to service_role;
-revoke all on function public.resume_campaign(uuid) from public, anon, authenticated, service_role;
-grant execute on function public.resume_campaign(uuid) to authenticated, service_role;
-revoke all on table public.sms_logs from public, anon, authenticated, service_role;
-grant select on table public.sms_logs to authenticated;
-grant select, insert, update, delete on table public.sms_logs to service_role;
+revoke all on table
+  public.campaign_audience_members,
+  public.campaign_audiences,
+  public.campaign_recipients,
+  public.campaigns,
+  public.push_logs,
+  public.sms_logs
+from public, anon, authenticated, service_role;
+grant select on table
+  public.campaign_audience_members,
+  public.campaign_audiences,
+  public.campaign_recipients,
+  public.campaigns,
+  public.push_logs,
+  public.sms_logs
+to authenticated;
+grant select, insert, update, delete on table
+  public.campaign_audience_members,
+  public.campaign_audiences,
+  public.campaign_recipients,
+  public.campaigns,
+  public.push_logs,
+  public.sms_logs
+to service_role;
+revoke all on function
+  private.audience_counts(uuid,text[]),
+  private.freeze_audience(jsonb,uuid,text[]),
+  private.recipient_fate(boolean,boolean,text,boolean),
+  private.set_campaign_state(uuid,text),
+  private.tg_campaigns__delete_recipients(),
+  private.tg_campaigns__status(),
+  private.tg_users__delete_recipients(),
+  public.cancel_campaign(uuid),
+  public.freeze_campaign_audience(jsonb,uuid),
+  public.pause_campaign(uuid),
+  public.resume_campaign(uuid)
+from public, anon, authenticated, service_role;
+grant execute on function
+  private.freeze_audience(jsonb,uuid,text[]),
+  private.recipient_fate(boolean,boolean,text,boolean),
+  private.set_campaign_state(uuid,text),
+  public.cancel_campaign(uuid),
+  public.freeze_campaign_audience(jsonb,uuid),
+  public.pause_campaign(uuid),
+  public.resume_campaign(uuid)
+to authenticated, service_role;
 
 reset search_path;
 reset check_function_bodies;

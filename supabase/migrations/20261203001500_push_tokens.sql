@@ -20,19 +20,13 @@ CREATE TABLE public.customer_push_tokens (
     last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
     disabled_at timestamp with time zone,
     CONSTRAINT customer_push_tokens_platform_is_known CHECK ((platform = ANY (ARRAY['ios'::text, 'android'::text, 'web'::text]))),
-    CONSTRAINT customer_push_tokens_token_is_expo CHECK ((token ~ '^Expo(nent)?PushToken\[[A-Za-z0-9_-]+\]$'::text))
+    CONSTRAINT customer_push_tokens_token_is_expo CHECK ((token ~ '^Expo(nent)?PushToken\[[A-Za-z0-9_-]+\]$'::text)),
+    CONSTRAINT customer_push_tokens_pkey PRIMARY KEY (id),
+    CONSTRAINT customer_push_tokens_token_key UNIQUE (token),
+    CONSTRAINT customer_push_tokens_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE
 );
 
-ALTER TABLE ONLY public.customer_push_tokens
-    ADD CONSTRAINT customer_push_tokens_pkey PRIMARY KEY (id);
-
-ALTER TABLE ONLY public.customer_push_tokens
-    ADD CONSTRAINT customer_push_tokens_token_key UNIQUE (token);
-
 CREATE INDEX customer_push_tokens_customer_id_idx ON public.customer_push_tokens USING btree (customer_id, last_seen_at DESC) WHERE (disabled_at IS NULL);
-
-ALTER TABLE ONLY public.customer_push_tokens
-    ADD CONSTRAINT customer_push_tokens_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 -- ------------------------------------------------------------------------------------------------
 -- Row-level security

@@ -16,7 +16,8 @@ CREATE TABLE private.rate_buckets (
     key text NOT NULL,
     tokens double precision NOT NULL,
     refilled_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
-    blocked_until timestamp with time zone
+    blocked_until timestamp with time zone,
+    CONSTRAINT rate_buckets_pkey PRIMARY KEY (key)
 );
 
 CREATE TABLE public.messaging_settings (
@@ -24,21 +25,14 @@ CREATE TABLE public.messaging_settings (
     value jsonb NOT NULL,
     updated_by uuid DEFAULT auth.uid(),
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT messaging_settings_key_is_known CHECK ((key = ANY (ARRAY['frequency_cap'::text, 'dispatch'::text])))
+    CONSTRAINT messaging_settings_key_is_known CHECK ((key = ANY (ARRAY['frequency_cap'::text, 'dispatch'::text]))),
+    CONSTRAINT messaging_settings_pkey PRIMARY KEY (key),
+    CONSTRAINT messaging_settings_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES public.users(id) ON DELETE SET NULL
 );
 
 COMMENT ON TABLE public.messaging_settings IS 'frequency_cap: {"email":{"max":3,"days":7},...} (off unless set); dispatch: {"max_attempts":5,"lease_seconds":60,"base_backoff_seconds":5}';
 
-ALTER TABLE ONLY private.rate_buckets
-    ADD CONSTRAINT rate_buckets_pkey PRIMARY KEY (key);
-
-ALTER TABLE ONLY public.messaging_settings
-    ADD CONSTRAINT messaging_settings_pkey PRIMARY KEY (key);
-
 CREATE INDEX messaging_settings_updated_by_idx ON public.messaging_settings USING btree (updated_by);
-
-ALTER TABLE ONLY public.messaging_settings
-    ADD CONSTRAINT messaging_settings_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES public.users(id) ON DELETE SET NULL;
 
 -- ------------------------------------------------------------------------------------------------
 -- Functions and views
@@ -549,25 +543,33 @@ CREATE POLICY messaging_settings_update_communicator ON public.messaging_setting
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on function private.claim_recipients(text,text,integer,integer) from public, anon, authenticated, service_role;
-grant execute on function private.claim_recipients(text,text,integer,integer) to service_role;
-revoke all on function private.close_finished_campaigns(uuid[]) from public, anon, authenticated, service_role;
-revoke all on function private.complete_recipients(text,jsonb) from public, anon, authenticated, service_role;
-grant execute on function private.complete_recipients(text,jsonb) to service_role;
-revoke all on function private.dispatch_setting(text,numeric) from public, anon, authenticated, service_role;
-grant execute on function private.dispatch_setting(text,numeric) to authenticated, service_role;
-revoke all on function private.enqueue_recipients(uuid,uuid) from public, anon, authenticated, service_role;
-revoke all on function private.queue_campaign(jsonb) from public, anon, authenticated, service_role;
-grant execute on function private.queue_campaign(jsonb) to authenticated, service_role;
-revoke all on table private.rate_buckets from public, anon, authenticated, service_role;
-revoke all on function private.take_tokens(text,integer,integer) from public, anon, authenticated, service_role;
-revoke all on function private.tg_messaging_settings__validate() from public, anon, authenticated, service_role;
-revoke all on function public.message_preview_context(uuid,uuid) from public, anon, authenticated, service_role;
-grant execute on function public.message_preview_context(uuid,uuid) to authenticated, service_role;
-revoke all on table public.messaging_settings from public, anon, authenticated, service_role;
+revoke all on table
+  private.rate_buckets,
+  public.messaging_settings
+from public, anon, authenticated, service_role;
 grant select, insert, update, delete on table public.messaging_settings to authenticated, service_role;
-revoke all on function public.queue_bulk_message(jsonb) from public, anon, authenticated, service_role;
-grant execute on function public.queue_bulk_message(jsonb) to authenticated, service_role;
+revoke all on function
+  private.claim_recipients(text,text,integer,integer),
+  private.close_finished_campaigns(uuid[]),
+  private.complete_recipients(text,jsonb),
+  private.dispatch_setting(text,numeric),
+  private.enqueue_recipients(uuid,uuid),
+  private.queue_campaign(jsonb),
+  private.take_tokens(text,integer,integer),
+  private.tg_messaging_settings__validate(),
+  public.message_preview_context(uuid,uuid),
+  public.queue_bulk_message(jsonb)
+from public, anon, authenticated, service_role;
+grant execute on function
+  private.claim_recipients(text,text,integer,integer),
+  private.complete_recipients(text,jsonb)
+to service_role;
+grant execute on function
+  private.dispatch_setting(text,numeric),
+  private.queue_campaign(jsonb),
+  public.message_preview_context(uuid,uuid),
+  public.queue_bulk_message(jsonb)
+to authenticated, service_role;
 
 reset search_path;
 reset check_function_bodies;

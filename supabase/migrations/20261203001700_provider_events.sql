@@ -15,22 +15,25 @@ set search_path = '';              -- every name below is schema-qualified
 CREATE TABLE private.provider_event_statuses (
     provider text NOT NULL,
     event text NOT NULL,
-    status text NOT NULL
+    status text NOT NULL,
+    CONSTRAINT provider_event_statuses_pkey PRIMARY KEY (provider, event)
 );
 
 CREATE TABLE private.provider_sync_state (
     key text NOT NULL,
     synced_until timestamp with time zone NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT provider_sync_state_pkey PRIMARY KEY (key)
 );
 
 CREATE TABLE private.recipient_status_ranks (
     status text NOT NULL,
-    rank integer NOT NULL
+    rank integer NOT NULL,
+    CONSTRAINT recipient_status_ranks_pkey PRIMARY KEY (status)
 );
 
 CREATE TABLE public.message_events (
-    id bigint NOT NULL,
+    id bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
     provider text NOT NULL,
     provider_event_id text NOT NULL,
     event text NOT NULL,
@@ -43,22 +46,18 @@ CREATE TABLE public.message_events (
     occurred_at timestamp with time zone NOT NULL,
     payload jsonb NOT NULL,
     received_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT message_events_provider_is_known CHECK ((provider = ANY (ARRAY['sendgrid'::text, 'twilio'::text, 'expo'::text])))
+    CONSTRAINT message_events_provider_is_known CHECK ((provider = ANY (ARRAY['sendgrid'::text, 'twilio'::text, 'expo'::text]))),
+    CONSTRAINT message_events_pkey PRIMARY KEY (id),
+    CONSTRAINT message_events_provider_event_key UNIQUE (provider, provider_event_id),
+    CONSTRAINT message_events_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.campaigns(id) ON DELETE SET NULL,
+    CONSTRAINT message_events_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE SET NULL,
+    CONSTRAINT message_events_recipient_id_fkey FOREIGN KEY (recipient_id) REFERENCES public.campaign_recipients(id) ON DELETE SET NULL
 );
 
 COMMENT ON TABLE public.message_events IS 'Every provider event once (unique provider event id); unknown event types are kept and otherwise ignored.';
 
-ALTER TABLE public.message_events ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
-    SEQUENCE NAME public.message_events_id_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
-
 CREATE TABLE public.suppressions (
-    id bigint NOT NULL,
+    id bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
     channel text NOT NULL,
     address text NOT NULL,
     address_key text GENERATED ALWAYS AS (lower(btrim(address))) STORED,
@@ -68,40 +67,12 @@ CREATE TABLE public.suppressions (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT suppressions_address_not_blank CHECK (((char_length(btrim(address)) >= 1) AND (char_length(btrim(address)) <= 320))),
     CONSTRAINT suppressions_channel_is_email_sms_or_push CHECK ((channel = ANY (ARRAY['email'::text, 'sms'::text, 'push'::text]))),
-    CONSTRAINT suppressions_reason_is_known CHECK ((reason = ANY (ARRAY['bounce'::text, 'dropped'::text, 'invalid'::text, 'spamreport'::text, 'unsubscribe'::text, 'group_unsubscribe'::text, 'block'::text, 'manual'::text])))
+    CONSTRAINT suppressions_reason_is_known CHECK ((reason = ANY (ARRAY['bounce'::text, 'dropped'::text, 'invalid'::text, 'spamreport'::text, 'unsubscribe'::text, 'group_unsubscribe'::text, 'block'::text, 'manual'::text]))),
+    CONSTRAINT suppressions_channel_address_key UNIQUE (channel, address_key),
+    CONSTRAINT suppressions_pkey PRIMARY KEY (id)
 );
 
 COMMENT ON TABLE public.suppressions IS 'Addresses no message may go to, whatever the consent: bounces, spam reports, invalid addresses, provider unsubscribes.';
-
-ALTER TABLE public.suppressions ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
-    SEQUENCE NAME public.suppressions_id_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
-
-ALTER TABLE ONLY private.provider_event_statuses
-    ADD CONSTRAINT provider_event_statuses_pkey PRIMARY KEY (provider, event);
-
-ALTER TABLE ONLY private.provider_sync_state
-    ADD CONSTRAINT provider_sync_state_pkey PRIMARY KEY (key);
-
-ALTER TABLE ONLY private.recipient_status_ranks
-    ADD CONSTRAINT recipient_status_ranks_pkey PRIMARY KEY (status);
-
-ALTER TABLE ONLY public.message_events
-    ADD CONSTRAINT message_events_pkey PRIMARY KEY (id);
-
-ALTER TABLE ONLY public.message_events
-    ADD CONSTRAINT message_events_provider_event_key UNIQUE (provider, provider_event_id);
-
-ALTER TABLE ONLY public.suppressions
-    ADD CONSTRAINT suppressions_channel_address_key UNIQUE (channel, address_key);
-
-ALTER TABLE ONLY public.suppressions
-    ADD CONSTRAINT suppressions_pkey PRIMARY KEY (id);
 
 CREATE INDEX message_events_campaign_idx ON public.message_events USING btree (campaign_id, event);
 
@@ -111,15 +82,6 @@ CREATE INDEX message_events_recipient_idx ON public.message_events USING btree (
 
 ALTER TABLE ONLY private.provider_event_statuses
     ADD CONSTRAINT provider_event_statuses_status_fkey FOREIGN KEY (status) REFERENCES private.recipient_status_ranks(status);
-
-ALTER TABLE ONLY public.message_events
-    ADD CONSTRAINT message_events_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.campaigns(id) ON DELETE SET NULL;
-
-ALTER TABLE ONLY public.message_events
-    ADD CONSTRAINT message_events_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE SET NULL;
-
-ALTER TABLE ONLY public.message_events
-    ADD CONSTRAINT message_events_recipient_id_fkey FOREIGN KEY (recipient_id) REFERENCES public.campaign_recipients(id) ON DELETE SET NULL;
 
 insert into private.recipient_status_ranks (status, rank) values
   ('bounced', '25'),
@@ -506,34 +468,46 @@ CREATE POLICY suppressions_update_communicator ON public.suppressions FOR UPDATE
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on function private.apply_provider_consent(jsonb) from public, anon, authenticated, service_role;
-revoke all on function private.apply_recipient_events(uuid[]) from public, anon, authenticated, service_role;
-revoke all on function private.ingest_sendgrid_events(jsonb) from public, anon, authenticated, service_role;
-grant execute on function private.ingest_sendgrid_events(jsonb) to service_role;
-revoke all on function private.ingest_sendgrid_suppressions(text,jsonb,timestamp with time zone) from public, anon, authenticated, service_role;
-grant execute on function private.ingest_sendgrid_suppressions(text,jsonb,timestamp with time zone) to service_role;
-revoke all on function private.ingest_twilio_inbound(jsonb) from public, anon, authenticated, service_role;
-grant execute on function private.ingest_twilio_inbound(jsonb) to service_role;
-revoke all on function private.ingest_twilio_status(jsonb) from public, anon, authenticated, service_role;
-grant execute on function private.ingest_twilio_status(jsonb) to service_role;
-revoke all on table private.provider_event_statuses from public, anon, authenticated, service_role;
-revoke all on table private.provider_sync_state from public, anon, authenticated, service_role;
-revoke all on table private.recipient_status_ranks from public, anon, authenticated, service_role;
-revoke all on function private.suppression_sync_since(text) from public, anon, authenticated, service_role;
-grant execute on function private.suppression_sync_since(text) to service_role;
-revoke all on table public.campaign_link_clicks from public, anon, authenticated, service_role;
-grant all on table public.campaign_link_clicks to anon, authenticated, service_role;
-revoke all on table public.campaign_stats from public, anon, authenticated, service_role;
-grant all on table public.campaign_stats to anon, authenticated, service_role;
-revoke all on table public.message_events from public, anon, authenticated, service_role;
+revoke all on table
+  private.provider_event_statuses,
+  private.provider_sync_state,
+  private.recipient_status_ranks,
+  public.campaign_link_clicks,
+  public.campaign_stats,
+  public.message_events,
+  public.suppressions
+from public, anon, authenticated, service_role;
+grant all on table
+  public.campaign_link_clicks,
+  public.campaign_stats
+to anon, authenticated, service_role;
 grant select on table public.message_events to authenticated;
 grant select, insert, update, delete on table public.message_events to service_role;
-revoke all on sequence public.message_events_id_seq from public, anon, authenticated, service_role;
-grant select, update, usage on sequence public.message_events_id_seq to anon, authenticated, service_role;
-revoke all on table public.suppressions from public, anon, authenticated, service_role;
 grant select, insert, update, delete on table public.suppressions to authenticated, service_role;
-revoke all on sequence public.suppressions_id_seq from public, anon, authenticated, service_role;
-grant select, update, usage on sequence public.suppressions_id_seq to anon, authenticated, service_role;
+revoke all on sequence
+  public.message_events_id_seq,
+  public.suppressions_id_seq
+from public, anon, authenticated, service_role;
+grant select, update, usage on sequence
+  public.message_events_id_seq,
+  public.suppressions_id_seq
+to anon, authenticated, service_role;
+revoke all on function
+  private.apply_provider_consent(jsonb),
+  private.apply_recipient_events(uuid[]),
+  private.ingest_sendgrid_events(jsonb),
+  private.ingest_sendgrid_suppressions(text,jsonb,timestamp with time zone),
+  private.ingest_twilio_inbound(jsonb),
+  private.ingest_twilio_status(jsonb),
+  private.suppression_sync_since(text)
+from public, anon, authenticated, service_role;
+grant execute on function
+  private.ingest_sendgrid_events(jsonb),
+  private.ingest_sendgrid_suppressions(text,jsonb,timestamp with time zone),
+  private.ingest_twilio_inbound(jsonb),
+  private.ingest_twilio_status(jsonb),
+  private.suppression_sync_since(text)
+to service_role;
 
 reset search_path;
 reset check_function_bodies;

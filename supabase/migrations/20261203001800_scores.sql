@@ -19,7 +19,9 @@ CREATE TABLE public.scoring_settings (
     updated_by uuid DEFAULT auth.uid(),
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT scoring_settings_key_is_known CHECK ((key = ANY (ARRAY['vip_lifetime_value'::text, 'vip_rearm_lifetime_value'::text, 'high_risk_score'::text, 'high_risk_rearm_score'::text, 'medium_risk_score'::text, 'churn_inactive_days'::text, 'churn_rearm_days'::text, 'overdue_weight'::text, 'overdue_full_amount'::text, 'failed_payments_weight'::text, 'failed_payments_full_count'::text, 'cancellation_weight'::text, 'cancellation_min_bookings'::text, 'urgent_tickets_weight'::text, 'urgent_tickets_full_count'::text, 'expired_insurance_weight'::text]))),
-    CONSTRAINT scoring_settings_value_not_negative CHECK ((value >= (0)::numeric))
+    CONSTRAINT scoring_settings_value_not_negative CHECK ((value >= (0)::numeric)),
+    CONSTRAINT scoring_settings_pkey PRIMARY KEY (key),
+    CONSTRAINT scoring_settings_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES public.users(id) ON DELETE SET NULL
 );
 
 COMMENT ON TABLE public.scoring_settings IS 'Thresholds of the score alerts (with their lower re-arm values) and the weights of the risk components; read by the nightly scoring pass and customer_summary.';
@@ -32,11 +34,18 @@ CREATE TABLE public.customer_risk_overrides (
     expires_at timestamp with time zone,
     created_by uuid DEFAULT auth.uid(),
     created_at timestamp with time zone DEFAULT now() NOT NULL,
+    revision integer DEFAULT 1 NOT NULL,
     CONSTRAINT customer_risk_overrides_reason_length_1_to_1000 CHECK (((reason ~ '[^[:space:]]'::text) AND (char_length(reason) <= 1000))),
-    CONSTRAINT customer_risk_overrides_score_between_0_and_100 CHECK (((score >= (0)::numeric) AND (score <= (100)::numeric)))
+    CONSTRAINT customer_risk_overrides_score_between_0_and_100 CHECK (((score >= (0)::numeric) AND (score <= (100)::numeric))),
+    CONSTRAINT customer_risk_overrides_id_key UNIQUE (id),
+    CONSTRAINT customer_risk_overrides_pkey PRIMARY KEY (customer_id),
+    CONSTRAINT customer_risk_overrides_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL,
+    CONSTRAINT customer_risk_overrides_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE
 );
 
 COMMENT ON TABLE public.customer_risk_overrides IS 'An admin''s risk score for a customer; it is the effective risk while expires_at is null or in the future. Expired rows are removed by crm_expire_risk_overrides.';
+
+COMMENT ON COLUMN public.customer_risk_overrides.revision IS 'Counts changes of this override: 1 when set, +1 per update in place (set by a trigger; written values are ignored).';
 
 CREATE TABLE public.customer_scores (
     customer_id uuid NOT NULL,
@@ -56,13 +65,14 @@ CREATE TABLE public.customer_scores (
     cancellation_points numeric(5,2) NOT NULL,
     urgent_tickets_points numeric(5,2) NOT NULL,
     expired_insurance_points numeric(5,2) NOT NULL,
-    CONSTRAINT customer_scores_risk_score_between_0_and_100 CHECK (((risk_score >= (0)::numeric) AND (risk_score <= (100)::numeric)))
+    CONSTRAINT customer_scores_risk_score_between_0_and_100 CHECK (((risk_score >= (0)::numeric) AND (risk_score <= (100)::numeric))),
+    CONSTRAINT customer_scores_pkey PRIMARY KEY (customer_id)
 );
 
 COMMENT ON TABLE public.customer_scores IS 'The score of each customer as of the last nightly pass, with the inputs and points that explain it; users.risk_score and users.lifetime_value mirror it.';
 
 CREATE TABLE public.customer_score_history (
-    id bigint NOT NULL,
+    id bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
     customer_id uuid NOT NULL,
     scored_at timestamp with time zone NOT NULL,
     lifetime_value numeric(12,2) NOT NULL,
@@ -80,34 +90,11 @@ CREATE TABLE public.customer_score_history (
     cancellation_points numeric(5,2) NOT NULL,
     urgent_tickets_points numeric(5,2) NOT NULL,
     expired_insurance_points numeric(5,2) NOT NULL,
-    CONSTRAINT customer_scores_risk_score_between_0_and_100 CHECK (((risk_score >= (0)::numeric) AND (risk_score <= (100)::numeric)))
+    CONSTRAINT customer_scores_risk_score_between_0_and_100 CHECK (((risk_score >= (0)::numeric) AND (risk_score <= (100)::numeric))),
+    CONSTRAINT customer_score_history_pkey PRIMARY KEY (id)
 );
 
 COMMENT ON TABLE public.customer_score_history IS 'One row each time a customer''s score or any of its components changed: every score ever shown can be explained.';
-
-ALTER TABLE public.customer_score_history ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
-    SEQUENCE NAME public.customer_score_history_id_seq
-    START WITH 1
-    INCREMENT BY 1
-    NO MINVALUE
-    NO MAXVALUE
-    CACHE 1
-);
-
-ALTER TABLE ONLY public.customer_risk_overrides
-    ADD CONSTRAINT customer_risk_overrides_id_key UNIQUE (id);
-
-ALTER TABLE ONLY public.customer_risk_overrides
-    ADD CONSTRAINT customer_risk_overrides_pkey PRIMARY KEY (customer_id);
-
-ALTER TABLE ONLY public.customer_score_history
-    ADD CONSTRAINT customer_score_history_pkey PRIMARY KEY (id);
-
-ALTER TABLE ONLY public.customer_scores
-    ADD CONSTRAINT customer_scores_pkey PRIMARY KEY (customer_id);
-
-ALTER TABLE ONLY public.scoring_settings
-    ADD CONSTRAINT scoring_settings_pkey PRIMARY KEY (key);
 
 CREATE INDEX customer_risk_overrides_created_by_idx ON public.customer_risk_overrides USING btree (created_by);
 
@@ -116,15 +103,6 @@ CREATE INDEX customer_risk_overrides_expires_at_idx ON public.customer_risk_over
 CREATE INDEX customer_score_history_customer_idx ON public.customer_score_history USING btree (customer_id, scored_at DESC);
 
 CREATE INDEX scoring_settings_updated_by_idx ON public.scoring_settings USING btree (updated_by);
-
-ALTER TABLE ONLY public.customer_risk_overrides
-    ADD CONSTRAINT customer_risk_overrides_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL;
-
-ALTER TABLE ONLY public.customer_risk_overrides
-    ADD CONSTRAINT customer_risk_overrides_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE;
-
-ALTER TABLE ONLY public.scoring_settings
-    ADD CONSTRAINT scoring_settings_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES public.users(id) ON DELETE SET NULL;
 
 insert into public.scoring_settings (key, value, description, updated_by) values
   ('cancellation_min_bookings', '2', 'the cancellation ratio counts only from this many bookings (any status)', null),
@@ -163,10 +141,8 @@ CREATE FUNCTION private.expire_risk_overrides() RETURNS integer
 declare
   n integer;
 begin
-  perform set_config('crm.risk_override_end', 'expired', true);
   delete from public.customer_risk_overrides o where o.expires_at <= now();
   get diagnostics n = row_count;
-  perform set_config('crm.risk_override_end', '', true);
   return n;
 end
 $$;
@@ -271,26 +247,36 @@ CREATE FUNCTION private.scoring_setting(key text) RETURNS numeric
   select s.value from public.scoring_settings s where s.key = scoring_setting.key
 $$;
 
+CREATE FUNCTION private.tg_customer_risk_overrides__revision() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  new.revision := case when tg_op = 'UPDATE' and old.id = new.id then old.revision + 1 else 1 end;
+  return new;
+end
+$$;
+
 CREATE FUNCTION private.tg_customer_risk_overrides__timeline() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 declare
-  ended_by text := coalesce(current_setting('crm.risk_override_end', true), '');
+  expired boolean;
 begin
   if tg_op in ('UPDATE', 'DELETE') and (tg_op = 'DELETE' or old.id <> new.id) then
+    expired := old.expires_at is not null and old.expires_at <= now();
     perform private.record_timeline_event(
       old.customer_id, 'risk', 'customer_risk_overrides', old.id,
-      case when ended_by = 'expired' then 'expired' else 'cleared' end, now(),
-      case when ended_by = 'expired' then format('Risk override %s expired', old.score)
-           else format('Risk override %s cleared', old.score) end,
+      case when expired then 'expired' else 'cleared' end, now(),
+      format(case when expired then 'Risk override %s expired' else 'Risk override %s cleared' end, old.score),
       jsonb_build_object('score', old.score, 'reason', old.reason, 'expires_at', old.expires_at,
                          'computed_score', (select u.risk_score from public.users u where u.id = old.customer_id)));
   end if;
   if tg_op in ('INSERT', 'UPDATE') then
     perform private.record_timeline_event(
       new.customer_id, 'risk', 'customer_risk_overrides', new.id,
-      case when tg_op = 'UPDATE' and old.id = new.id then 'changed@' || now()::text else 'set' end, now(),
+      case when tg_op = 'UPDATE' and old.id = new.id then 'changed#' || new.revision else 'set' end, now(),
       format('Risk overridden to %s', new.score),
       jsonb_build_object('score', new.score, 'reason', new.reason, 'expires_at', new.expires_at,
                          'computed_score', (select u.risk_score from public.users u where u.id = new.customer_id)));
@@ -620,7 +606,7 @@ CREATE VIEW public.customer_effective_risk WITH (security_invoker='true') AS
    FROM private.effective_customer_scores e
   WHERE (( SELECT private.is_admin() AS is_admin) OR ( SELECT private.is_trusted() AS is_trusted));
 
-COMMENT ON VIEW public.customer_effective_risk IS 'The effective risk of every customer (CONTRACT §5: the active admin override, else users.risk_score) and its level. Admin only.';
+COMMENT ON VIEW public.customer_effective_risk IS 'The effective risk of every customer (docs/api.md §5: the active admin override, else users.risk_score) and its level. Admin only.';
 
 -- ------------------------------------------------------------------------------------------------
 -- Triggers
@@ -631,6 +617,8 @@ CREATE TRIGGER _010_validate BEFORE INSERT OR UPDATE ON public.customer_risk_ove
 CREATE TRIGGER _010_validate BEFORE INSERT OR UPDATE ON public.scoring_settings FOR EACH ROW EXECUTE FUNCTION private.tg_scoring_settings__validate();
 
 CREATE TRIGGER _020_check_pairs AFTER INSERT OR UPDATE ON public.scoring_settings FOR EACH STATEMENT EXECUTE FUNCTION private.tg_scoring_settings__check_pairs();
+
+CREATE TRIGGER _020_revision BEFORE INSERT OR UPDATE ON public.customer_risk_overrides FOR EACH ROW EXECUTE FUNCTION private.tg_customer_risk_overrides__revision();
 
 CREATE TRIGGER _100_timeline AFTER INSERT OR DELETE OR UPDATE ON public.customer_risk_overrides FOR EACH ROW EXECUTE FUNCTION private.tg_customer_risk_overrides__timeline();
 
@@ -678,40 +666,51 @@ CREATE POLICY scoring_settings_update_admin ON public.scoring_settings FOR UPDAT
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on table private.customer_score_inputs from public, anon, authenticated, service_role;
-revoke all on table private.effective_customer_scores from public, anon, authenticated, service_role;
-grant select on table private.effective_customer_scores to authenticated, service_role;
-revoke all on function private.effective_risk_score(uuid) from public, anon, authenticated, service_role;
-grant execute on function private.effective_risk_score(uuid) to authenticated, service_role;
-revoke all on function private.expire_risk_overrides() from public, anon, authenticated, service_role;
-grant execute on function private.expire_risk_overrides() to service_role;
-revoke all on function private.risk_level(numeric) from public, anon, authenticated, service_role;
-grant execute on function private.risk_level(numeric) to authenticated, service_role;
-revoke all on function private.score_customers() from public, anon, authenticated, service_role;
-grant execute on function private.score_customers() to service_role;
-revoke all on function private.scoring_setting(text) from public, anon, authenticated, service_role;
-grant execute on function private.scoring_setting(text) to authenticated, service_role;
-revoke all on function private.tg_customer_risk_overrides__timeline() from public, anon, authenticated, service_role;
-revoke all on function private.tg_customer_risk_overrides__validate() from public, anon, authenticated, service_role;
-revoke all on function private.tg_scoring_settings__check_pairs() from public, anon, authenticated, service_role;
-revoke all on function private.tg_scoring_settings__validate() from public, anon, authenticated, service_role;
-revoke all on function private.tg_users__erase_scores() from public, anon, authenticated, service_role;
-revoke all on function public.clear_risk_override(uuid) from public, anon, authenticated, service_role;
-grant execute on function public.clear_risk_override(uuid) to authenticated, service_role;
-revoke all on table public.customer_effective_risk from public, anon, authenticated, service_role;
-grant select on table public.customer_effective_risk to authenticated, service_role;
-revoke all on table public.customer_risk_overrides from public, anon, authenticated, service_role;
+revoke all on table
+  private.customer_score_inputs,
+  private.effective_customer_scores,
+  public.customer_effective_risk,
+  public.customer_risk_overrides,
+  public.customer_score_history,
+  public.customer_scores,
+  public.scoring_settings
+from public, anon, authenticated, service_role;
+grant select on table
+  private.effective_customer_scores,
+  public.customer_effective_risk,
+  public.customer_score_history,
+  public.customer_scores
+to authenticated, service_role;
 grant select, insert, update, delete on table public.customer_risk_overrides to authenticated, service_role;
-revoke all on table public.customer_score_history from public, anon, authenticated, service_role;
-grant select on table public.customer_score_history to authenticated, service_role;
+grant select, update on table public.scoring_settings to authenticated, service_role;
 revoke all on sequence public.customer_score_history_id_seq from public, anon, authenticated, service_role;
 grant select, update, usage on sequence public.customer_score_history_id_seq to anon, authenticated, service_role;
-revoke all on table public.customer_scores from public, anon, authenticated, service_role;
-grant select on table public.customer_scores to authenticated, service_role;
-revoke all on function public.override_risk(uuid,numeric,text,timestamp with time zone) from public, anon, authenticated, service_role;
-grant execute on function public.override_risk(uuid,numeric,text,timestamp with time zone) to authenticated, service_role;
-revoke all on table public.scoring_settings from public, anon, authenticated, service_role;
-grant select, update on table public.scoring_settings to authenticated, service_role;
+revoke all on function
+  private.effective_risk_score(uuid),
+  private.expire_risk_overrides(),
+  private.risk_level(numeric),
+  private.score_customers(),
+  private.scoring_setting(text),
+  private.tg_customer_risk_overrides__revision(),
+  private.tg_customer_risk_overrides__timeline(),
+  private.tg_customer_risk_overrides__validate(),
+  private.tg_scoring_settings__check_pairs(),
+  private.tg_scoring_settings__validate(),
+  private.tg_users__erase_scores(),
+  public.clear_risk_override(uuid),
+  public.override_risk(uuid,numeric,text,timestamp with time zone)
+from public, anon, authenticated, service_role;
+grant execute on function
+  private.effective_risk_score(uuid),
+  private.risk_level(numeric),
+  private.scoring_setting(text),
+  public.clear_risk_override(uuid),
+  public.override_risk(uuid,numeric,text,timestamp with time zone)
+to authenticated, service_role;
+grant execute on function
+  private.expire_risk_overrides(),
+  private.score_customers()
+to service_role;
 
 reset search_path;
 reset check_function_bodies;

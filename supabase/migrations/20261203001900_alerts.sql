@@ -18,7 +18,8 @@ CREATE TABLE private.score_alert_states (
     crossed_at timestamp with time zone DEFAULT now() NOT NULL,
     value_at_crossing numeric NOT NULL,
     alert_id uuid,
-    CONSTRAINT score_alert_states_kind_is_known CHECK ((kind = ANY (ARRAY['vip_lifetime_value'::text, 'high_risk'::text, 'churn_risk'::text])))
+    CONSTRAINT score_alert_states_kind_is_known CHECK ((kind = ANY (ARRAY['vip_lifetime_value'::text, 'high_risk'::text, 'churn_risk'::text]))),
+    CONSTRAINT score_alert_states_pkey PRIMARY KEY (customer_id, kind)
 );
 
 CREATE TABLE public.alerts (
@@ -32,28 +33,19 @@ CREATE TABLE public.alerts (
     acknowledged_at timestamp with time zone,
     acknowledged_by uuid,
     details jsonb DEFAULT '{}'::jsonb NOT NULL,
-    CONSTRAINT alerts_severity_is_known CHECK ((severity = ANY (ARRAY['info'::text, 'warning'::text, 'critical'::text])))
+    CONSTRAINT alerts_severity_is_known CHECK ((severity = ANY (ARRAY['info'::text, 'warning'::text, 'critical'::text]))),
+    CONSTRAINT alerts_pkey PRIMARY KEY (id),
+    CONSTRAINT alerts_acknowledged_by_fkey FOREIGN KEY (acknowledged_by) REFERENCES public.users(id) ON DELETE SET NULL,
+    CONSTRAINT alerts_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE
 );
 
 COMMENT ON COLUMN public.alerts.details IS 'Machine-readable why: for score alerts {"metric","value","threshold","rearm_below",...}.';
-
-ALTER TABLE ONLY private.score_alert_states
-    ADD CONSTRAINT score_alert_states_pkey PRIMARY KEY (customer_id, kind);
-
-ALTER TABLE ONLY public.alerts
-    ADD CONSTRAINT alerts_pkey PRIMARY KEY (id);
 
 CREATE INDEX alerts_acknowledged_by_idx ON public.alerts USING btree (acknowledged_by);
 
 CREATE INDEX alerts_customer_id_idx ON public.alerts USING btree (customer_id);
 
 CREATE INDEX alerts_unacknowledged_idx ON public.alerts USING btree (created_at DESC) WHERE (acknowledged_at IS NULL);
-
-ALTER TABLE ONLY public.alerts
-    ADD CONSTRAINT alerts_acknowledged_by_fkey FOREIGN KEY (acknowledged_by) REFERENCES public.users(id) ON DELETE SET NULL;
-
-ALTER TABLE ONLY public.alerts
-    ADD CONSTRAINT alerts_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE;
 
 -- ------------------------------------------------------------------------------------------------
 -- Functions and views
@@ -211,17 +203,23 @@ CREATE POLICY alerts_update_admin ON public.alerts FOR UPDATE TO authenticated U
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on function private.evaluate_score_alerts() from public, anon, authenticated, service_role;
-grant execute on function private.evaluate_score_alerts() to service_role;
-revoke all on function private.run_nightly_scoring() from public, anon, authenticated, service_role;
-grant execute on function private.run_nightly_scoring() to service_role;
-revoke all on table private.score_alert_metrics from public, anon, authenticated, service_role;
-revoke all on table private.score_alert_states from public, anon, authenticated, service_role;
-revoke all on function private.tg_users__erase_score_alert_states() from public, anon, authenticated, service_role;
-revoke all on function public.acknowledge_alert(uuid) from public, anon, authenticated, service_role;
-grant execute on function public.acknowledge_alert(uuid) to authenticated, service_role;
-revoke all on table public.alerts from public, anon, authenticated, service_role;
+revoke all on table
+  private.score_alert_metrics,
+  private.score_alert_states,
+  public.alerts
+from public, anon, authenticated, service_role;
 grant all on table public.alerts to authenticated, service_role;
+revoke all on function
+  private.evaluate_score_alerts(),
+  private.run_nightly_scoring(),
+  private.tg_users__erase_score_alert_states(),
+  public.acknowledge_alert(uuid)
+from public, anon, authenticated, service_role;
+grant execute on function
+  private.evaluate_score_alerts(),
+  private.run_nightly_scoring()
+to service_role;
+grant execute on function public.acknowledge_alert(uuid) to authenticated, service_role;
 
 reset search_path;
 reset check_function_bodies;

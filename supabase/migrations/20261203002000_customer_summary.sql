@@ -113,12 +113,16 @@ $$;
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on function private.customer_overdue_balance(uuid) from public, anon, authenticated, service_role;
-grant execute on function private.customer_overdue_balance(uuid) to authenticated, service_role;
-revoke all on function private.customer_summary(uuid) from public, anon, authenticated, service_role;
-grant execute on function private.customer_summary(uuid) to authenticated, service_role;
-revoke all on function public.customer_summary(uuid) from public, anon, authenticated, service_role;
-grant execute on function public.customer_summary(uuid) to authenticated, service_role;
+revoke all on function
+  private.customer_overdue_balance(uuid),
+  private.customer_summary(uuid),
+  public.customer_summary(uuid)
+from public, anon, authenticated, service_role;
+grant execute on function
+  private.customer_overdue_balance(uuid),
+  private.customer_summary(uuid),
+  public.customer_summary(uuid)
+to authenticated, service_role;
 
 reset search_path;
 reset check_function_bodies;
