@@ -52,10 +52,10 @@ begin
   perform set_config('request.jwt.claims', act_as_role.claims, true);
 end
 $$;
-create or replace function tests.act_as_anon() returns void language sql as $$ select tests.act_as_role('anon', '{"role":"anon"}') $$;
-create or replace function tests.act_as_service() returns void language sql as $$ select tests.act_as_role('service_role', '{"role":"service_role"}') $$;
+create or replace function tests.act_as_anon() returns void language sql set search_path = '' as $$ select tests.act_as_role('anon', '{"role":"anon"}') $$;
+create or replace function tests.act_as_service() returns void language sql set search_path = '' as $$ select tests.act_as_role('service_role', '{"role":"service_role"}') $$;
 -- Back to the test runner (postgres), no claims.
-create or replace function tests.act_as_postgres() returns void language sql as $$ select tests.act_as_role('postgres', '') $$;
+create or replace function tests.act_as_postgres() returns void language sql set search_path = '' as $$ select tests.act_as_role('postgres', '') $$;
 
 -- SQLSTATE and message of a statement ('no error' when it succeeds), for refusals that must be
 -- compared by message as well as code. Statement timeouts are not caught by WHEN OTHERS: they are
@@ -63,6 +63,7 @@ create or replace function tests.act_as_postgres() returns void language sql as 
 create or replace function tests.raised(stmt text)
 returns text
 language plpgsql
+set search_path = public, extensions
 as $$
 begin
   execute raised.stmt;
@@ -78,6 +79,7 @@ $$;
 create or replace function tests.members(field text, op text, value jsonb default null)
 returns text
 language plpgsql
+set search_path = ''
 as $$
 declare
   result text;

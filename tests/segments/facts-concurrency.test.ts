@@ -34,11 +34,15 @@ describe("customer facts under concurrent writes", () => {
     const txB = b.begin(async (tx) => {
       await tx`insert into public.bookings (customer_id, status, start_date, end_date) values (${customer.id}, 'confirmed', current_date, current_date)`;
     });
-    // B is now waiting for A's lock on the facts row; let A commit.
-    await new Promise((r) => setTimeout(r, 300));
-    const waiting = await sql`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like 'insert into public.bookings%'`;
-    expect(waiting[0].n).toBeGreaterThanOrEqual(1);
+    // B must come to wait for A's lock on the facts row (polled: a loaded machine may take a while
+    // to even start B); then A commits.
+    let waiting = 0;
+    for (let i = 0; i < 100 && waiting === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      [{ n: waiting }] = await sql`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like 'insert into public.bookings%'`;
+    }
     releaseA();
+    expect(waiting).toBeGreaterThanOrEqual(1);
     await txA;
     await txB;
     const [facts] = await sql`select booking_count from public.customer_facts where customer_id = ${customer.id}`;
