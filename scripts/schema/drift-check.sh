@@ -4,7 +4,17 @@
 # schema_paths in supabase/config.toml) to another, then requires `supabase db diff` between them
 # to be empty, and the rows of every table (settings, lookup tables) and the pg_cron schedules
 # to be equal. On failure it prints the difference and keeps both databases for inspection.
+#   drift-check.sh                    the check (npm test runs it)
+#   drift-check.sh --migration NAME   after changing supabase/schemas/: writes the draft of the
+#                                     migration (what turns the migrations' database into the schema
+#                                     files' one) to supabase/migrations/<UTC timestamp>_NAME.sql;
+#                                     read it, complete it (data, backfills), then run the check
 set -euo pipefail
+draft=""
+if [ "${1:-}" = "--migration" ]; then
+  [[ "${2:-}" =~ ^[a-z0-9_]+$ ]] || { echo "drift: --migration takes a snake_case name" >&2; exit 2; }
+  draft="$2"
+fi
 source "$(dirname "$0")/../env.sh"
 cd "$ROOT"
 BASE="${DB_URL%/*}"
@@ -20,6 +30,13 @@ for f in "${files[@]}"; do
   psql "$BASE/$SCH" -X -q -v ON_ERROR_STOP=1 -o /dev/null -1 -f "supabase/$f" 2>"$OUT/schema.log" \
     || { echo "drift: supabase/$f does not apply after the files before it:"; cat "$OUT/schema.log"; exit 1; }
 done
+
+if [ -n "$draft" ]; then
+  file="supabase/migrations/$(date -u +%Y%m%d%H%M%S)_${draft}.sql"
+  supabase db diff --from "$BASE/$MIG" --to "$BASE/$SCH" >"$OUT/draft.sql" 2>"$OUT/diff.log" || { cat "$OUT/diff.log"; exit 1; }
+  if [ -s "$OUT/draft.sql" ]; then cp "$OUT/draft.sql" "$file"; echo "drift: wrote $file (a draft: read it)"; else echo "drift: nothing to migrate"; fi
+  exit 0
+fi
 
 status=0
 supabase db diff --from "$BASE/$SCH" --to "$BASE/$MIG" >"$OUT/diff.sql" 2>"$OUT/diff.log" || { cat "$OUT/diff.log"; exit 1; }
