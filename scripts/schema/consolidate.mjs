@@ -108,6 +108,13 @@ select json_build_object(
                        from aclexplode(coalesce(n.nspacl, acldefault('n'::"char", n.nspowner))) e where e.grantee <> n.nspowner)
                from pg_namespace n where n.nspname = 'private'
            ) x),
+  'colacls', (select json_agg(json_build_object('key', o.key, 'target', format('%I.%I', n.nspname, c.relname), 'column', a.attname,
+                                                'grantee', case e.grantee when 0 then 'public' else e.grantee::regrole::text end,
+                                                'priv', e.privilege_type) order by a.attnum)
+                 from pg_attribute a join pg_class c on c.oid = a.attrelid join pg_namespace n on n.oid = c.relnamespace
+                 join objs o on o.classid = 'pg_class'::regclass and o.objid = c.oid
+                 cross join lateral aclexplode(a.attacl) e
+                where n.nspname in ('public', 'private') and a.attacl is not null and e.grantee <> c.relowner),
   'cron', (select json_agg(json_build_object('name', j.jobname, 'schedule', j.schedule, 'command', j.command) order by j.jobname)
              from cron.job j)
 )`);
@@ -313,23 +320,46 @@ function grants(keys, index) {
       const [text, grantees, grantable] = key.split("|");
       out.push(`grant ${text} on ${kind}${list(targets)}to ${grantees}${grantable === "true" ? " with grant option" : ""};`);
     }
+    if (kind === "table") {
+      // column privileges: one statement per table, privilege and set of grantees
+      const cols = new Map();
+      for (const c of (catalog.colacls ?? []).filter((c) => mine.some((a) => a.key === c.key))) {
+        const k = `${c.target}|${c.priv}|${c.column}`;
+        (cols.get(k) ?? cols.set(k, []).get(k)).push(c.grantee);
+      }
+      const stmts = new Map();
+      for (const [k, grantees] of cols) {
+        const [target, priv, column] = k.split("|");
+        const sk = `${target}|${priv}|${grantees.sort().join(", ")}`;
+        (stmts.get(sk) ?? stmts.set(sk, []).get(sk)).push(column);
+      }
+      for (const [sk, columns] of stmts) {
+        const [target, priv, grantees] = sk.split("|");
+        out.push(`grant ${priv.toLowerCase()} (${columns.join(", ")}) on table ${target} to ${grantees};`);
+      }
+    }
   }
   return out.join("\n");
 }
 // A data table's rows as one idempotent insert; columns that default to now() are left to it, so
-// the file does not carry the moment it was generated.
+// the file does not carry the moment it was generated, and so are identity and generated columns
+// (rows keep their identity order, so a fresh database numbers them the same).
 function rows(table) {
   const [nsp, rel] = table.split(".");
+  const identity = query(`select to_json(a.attname) from pg_attribute a
+    where a.attrelid = '${nsp}.${rel}'::regclass and a.attidentity <> '' limit 1`);
   const data = query(`
     with cols as (
       select a.attname, a.attnum from pg_attribute a
         left join pg_attrdef d on d.adrelid = a.attrelid and d.adnum = a.attnum
        where a.attrelid = '${nsp}.${rel}'::regclass and a.attnum > 0 and not a.attisdropped
+         and a.attidentity = '' and a.attgenerated = ''
          and coalesce(pg_get_expr(d.adbin, d.adrelid), '') not like '%now()%')
     select json_build_object(
       'cols', (select json_agg(attname order by attnum) from cols),
-      'rows', (select json_agg(r.v order by r.v::text) from (
-                 select (select json_agg(to_jsonb(t) ->> c.attname order by c.attnum) from cols c) as v
+      'rows', (select json_agg(r.v order by r.k, r.v::text) from (
+                 select (select json_agg(to_jsonb(t) ->> c.attname order by c.attnum) from cols c) as v,
+                        ${identity ? `t.${identity}` : "null::int"} as k
                    from ${nsp}.${rel} t) r))`);
   if (!data.rows) return "";
   const lit = (v) => (v === null ? "null" : `'${v.replace(/'/g, "''")}'`);

@@ -33,19 +33,24 @@ done
 
 if [ -n "$draft" ]; then
   file="supabase/migrations/$(date -u +%Y%m%d%H%M%S)_${draft}.sql"
-  supabase db diff --from "$BASE/$MIG" --to "$BASE/$SCH" >"$OUT/draft.sql" 2>"$OUT/diff.log" || { cat "$OUT/diff.log"; exit 1; }
+  supabase db diff --from "$BASE/$MIG" --to "$BASE/$SCH" 2>"$OUT/diff.log" \
+    | grep -v -E '^(│|▲|●|◆|└|┌)|supabase issue feature' >"$OUT/draft.sql" || true
   if [ -s "$OUT/draft.sql" ]; then cp "$OUT/draft.sql" "$file"; echo "drift: wrote $file (a draft: read it)"; else echo "drift: nothing to migrate"; fi
   exit 0
 fi
 
 status=0
-supabase db diff --from "$BASE/$SCH" --to "$BASE/$MIG" >"$OUT/diff.sql" 2>"$OUT/diff.log" || { cat "$OUT/diff.log"; exit 1; }
+supabase db diff --from "$BASE/$SCH" --to "$BASE/$MIG" >"$OUT/diff.raw" 2>"$OUT/diff.log" || { cat "$OUT/diff.log"; exit 1; }
+# pg-delta prints notes (box-drawn lines: kinds it does not manage, such as parameter ACLs) on stdout
+grep -v -E '^(│|▲|●|◆|└|┌)|supabase issue feature|^[[:space:]]*$' "$OUT/diff.raw" >"$OUT/diff.sql" || true
 if [ -s "$OUT/diff.sql" ]; then
   echo "drift: the migrations and the schema files differ; what turns the schema files' database into the migrations' ($OUT/diff.sql):"
   head -c 6000 "$OUT/diff.sql"; echo; status=1
 fi
 facts() {
-  "$PGBIN/pg_dump" --data-only --inserts -n public -n private "$BASE/$1" 2>/dev/null | grep '^INSERT' \
+  # audit_log is left out: its rows record how the settings rows got there (a migration may insert
+  # them after the audit trigger exists, a schema file inserts them before), not what they are
+  "$PGBIN/pg_dump" --data-only --inserts -n public -n private -T public.audit_log "$BASE/$1" 2>/dev/null | grep '^INSERT' \
     | sed -E "s/'[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+\+00'/'<timestamp>'/g" | sort
   psql "$BASE/$1" -XAtc "select jobname, schedule, command, active from cron.job order by jobname"
 }

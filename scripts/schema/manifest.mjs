@@ -79,10 +79,17 @@ row-level security policies of the platform tables.`,
     title: "Consent",
     about: `Per-channel marketing consent, its append-only history with proof, the customer's own
 opt-out precedence and the audited staff override.`,
+    data: ["public.consent_settings", "public.consent_texts"],
     objects: [
       "public.customer_consent", "public.customer_consent_history", "private.tg_customer_consent__stamp",
       "private.tg_customer_consent__history", "private.tg_customer_consent_history__append_only",
       "public.set_customer_consent", "private.consent_source_is_customers_own", "private.audit_consent_override",
+      "public.consent_settings", "public.consent_texts", "private.tg_consent_settings__stamp",
+      "private.tg_consent_texts__version", "private.current_consent_text", "private.change_consent",
+      "private.consent_caller", "private.consent_source_for", "private.apply_sms_keyword",
+      "private.assert_opt_out_precedence", "private.tg_customer_consent__audit", "private.tg_customer_consent__wording",
+      "public.consent_confirmations", "private.request_consent_confirmation", "private.confirm_consent",
+      "private.confirm_consent_by_link", "private.confirm_sms_consent", "private.describe_consent_confirmation",
     ],
   },
   {
@@ -200,6 +207,15 @@ consent changes, suppressions, and campaign statistics.`,
     ],
   },
   {
+    feature: "consent_proofs",
+    title: "Consent proofs",
+    about: `Why a message was allowed: the consent proof of every recipient, the check that no
+message went out without one, and the audited export.`,
+    objects: [
+      "private.recipient_proofs", "public.consent_proof", "public.check_consent_proofs", "private.audit_consent_proof_export",
+    ],
+  },
+  {
     feature: "scores",
     title: "Scores",
     about: `Customer value and risk scores: settings, nightly scoring, history, staff risk
@@ -233,6 +249,18 @@ scoring run that raises them.`,
     objects: ["private.customer_overdue_balance", "private.customer_summary", "public.customer_summary"],
   },
   {
+    feature: "data_subject_rights",
+    title: "Data subject rights",
+    about: `A person's data exported (admin, or the person) and erased: what each section holds,
+scrubbing free text, suppressing erased addresses, and refusing consent for an erased person.`,
+    objects: [
+      "public.export_customer_data", "public.erase_customer", "private.erase_person", "private.erased_addresses",
+      "private.address_hash", "private.audit_customer_export", "private.authorize_customer_export",
+      "private.customer_data_section_names", "private.customer_data_sections", "private.scrub", "private.scrub_jsonb",
+      "private.tg_users__suppress_erased", "private.tg_customer_consent__not_erased",
+    ],
+  },
+  {
     feature: "cron_jobs",
     title: "Cron jobs",
     about: `Every pg_cron schedule of the project in one place, the jobs that call edge functions
@@ -240,6 +268,7 @@ scoring run that raises them.`,
     cron: true,
     objects: [
       "private.prune_cron_history", "private.cron_job_health", "public.cron_job_health", "private.schedule_provider_jobs",
+      "private.provider_job_headers",
     ],
     after: `-- Where pg_net and the Vault secrets functions_url and service_role_key exist (Supabase), this
 -- schedules crm_dispatch_messages and crm_sync_suppressions; elsewhere it does nothing.

@@ -81,6 +81,8 @@ CREATE TRIGGER _000_append_only BEFORE DELETE OR UPDATE ON public.audit_log FOR 
 
 CREATE TRIGGER _000_append_only_truncate BEFORE TRUNCATE ON public.audit_log FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refuse_change();
 
+CREATE TRIGGER _900_audit AFTER INSERT OR DELETE OR UPDATE ON public.user_roles FOR EACH ROW EXECUTE FUNCTION private.tg_audit('user_id', 'role');
+
 -- ------------------------------------------------------------------------------------------------
 -- Row-level security
 -- ------------------------------------------------------------------------------------------------

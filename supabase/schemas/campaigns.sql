@@ -52,12 +52,15 @@ CREATE TABLE public.campaign_recipients (
     failed_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    consent_checked_at timestamp with time zone,
     CONSTRAINT campaign_recipients_status_is_known CHECK ((status = ANY (ARRAY['queued'::text, 'sending'::text, 'sent'::text, 'delivered'::text, 'deferred'::text, 'opened'::text, 'clicked'::text, 'bounced'::text, 'dropped'::text, 'failed'::text, 'unsubscribed'::text, 'spam_reported'::text, 'cancelled'::text, 'skipped_no_consent'::text, 'skipped_suppressed'::text, 'skipped_no_address'::text, 'skipped_frequency_cap'::text]))),
     CONSTRAINT campaign_recipients_one_per_member UNIQUE (campaign_id, customer_id, channel),
     CONSTRAINT campaign_recipients_pkey PRIMARY KEY (id)
 );
 
 COMMENT ON COLUMN public.campaign_recipients.consent_history_id IS 'The customer_consent_history row that allowed the send (checked again when it leaves).';
+
+COMMENT ON COLUMN public.campaign_recipients.consent_checked_at IS 'When claim_recipients re-checked consent and suppression before the send.';
 
 CREATE TABLE public.campaigns (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
@@ -77,8 +80,10 @@ CREATE TABLE public.campaigns (
     started_at timestamp with time zone,
     completed_at timestamp with time zone,
     cancelled_at timestamp with time zone,
+    purpose text DEFAULT 'marketing'::text NOT NULL,
     CONSTRAINT campaigns_channel_is_email_sms_or_push CHECK ((channel = ANY (ARRAY['email'::text, 'sms'::text, 'push'::text]))),
     CONSTRAINT campaigns_name_length_1_to_200 CHECK (((char_length(btrim(name)) >= 1) AND (char_length(btrim(name)) <= 200))),
+    CONSTRAINT campaigns_purpose_is_known CHECK ((purpose = ANY (ARRAY['marketing'::text, 'consent_confirmation'::text]))),
     CONSTRAINT campaigns_status_is_known CHECK ((status = ANY (ARRAY['draft'::text, 'scheduled'::text, 'sending'::text, 'paused'::text, 'sent'::text, 'cancelled'::text]))),
     CONSTRAINT campaigns_throttle_per_minute_1_to_100000 CHECK (((throttle_per_minute >= 1) AND (throttle_per_minute <= 100000))),
     CONSTRAINT campaigns_pkey PRIMARY KEY (id),
@@ -88,6 +93,8 @@ CREATE TABLE public.campaigns (
 );
 
 COMMENT ON COLUMN public.campaigns.content IS 'Frozen copy of what is sent: {"subject","text","html"}; later template edits do not change it.';
+
+COMMENT ON COLUMN public.campaigns.purpose IS 'marketing: needs consent at enqueue and send; consent_confirmation: the double opt-in message itself (transactional, consent-exempt, never suppressed-exempt).';
 
 CREATE TABLE public.push_logs (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
@@ -163,6 +170,9 @@ ALTER TABLE ONLY public.campaign_audience_members
 
 ALTER TABLE ONLY public.campaign_audiences
     ADD CONSTRAINT campaign_audiences_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.campaigns(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.consent_confirmations
+    ADD CONSTRAINT consent_confirmations_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.campaigns(id) ON DELETE SET NULL;
 
 ALTER TABLE ONLY public.email_logs
     ADD CONSTRAINT email_logs_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.campaigns(id) ON DELETE SET NULL;

@@ -57,7 +57,7 @@ begin
    where c.status = 'scheduled' and c.channel = claim_recipients.channel and c.scheduled_at <= now();
 
   for camp in
-    select c.id, c.throttle_per_minute from public.campaigns c
+    select c.id, c.throttle_per_minute, c.purpose from public.campaigns c
      where c.status = 'sending' and c.channel = claim_recipients.channel
      order by c.created_at
   loop
@@ -84,11 +84,18 @@ begin
        for update skip locked
     ), checked as (
       select d.id,
-             case when cc.enabled is not true then 'skipped_no_consent'
+             case when camp.purpose = 'consent_confirmation' then
+                    -- transactional: the request must still be pending; suppressions still apply
+                    case when not exists (select 1 from public.consent_confirmations k
+                                           where k.recipient_id = d.id and k.status = 'pending' and k.expires_at > now()) then 'cancelled'
+                         when s.id is not null then 'skipped_suppressed'
+                         when r.address is null then 'skipped_no_address'
+                         else 'queued' end
+                  when cc.enabled is not true then 'skipped_no_consent'
                   when s.id is not null then 'skipped_suppressed'
                   when r.address is null then 'skipped_no_address'
                   else 'queued' end as fate,
-             cc.consent_history_id
+             case when camp.purpose = 'consent_confirmation' then null else cc.consent_history_id end as consent_history_id
         from due d
         join public.campaign_recipients r on r.id = d.id
         left join public.customer_consent cc on cc.customer_id = r.customer_id and cc.channel = r.channel
@@ -97,6 +104,7 @@ begin
       update public.campaign_recipients r
          set status = case when ch.fate = 'queued' then 'sending' else ch.fate end,
              consent_history_id = ch.consent_history_id,
+             consent_checked_at = clock_timestamp(),
              attempts = r.attempts + case when ch.fate = 'queued' then 1 else 0 end,
              lease_expires_at = case when ch.fate = 'queued' then clock_timestamp() + lease end,
              leased_by = case when ch.fate = 'queued' then claim_recipients.worker end,
@@ -110,6 +118,9 @@ begin
       from updated u;
     claimed := claimed || batch;
     budget := budget - wanted;
+    if camp.purpose = 'consent_confirmation' then
+      perform private.close_finished_campaigns(array[camp.id]);
+    end if;
   end loop;
 
   return query

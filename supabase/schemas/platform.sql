@@ -149,6 +149,7 @@ CREATE TABLE public.users (
     lifetime_value numeric(12,2),
     preferred_contact_method text,
     account_manager_id uuid,
+    erased_at timestamp with time zone,
     CONSTRAINT users_country_code_is_iso2 CHECK ((country_code ~ '^[A-Z]{2}$'::text)),
     CONSTRAINT users_phone_is_e164 CHECK ((phone ~ '^\+[1-9][0-9]{6,14}$'::text)),
     CONSTRAINT users_preferred_contact_method_is_channel CHECK ((preferred_contact_method = ANY (ARRAY['email'::text, 'sms'::text, 'push'::text]))),
@@ -157,6 +158,8 @@ CREATE TABLE public.users (
     CONSTRAINT users_account_manager_id_fkey FOREIGN KEY (account_manager_id) REFERENCES public.users(id) ON DELETE SET NULL,
     CONSTRAINT users_id_fkey FOREIGN KEY (id) REFERENCES auth.users(id) ON DELETE CASCADE
 );
+
+COMMENT ON COLUMN public.users.erased_at IS 'Set by erase_customer: the person''s data was pseudonymised; the row stays for the ledger''s keys.';
 
 CREATE TABLE public.booking_items (
     booking_id uuid NOT NULL,
@@ -345,9 +348,9 @@ grant all on table
   public.manual_payments,
   public.payments,
   public.support_messages,
-  public.support_tickets,
-  public.users
+  public.support_tickets
 to authenticated, service_role;
+grant select, insert, update, truncate, references, trigger on table public.users to authenticated, service_role;
 revoke all on function private.tg_set_updated_at() from public, anon, authenticated, service_role;
 
 reset search_path;

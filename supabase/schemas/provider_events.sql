@@ -76,6 +76,8 @@ COMMENT ON TABLE public.suppressions IS 'Addresses no message may go to, whateve
 
 CREATE INDEX message_events_campaign_idx ON public.message_events USING btree (campaign_id, event);
 
+CREATE INDEX message_events_customer_id_idx ON public.message_events USING btree (customer_id);
+
 CREATE INDEX message_events_customer_idx ON public.message_events USING btree (customer_id, occurred_at DESC) WHERE (event = ANY (ARRAY['open'::text, 'click'::text]));
 
 CREATE INDEX message_events_recipient_idx ON public.message_events USING btree (recipient_id, event);
@@ -316,6 +318,7 @@ declare
   action text;
   fresh integer;
   consent integer := 0;
+  confirmed integer := 0;
 begin
   action := case when keyword in ('STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPTOUT') then 'opt_out'
                  when keyword in ('START', 'YES', 'UNSTOP') then 'opt_in'
@@ -323,17 +326,16 @@ begin
                  else 'message' end;
   insert into public.message_events (provider, provider_event_id, event, customer_id, address, reason, occurred_at, payload)
   values ('twilio', coalesce(ingest_twilio_inbound.params ->> 'MessageSid', md5(ingest_twilio_inbound.params::text)), 'inbound_' || action,
-          (select u.id from public.users u where u.phone = from_number limit 1), from_number, keyword, now(), ingest_twilio_inbound.params)
+          (select u.id from public.users u where u.phone = from_number order by u.id limit 1), from_number, keyword, now(), ingest_twilio_inbound.params)
   on conflict on constraint message_events_provider_event_key do nothing;
   get diagnostics fresh = row_count;
   if fresh = 1 and action in ('opt_out', 'opt_in') then
-    consent := private.apply_provider_consent((
-      select coalesce(jsonb_agg(jsonb_build_object('customer_id', u.id, 'channel', 'sms', 'enabled', action = 'opt_in',
-                                                   'source', 'twilio_inbound', 'note', format('SMS reply %s', keyword),
-                                                   'occurred_at', now())), '[]'::jsonb)
-        from public.users u where u.phone = from_number));
+    consent := private.apply_sms_keyword(from_number, action = 'opt_in', 'twilio_inbound', format('SMS reply %s', keyword));
   end if;
-  return jsonb_build_object('new', fresh, 'action', action, 'consent_changed', consent);
+  if fresh = 1 and keyword = 'YES' then
+    confirmed := private.confirm_sms_consent(from_number, ingest_twilio_inbound.params ->> 'MessageSid');
+  end if;
+  return jsonb_build_object('new', fresh, 'action', action, 'consent_changed', consent + confirmed, 'confirmed', confirmed);
 end
 $$;
 
@@ -369,12 +371,10 @@ begin
         jsonb_build_object('action', status, 'campaign_id', r.campaign_id, 'error_code', error_code));
     end if;
   end if;
-  -- 21610: the recipient replied STOP; the carrier will refuse further messages
+  -- 21610: the number replied STOP; the carrier refuses every message to it, whoever holds it
   if fresh = 1 and error_code = '21610' then
-    consent := private.apply_provider_consent(jsonb_build_array(jsonb_build_object(
-      'customer_id', coalesce(r.customer_id, (select u.id from public.users u where u.phone = ingest_twilio_status.params ->> 'To' limit 1)),
-      'channel', 'sms', 'enabled', false, 'source', 'twilio_status', 'note', 'Twilio 21610: the number unsubscribed (STOP)',
-      'occurred_at', now())));
+    consent := private.apply_sms_keyword(coalesce(r.address, ingest_twilio_status.params ->> 'To'), false, 'twilio_status',
+                                         'Twilio 21610: the number unsubscribed (STOP)');
   end if;
   return jsonb_build_object('new', fresh, 'status_changed', changed, 'consent_changed', consent);
 end

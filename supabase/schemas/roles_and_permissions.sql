@@ -185,8 +185,6 @@ ALTER TABLE public.user_roles ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY user_roles_select_self_or_admin ON public.user_roles FOR SELECT TO authenticated USING (((user_id = ( SELECT auth.uid() AS uid)) OR ( SELECT private.is_admin() AS is_admin)));
 
-CREATE POLICY users_delete_admin ON public.users FOR DELETE TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
 CREATE POLICY users_insert_admin ON public.users FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_admin() AS is_admin));
 
 CREATE POLICY users_select_self_or_admin ON public.users FOR SELECT TO authenticated USING (((id = ( SELECT auth.uid() AS uid)) OR ( SELECT private.is_admin() AS is_admin)));
