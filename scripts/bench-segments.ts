@@ -49,7 +49,7 @@ const lit = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 const startLoad = loadavg();
 console.log(`# bench:segments on ${customers} customers, ${cpus().length} cores, load average ${startLoad.map(r2).join(" ")}`);
-console.log("# note: another engineer runs databases and benchmarks on this 2-core machine at the same time; figures are noisy, ratios are interleaved run by run");
+console.log("# ratios are interleaved run by run");
 
 type Case = { name: string; rules: number; definition: unknown; where: string };
 const R = (field: string, operator: string, value?: unknown) => (value === undefined ? { field, operator } : { field, operator, value });
@@ -254,7 +254,7 @@ if (ONLY.has("fresh")) {
 }
 
 const endLoad = loadavg();
-console.log(`\n# load average at the end: ${endLoad.map(r2).join(" ")} (2 cores, shared with another engineer's benchmarks)`);
+console.log(`\n# load average at the end: ${endLoad.map(r2).join(" ")}`);
 const fmt = (rows: string[][]) => {
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join("  ")).join("\n");

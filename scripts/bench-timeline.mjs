@@ -15,10 +15,13 @@ import { resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { SignJWT } from "jose";
 import postgres from "postgres";
+import { freePort, machine } from "./bench/lib.mjs";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const DB_URL = process.env.DB_URL ?? `postgresql://postgres:postgres@127.0.0.1:${process.env.DB_PORT ?? 54322}/postgres`;
-const FUNCTIONS_PORT = Number(process.env.FUNCTIONS_PORT ?? 54321);
+// its own gateway on a free port: never the one a running `npm start` serves (BENCH_FUNCTIONS_PORT to pin one)
+const FUNCTIONS_PORT = Number(process.env.BENCH_FUNCTIONS_PORT ?? (await freePort()));
+console.log(`# bench:timeline at the start: ${machine()}`);
 const JWT_SECRET = process.env.SUPABASE_JWT_SECRET ?? "super-secret-jwt-token-with-at-least-32-characters-long";
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 100_000);
 const ROWS = Number(process.env.BENCH_ROWS ?? 100_000);
@@ -307,8 +310,7 @@ if (PARTS.has("export")) {
 await removeCustomers((await sql`select id from public.users where email like ${`bench-%-${tag}%@bench.test`}`).map((r) => r.id));
 await sql.end();
 
-const cpu = (await import("node:os")).cpus().length;
-console.log(`\nTimeline benchmark (${cpu} cores, shared with other engineers' databases and benchmarks: figures are noisy)\n`);
+console.log(`\nbench:timeline; at the end: ${machine()}\n`);
 const rows = [];
 for (const f of figures) {
   if (f.figure === "page_keyset_ms" || f.figure === "page_offset_ms") {

@@ -2,7 +2,7 @@
 # The one command that proves everything, in CI's order: database up and reset (hosted roles:
 # postgres is not a superuser), pgTAP, TypeScript tests on Node 22 (the global setup starts the real
 # PostgREST and the API gateway on the test ports; supabase-js runs through them), advisors (fail
-# on warn), plpgsql_check lint, types freshness.
+# on warn), plpgsql_check lint, types freshness, schema drift.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
@@ -18,4 +18,5 @@ step "TypeScript tests (vitest)"; vitest run
 step "advisors"; bash scripts/advisors.sh
 step "lint (plpgsql_check)"; bash scripts/lint.sh
 step "types freshness"; bash scripts/gen-types.sh --check
+step "schema drift (migrations = supabase/schemas)"; bash scripts/schema/drift-check.sh
 echo; echo "npm test: all green in $((SECONDS - t0))s"

@@ -405,14 +405,14 @@ isOneToOne: false
                   ]
                 },"customer_risk_overrides": {
                   Row: {
-                    "created_at": string,"created_by": string | null,"customer_id": string,"expires_at": string | null,"id": string,"reason": string,"score": number
+                    "created_at": string,"created_by": string | null,"customer_id": string,"expires_at": string | null,"id": string,"reason": string,"revision": number,"score": number
                   }
                   ComputedFields: never
                   Insert: {
-                    "created_at"?: string,"created_by"?: string | null,"customer_id": string,"expires_at"?: string | null,"id"?: string,"reason": string,"score": number
+                    "created_at"?: string,"created_by"?: string | null,"customer_id": string,"expires_at"?: string | null,"id"?: string,"reason": string,"revision"?: number,"score": number
                   }
                   Update: {
-                    "created_at"?: string,"created_by"?: string | null,"customer_id"?: string,"expires_at"?: string | null,"id"?: string,"reason"?: string,"score"?: number
+                    "created_at"?: string,"created_by"?: string | null,"customer_id"?: string,"expires_at"?: string | null,"id"?: string,"reason"?: string,"revision"?: number,"score"?: number
                   }
                   Relationships: [
                     {

@@ -1,11 +1,31 @@
 // Shared by the benchmarks: database, child processes, timing and reporting.
 import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { cpus, loadavg } from "node:os";
 import { resolve } from "node:path";
 import postgres from "postgres";
 
 export const root = resolve(import.meta.dirname, "../..");
 export const DB_URL = process.env.DB_URL ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
 export const sql = postgres(DB_URL, { max: 4, onnotice: () => {} });
+
+// A TCP port nobody listens on now: benchmarks start their own servers there, so they never
+// collide with a running `npm start` (or another benchmark).
+export async function freePort() {
+  return await new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once("error", rej);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+// The machine's state, measured: cores and the 1/5/15-minute load average.
+export function machine() {
+  return `${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(" ")}`;
+}
 
 export function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -49,7 +69,7 @@ export function report(figure) {
 }
 
 export function printTable(title) {
-  console.log(`\n${title}`);
+  console.log(`\n${title}; at the end: ${machine()}`);
   const keys = ["figure", "value", "unit", "baseline", "ratio", "target", "ok"];
   const rows = figures.map((f) => keys.map((k) => (f[k] === undefined ? "" : String(f[k]))));
   const widths = keys.map((k, i) => Math.max(k.length, ...rows.map((r) => r[i].length)));

@@ -5,7 +5,9 @@
 //    private.customer_score_inputs), i.e. the same aggregation without any writes.
 // 2. customer_summary for a customer with 1,000 bookings, called as an admin through RLS.
 //    Baseline: the plainest query on the same data (count of the customer's bookings).
-import { arg, percentile, printTable, report, sql } from "./lib.mjs";
+import { spawn } from "node:child_process";
+import { resolve } from "node:path";
+import { arg, exited, percentile, printTable, report, root, sql } from "./lib.mjs";
 
 const customers = Number(arg("customers", "1000000"));
 const summaryCalls = Number(arg("summary-calls", "500"));
@@ -13,77 +15,20 @@ const ms = (t0) => Math.round(Number(process.hrtime.bigint() - t0) / 1e4) / 100;
 const now = () => process.hrtime.bigint();
 
 // ---------------------------------------------------------------------------------------------
-// Fixture generator (set-based, deterministic). Kept here, separate from the measurements, until
-// the shared `npm run generate -- --customers N` lands; triggers are skipped while loading
-// (session_replication_role = replica) because the fixture is not what is measured.
-// Per customer i: i % 4 bookings (1.5 on average, 10% cancelled, 10% active), one payment per
-// booking (6% failed, 20% of customers pay half), a manual payment for 5%, a ticket for 10%
-// (a third of them urgent, half open), insurance on active bookings (a third expired).
+// Fixture: the shared generator's world (`npm run generate -- --customers N`: customers with
+// bookings, items, payments, tickets, insurance, tags and consents, facts rebuilt), keyed by id
+// md5('gen-customer-' || i): whatever else the database holds, the missing chunks are added.
 // ---------------------------------------------------------------------------------------------
 async function generateCustomers(n) {
-  await generateFixture(n);
-  // the fixture loads without triggers; as in production, every customer has a facts row, so the
-  // nightly pass pays for keeping segment facts current too
-  const [{ missing }] = await sql`select count(*)::int as missing from public.users u
-                                   where not exists (select 1 from public.customer_facts f where f.customer_id = u.id)`;
-  if (missing > 0) {
-    console.error(`bench: building facts for ${missing} customers ...`);
-    await sql`select private.refresh_customer_facts(null)`;
-  }
-}
-
-async function generateFixture(n) {
-  const [{ have }] = await sql`select count(*)::int as have from public.users where email like 'scores-bench-%@bench.test'`;
-  if (have >= n) return;
-  console.error(`bench: creating customers ${have + 1}..${n} with bookings, payments, tickets and insurance ...`);
-  const step = 100_000;
-  for (let from = have + 1; from <= n; from += step) {
-    const to = Math.min(n, from + step - 1);
-    await sql.begin(async (tx) => {
-      await tx`set local session_replication_role = replica`;
-      await tx`create temporary table gen on commit drop as
-                select i, md5('scores-bench-' || i)::uuid as id from generate_series(${from}::int, ${to}::int) i`;
-      await tx`insert into auth.users (id, email) select id, 'scores-bench-' || i || '@bench.test' from gen`;
-      await tx`
-        insert into public.users (id, email, full_name, city, country_code, created_at)
-        select id, 'scores-bench-' || i || '@bench.test', 'Bench Customer ' || i,
-               (array['Oslo','Bergen','Trondheim','Tromsø'])[1 + i % 4], 'NO', now() - (i % 1500) * interval '1 day'
-          from gen`;
-      await tx`create temporary table gen_bookings on commit drop as
-        select md5('scores-bench-b-' || g.i || '-' || j)::uuid as booking_id, g.id as customer_id, g.i, j,
-               case (g.i * 7 + j) % 10 when 0 then 'cancelled' when 1 then 'active' when 2 then 'pending'
-                                       when 3 then 'confirmed' when 4 then 'confirmed' else 'completed' end as status,
-               now() - ((g.i * 13 + j * 101) % 900) * interval '1 day' as created_at,
-               (100 + (g.i * 31 + j * 17) % 2000)::numeric(12, 2) as total_amount
-          from gen g cross join generate_series(1, 3) j
-         where j <= g.i % 4`;
-      await tx`
-        insert into public.bookings (id, customer_id, status, start_date, end_date, total_amount, payment_due_at, created_at)
-        select booking_id, customer_id, status, created_at::date + 3, created_at::date + 10, total_amount,
-               created_at + interval '14 days', created_at
-          from gen_bookings`;
-      await tx`
-        insert into public.payments (customer_id, booking_id, amount, status, created_at)
-        select customer_id, booking_id, case when i % 5 = 0 then round(total_amount / 2, 2) else total_amount end,
-               case when (i + j) % 17 = 0 then 'failed' else 'succeeded' end, created_at + interval '1 day'
-          from gen_bookings where status <> 'cancelled'`;
-      await tx`
-        insert into public.manual_payments (customer_id, booking_id, amount, method, received_at)
-        select customer_id, booking_id, 250, 'cash', created_at + interval '2 days' from gen_bookings where i % 20 = 0 and j = 1`;
-      await tx`
-        insert into public.support_tickets (customer_id, subject, status, priority, created_at)
-        select id, 'Bench ticket', case when i % 20 = 0 then 'open' else 'resolved' end,
-               case when i % 30 = 0 then 'urgent' else 'normal' end, now() - (i % 60) * interval '1 day'
-          from gen where i % 10 = 0`;
-      await tx`
-        insert into public.insurance_documents (customer_id, booking_id, kind, status, expires_at)
-        select customer_id, booking_id, 'liability', case when i % 3 = 0 then 'expired' else 'valid' end,
-               case when i % 3 = 0 then current_date - 10 else current_date + 60 end
-          from gen_bookings where status = 'active'`;
-    });
-    console.error(`bench: ${to}/${n} customers`);
-  }
-  await sql`analyze`;
+  const [{ have }] = await sql`
+    select count(*)::int as have from public.users u
+     where u.id in (select md5('gen-customer-' || i)::uuid from generate_series(1, ${n}::int) i)`;
+  if (have === n) return;
+  console.error(`bench: ${have} of ${n} generated customers present; npm run generate -- --customers ${n} --force ...`);
+  const child = spawn("bash", [resolve(root, "scripts/generate.sh"), "--customers", String(n), "--force"],
+    { cwd: root, env: process.env, stdio: ["ignore", "inherit", "inherit"] });
+  const code = await exited(child);
+  if (code !== 0) throw new Error(`bench: npm run generate exited with ${code}`);
 }
 
 async function timed(label, query) {
@@ -117,7 +62,7 @@ async function benchScoring() {
   // 1% of customers get a failed payment today
   await sql`
     insert into public.payments (customer_id, amount, status)
-    select id, 10, 'failed' from public.users where email like 'scores-bench-%' and abs(hashtext(id::text)) % 100 = 0`;
+    select md5('gen-customer-' || i)::uuid, 10, 'failed' from generate_series(1, ${customers}::int) i where i % 100 = 0`;
   const changed = await timed("1% changed", () => sql`select private.run_nightly_scoring() as r`);
   report({ figure: "scores_one_percent_changed_ms", value: changed.ms, unit: "ms", baseline: base.ms,
            ratio: +(changed.ms / base.ms).toFixed(2), target: "<= 60000", ok: changed.ms <= 60000, result: changed.rows[0].r });
@@ -228,7 +173,7 @@ try {
   const only = arg("only", "all");
   if (only === "all" || only === "scores") await benchScoring();
   if (only === "all" || only === "summary") await benchSummary();
-  printTable(`bench:scores (2 cores shared with other engineers' databases and benchmarks; client-side timings over loopback)`);
+  printTable(`bench:scores (client-side timings over loopback)`);
 } finally {
   await sql.end();
 }

@@ -2,11 +2,12 @@
 // Signed SendGrid batches of 1,000 events through the real gateway and function: time to
 // acknowledge (signature check included), sustained ingestion rate, and replaying a batch 3×.
 import { generateKeyPairSync, sign } from "node:crypto";
-import { arg, percentile, printTable, report, sql, startDeno, waitForHttp } from "./lib.mjs";
+import { arg, freePort, machine, percentile, printTable, report, sql, startDeno, waitForHttp } from "./lib.mjs";
 
 const batches = Number(arg("batches", "30"));
 const sustained = Number(arg("sustained", "40"));
-const port = Number(arg("port", "54371"));
+const port = Number(arg("port", String(await freePort())));
+console.log(`# bench:webhooks at the start: ${machine()}`);
 const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
 const url = `http://127.0.0.1:${port}/functions/v1/sendgrid-events`;
 
@@ -91,4 +92,4 @@ try {
   gateway.kill("SIGTERM");
   await sql.end();
 }
-printTable("bench:webhooks (2 cores, shared machine)");
+printTable("bench:webhooks");

@@ -41,37 +41,56 @@ begin
 end
 $$;
 
-create or replace function tests.act_as_anon()
+-- Act as a role with claims, as PostgREST would; the three below are its common cases.
+create or replace function tests.act_as_role(role text, claims text)
 returns void
 language plpgsql
 set search_path = ''
 as $$
 begin
-  perform set_config('role', 'anon', true);
-  perform set_config('request.jwt.claims', '{"role":"anon"}', true);
+  perform set_config('role', act_as_role.role, true);
+  perform set_config('request.jwt.claims', act_as_role.claims, true);
 end
 $$;
-
-create or replace function tests.act_as_service()
-returns void
-language plpgsql
-set search_path = ''
-as $$
-begin
-  perform set_config('role', 'service_role', true);
-  perform set_config('request.jwt.claims', '{"role":"service_role"}', true);
-end
-$$;
-
+create or replace function tests.act_as_anon() returns void language sql set search_path = '' as $$ select tests.act_as_role('anon', '{"role":"anon"}') $$;
+create or replace function tests.act_as_service() returns void language sql set search_path = '' as $$ select tests.act_as_role('service_role', '{"role":"service_role"}') $$;
 -- Back to the test runner (postgres), no claims.
-create or replace function tests.act_as_postgres()
-returns void
+create or replace function tests.act_as_postgres() returns void language sql set search_path = '' as $$ select tests.act_as_role('postgres', '') $$;
+
+-- SQLSTATE and message of a statement ('no error' when it succeeds), for refusals that must be
+-- compared by message as well as code. Statement timeouts are not caught by WHEN OTHERS: they are
+-- caught by name.
+create or replace function tests.raised(stmt text)
+returns text
+language plpgsql
+set search_path = public, extensions
+as $$
+begin
+  execute raised.stmt;
+  return 'no error';
+exception
+  when query_canceled then return sqlstate || ' ' || sqlerrm;
+  when others then return sqlstate || ' ' || sqlerrm;
+end
+$$;
+
+-- Members of a one-rule v1 segment among the customers of the calling test's temporary table
+-- t_people (name, id), as their names in order, comma-separated.
+create or replace function tests.members(field text, op text, value jsonb default null)
+returns text
 language plpgsql
 set search_path = ''
 as $$
+declare
+  result text;
 begin
-  perform set_config('role', 'postgres', true);
-  perform set_config('request.jwt.claims', '', true);
+  execute $q$
+    select coalesce(string_agg(p.name, ',' order by p.name), '')
+      from private.segment_member_ids(jsonb_build_object('version', 1, 'combinator', 'and',
+             'rules', jsonb_build_array(jsonb_strip_nulls(jsonb_build_object('field', $1, 'operator', $2, 'value', $3))))) x
+      join pg_temp.t_people p on p.id = x$q$
+    into result using members.field, members.op, members.value;
+  return result;
 end
 $$;
 

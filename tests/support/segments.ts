@@ -1,4 +1,4 @@
-// An independent evaluator of segment definitions v1 (CONTRACT §6) over customer facts rows,
+// An independent evaluator of segment definitions v1 (docs/api.md §6) over customer facts rows,
 // written from the contract, not from the SQL compiler: the property tests compare the two.
 import { sql } from "./index.ts";
 

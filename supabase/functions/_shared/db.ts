@@ -3,6 +3,7 @@
 import postgres from "postgres";
 import { env } from "./env.ts";
 import type { Claims } from "./auth.ts";
+import { DB_POOL_SIZE } from "./limits.ts";
 
 export type Sql = postgres.Sql;
 export type Tx = postgres.TransactionSql;
@@ -11,7 +12,7 @@ let pool: Sql | undefined;
 
 export function sql(): Sql {
   pool ??= postgres(env("SUPABASE_DB_URL", "postgresql://postgres:postgres@127.0.0.1:54322/postgres"), {
-    max: Number(env("DB_POOL_SIZE", "10")),
+    max: Number(env("DB_POOL_SIZE", String(DB_POOL_SIZE))),
     idle_timeout: 20,
     onnotice: () => {},
     connection: { application_name: "edge-functions" },
@@ -33,11 +34,6 @@ export async function asCaller<T>(claims: Claims, fn: (tx: Tx) => Promise<T>): P
 // Runs fn in a transaction as the service role (webhooks, dispatch): RLS bypassed, still no superuser.
 export async function asService<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
   return await asCaller({ role: "service_role" }, fn);
-}
-
-// Requires a staff role; raises 42501 (answered 403) otherwise.
-export async function requireRole(tx: Tx, role: "admin" | "communications"): Promise<void> {
-  await tx`select private.require_role(${role})`;
 }
 
 export async function closeDb(): Promise<void> {

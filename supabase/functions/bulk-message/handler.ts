@@ -1,4 +1,4 @@
-// POST /functions/v1/bulk-message (CONTRACT §8): freezes the audience, creates the campaign and
+// POST /functions/v1/bulk-message (docs/api.md §8): freezes the audience, creates the campaign and
 // queues one recipient row per member with its fate, in one transaction as the caller.
 // An Idempotency-Key header makes a repeat of the same request answer the first answer (even in
 // parallel); the same key with another request is a 422 (docs/messaging.md).

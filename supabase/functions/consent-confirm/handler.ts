@@ -5,7 +5,7 @@
 // tampered or foreign links get a clear error and change nothing.
 import { asService } from "../_shared/db.ts";
 import { json, requireMethod, serveJson } from "../_shared/http.ts";
-import { escapeHtml } from "../_shared/messaging/render.ts";
+import { escapeHtml } from "../_shared/rendering/render.ts";
 import { verifyConfirmSignature } from "../_shared/consent/links.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

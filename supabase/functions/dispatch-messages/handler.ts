@@ -3,13 +3,14 @@
 import { authenticate } from "../_shared/auth.ts";
 import { HttpError, json, KiB, requireMethod, serveJson } from "../_shared/http.ts";
 import { dispatch } from "../_shared/messaging/dispatch.ts";
+import { DISPATCH_BUDGET_MAX_MS, DISPATCH_BUDGET_MIN_MS, DISPATCH_BUDGET_MS } from "../_shared/limits.ts";
 
 export const handler = serveJson(async (req) => {
   requireMethod(req, "POST");
   const claims = await authenticate(req);
   if (claims.role !== "service_role") throw new HttpError(403, "forbidden", "dispatch-messages needs the service role");
   const text = await req.text();
-  let budgetMs = 20_000;
+  let budgetMs = DISPATCH_BUDGET_MS;
   if (text.trim()) {
     let body: { budget_ms?: unknown };
     try {
@@ -21,8 +22,8 @@ export const handler = serveJson(async (req) => {
       throw new HttpError(400, "invalid_body", "body: must be a JSON object");
     }
     if (body.budget_ms !== undefined) {
-      if (typeof body.budget_ms !== "number" || !Number.isInteger(body.budget_ms) || body.budget_ms < 100 || body.budget_ms > 120_000) {
-        throw new HttpError(400, "invalid_body", "budget_ms: must be an integer from 100 to 120000");
+      if (typeof body.budget_ms !== "number" || !Number.isInteger(body.budget_ms) || body.budget_ms < DISPATCH_BUDGET_MIN_MS || body.budget_ms > DISPATCH_BUDGET_MAX_MS) {
+        throw new HttpError(400, "invalid_body", `budget_ms: must be an integer from ${DISPATCH_BUDGET_MIN_MS} to ${DISPATCH_BUDGET_MAX_MS}`);
       }
       budgetMs = body.budget_ms;
     }

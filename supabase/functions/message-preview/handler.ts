@@ -4,7 +4,7 @@ import { authenticate } from "../_shared/auth.ts";
 import { asCaller, requireRole } from "../_shared/db.ts";
 import { HttpError, json, MiB, requireMethod, serveJson } from "../_shared/http.ts";
 import { preferencesUrl } from "../_shared/messaging/links.ts";
-import { render, type Vars } from "../_shared/messaging/render.ts";
+import { render, type Vars } from "../_shared/rendering/render.ts";
 import { previewRequest } from "../_shared/messaging/schemas.ts";
 import { parseWith, readJson } from "../_shared/validate.ts";
 

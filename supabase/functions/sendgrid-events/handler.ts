@@ -4,9 +4,10 @@ import { asService } from "../_shared/db.ts";
 import { env } from "../_shared/env.ts";
 import { errorResponse, HttpError, json, MiB, requireMethod, serveJson } from "../_shared/http.ts";
 import { verifySendgridSignature } from "../_shared/providers/webhooks.ts";
+import { SENDGRID_EVENTS_MAX_BYTES, SENDGRID_WEBHOOK_TOLERANCE_SECONDS } from "../_shared/limits.ts";
 
 // SendGrid batches events; a batch is far below this.
-const MAX_BYTES = 10 * MiB;
+const MAX_BYTES = SENDGRID_EVENTS_MAX_BYTES;
 
 export const handler = serveJson(async (req) => {
   requireMethod(req, "POST");
@@ -21,7 +22,7 @@ export const handler = serveJson(async (req) => {
     signature: req.headers.get("x-twilio-email-event-webhook-signature"),
     timestamp: req.headers.get("x-twilio-email-event-webhook-timestamp"),
     rawBody: raw,
-    toleranceSeconds: Number(env("SENDGRID_WEBHOOK_TOLERANCE_SECONDS", "600")),
+    toleranceSeconds: Number(env("SENDGRID_WEBHOOK_TOLERANCE_SECONDS", String(SENDGRID_WEBHOOK_TOLERANCE_SECONDS))),
   });
   if (!check.ok) return errorResponse(401, "bad_signature", check.reason);
 

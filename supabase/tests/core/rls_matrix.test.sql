@@ -1,4 +1,4 @@
--- The RLS matrix of CONTRACT §2 for every table of the core: anon, customer, admin and
+-- The RLS matrix of docs/api.md §2 for every table of the core: anon, customer, admin and
 -- admin+communications, each × select, insert, update, delete. A refused write raises 42501;
 -- a filtered read returns only what the role may see; a filtered update/delete touches nothing.
 -- customer_consent is written only through set_customer_consent (direct writes: 42501) and users

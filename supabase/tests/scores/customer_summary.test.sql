@@ -1,4 +1,4 @@
--- customer_summary (CONTRACT §7) on a constructed customer: every key, every value; admin only.
+-- customer_summary (docs/api.md §7) on a constructed customer: every key, every value; admin only.
 begin;
 select plan(22);
 
@@ -46,7 +46,7 @@ select public.customer_summary(:'customer_id') as s \gset
 
 select is((select array_agg(k order by k) from jsonb_object_keys(:'s'::jsonb) k),
   array['account_manager', 'booking_count', 'consent', 'customer', 'insurance_expiring', 'last_booking_at', 'lifetime_value',
-        'open_tickets', 'overdue_balance', 'risk', 'tags', 'total_spend'], 'exactly the keys of CONTRACT §7');
+        'open_tickets', 'overdue_balance', 'risk', 'tags', 'total_spend'], 'exactly the keys of docs/api.md §7');
 select is(:'s'::jsonb -> 'customer' ->> 'id', :'customer_id', 'customer.id');
 select is((:'s'::jsonb -> 'customer') - 'id'::text - 'created_at'::text,
   '{"email": "cs-customer@example.test", "phone": "+4790012345", "full_name": "Carl Customer", "city": "Bergen",

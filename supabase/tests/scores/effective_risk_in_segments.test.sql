@@ -1,4 +1,4 @@
--- Segments use the effective risk (CONTRACT §5): an active override, else the computed score.
+-- Segments use the effective risk (docs/api.md §5): an active override, else the computed score.
 begin;
 select plan(5);
 select tests.create_user('er-admin@example.test', array['admin']) as admin_id \gset

@@ -10,16 +10,6 @@ $$;
 create function pg_temp.r(rule jsonb) returns jsonb language sql as $$
   select jsonb_build_object('version', 1, 'combinator', 'and', 'rules', jsonb_build_array(rule))
 $$;
--- SQLSTATE and message of a statement.
-create function pg_temp.raised(stmt text) returns text language plpgsql as $$
-begin
-  execute stmt;
-  return 'no error';
-exception when others then
-  return sqlstate || ' ' || sqlerrm;
-end
-$$;
-grant execute on function pg_temp.raised(text) to authenticated;
 
 select is(public.validate_segment('{"version":1,"combinator":"and","rules":[{"field":"city","operator":"=","value":"Oslo"}]}'), '[]'::jsonb, 'a valid definition has no errors');
 select is(pg_temp.e('[]'), '$ not_an_object', 'not_an_object: the definition');
@@ -74,12 +64,12 @@ select is(jsonb_array_length(public.validate_segment('{"version":1,"combinator":
           'every error is reported, not just the first');
 
 select tests.act_as((select u.id from public.users u join public.user_roles r on r.user_id = u.id and r.role = 'admin' limit 1));
-select matches(pg_temp.raised($$select public.evaluate_segment('{"version":1,"combinator":"and","rules":[{"field":"city","operator":"like","value":"x"}]}')$$),
+select matches(tests.raised($$select public.evaluate_segment('{"version":1,"combinator":"and","rules":[{"field":"city","operator":"like","value":"x"}]}')$$),
                '^22023 \$\.rules\[0\]\.operator: "like" is not an operator of field city', 'evaluate_segment raises 22023 naming the path');
-select matches(pg_temp.raised($$select public.evaluate_segment('{"version":1,"combinator":"and","rules":[{"field":"city","operator":"null"}]}', 1001)$$),
+select matches(tests.raised($$select public.evaluate_segment('{"version":1,"combinator":"and","rules":[{"field":"city","operator":"null"}]}', 1001)$$),
                '^22023 page_size: must be between 1 and 1000', 'page_size over 1000 is refused');
 select tests.act_as_postgres();
-select matches(pg_temp.raised($$select count(*) from private.segment_member_ids('{"version":1,"combinator":"and","rules":[{"combinator":"or","rules":[]}]}')$$),
+select matches(tests.raised($$select count(*) from private.segment_member_ids('{"version":1,"combinator":"and","rules":[{"combinator":"or","rules":[]}]}')$$),
                '^22023 \$\.rules\[0\]\.rules: a group needs at least one rule', 'segment_member_ids raises 22023 naming the path');
 
 select * from finish();

@@ -13,24 +13,6 @@ grant select on t_people to authenticated;
 insert into public.customer_tags (id, name) values ('30000000-0000-4000-a000-0000000000e1', 'segtest eval');
 insert into public.customer_tag_members (customer_id, tag_id) select id, '30000000-0000-4000-a000-0000000000e1' from t_people where i = 1;
 
-create function pg_temp.raised(stmt text) returns text language plpgsql as $$
-begin
-  execute stmt;
-  return 'no error';
-exception when others then
-  return sqlstate || ' ' || sqlerrm;
-end
-$$;
--- statement_timeout cancellations are not caught by WHEN OTHERS; catch them by name.
-create function pg_temp.raised_cancel(stmt text) returns text language plpgsql as $$
-begin
-  execute stmt;
-  return 'no error';
-exception when query_canceled or statement_too_complex then
-  return sqlstate || ' ' || sqlerrm;
-end
-$$;
-grant execute on function pg_temp.raised(text), pg_temp.raised_cancel(text) to authenticated;
 
 select tests.act_as(:'admin_id');
 select public.evaluate_segment('{"version":1,"combinator":"and","rules":[{"field":"city","operator":"=","value":"zqx evaltown"}]}', 3) as page1 \gset
@@ -57,7 +39,7 @@ select is((public.evaluate_segment('{"version":1,"combinator":"and","rules":[{"f
 select is((select m -> 'tags' -> 0 ->> 'name' from jsonb_array_elements(public.evaluate_segment(
             '{"version":1,"combinator":"and","rules":[{"field":"tag","operator":"containsAny","value":["30000000-0000-4000-a000-0000000000e1"]}]}') -> 'members') m),
           'segtest eval', 'members carry their tags by name');
-select is(pg_temp.raised($$select public.evaluate_segment('{"version":1,"combinator":"and","rules":[{"field":"city","operator":"null"}]}', 0)$$),
+select is(tests.raised($$select public.evaluate_segment('{"version":1,"combinator":"and","rules":[{"field":"city","operator":"null"}]}', 0)$$),
           '22023 page_size: must be between 1 and 1000; got 0', 'page_size 0 is refused');
 
 -- explain
@@ -70,9 +52,9 @@ select is(:'ex'::jsonb #> '{explanation,rules,0}',
           'each rule: path, value, the customer''s value and whether it matched');
 select is(:'ex'::jsonb #> '{explanation,rules,1,rules,0,matched}', 'false'::jsonb, 'a nested rule that did not match');
 select is(:'ex'::jsonb #> '{explanation,rules,1,matched}', 'true'::jsonb, 'its not-group matched (0 bookings is not > 0)');
-select is(pg_temp.raised($$select public.explain_segment_membership('{"version":1,"combinator":"and","rules":[]}', gen_random_uuid())$$),
+select is(tests.raised($$select public.explain_segment_membership('{"version":1,"combinator":"and","rules":[]}', gen_random_uuid())$$),
           '22023 $.rules: a group needs at least one rule', 'explain refuses an invalid definition with its path');
-select is(pg_temp.raised($$select public.explain_segment_membership('{"version":1,"combinator":"and","rules":[{"field":"city","operator":"null"}]}', '00000000-0000-4000-8000-00000000dead')$$),
+select is(tests.raised($$select public.explain_segment_membership('{"version":1,"combinator":"and","rules":[{"field":"city","operator":"null"}]}', '00000000-0000-4000-8000-00000000dead')$$),
           'PT404 customer_id: no customer 00000000-0000-4000-8000-00000000dead', 'explain: unknown customer');
 
 -- timeout: a huge definition under a tiny statement_timeout
@@ -84,7 +66,7 @@ select jsonb_build_object('version', 1, 'combinator', 'or', 'rules',
 grant select on t_big to authenticated;
 select tests.act_as(:'admin_id');
 set local statement_timeout = '200ms';  -- well inside the 7 s of work, past the few ms before it
-select matches(pg_temp.raised_cancel($$select public.evaluate_segment((select d from t_big))$$),
+select matches(tests.raised($$select public.evaluate_segment((select d from t_big))$$),
                '^54001 segment evaluation was cancelled by statement_timeout: narrow the definition', 'a timeout answers 54001 (HTTP 413) with a clear message');
 set local statement_timeout = 0;
 

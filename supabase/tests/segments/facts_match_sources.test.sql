@@ -1,4 +1,4 @@
--- The facts the triggers keep equal the CONTRACT §5 definitions written out by hand over the
+-- The facts the triggers keep equal the docs/api.md §5 definitions written out by hand over the
 -- sources, for every customer of the seed and after a mix of writes; and the full rebuild (used
 -- by backfills and the generator) computes the same facts as the triggers.
 begin;

@@ -33,42 +33,36 @@ insert into public.customer_consent (customer_id, channel, enabled)
 select p.id, v.channel, v.enabled from (values ('ann', 'email', true), ('ben', 'email', false), ('dan', 'sms', true)) v(name, channel, enabled)
   join t_people p on p.name = v.name;
 
-create function pg_temp.m(field text, op text, value jsonb default null) returns text language sql as $$
-  select coalesce(string_agg(p.name, ',' order by p.name), '')
-    from private.segment_member_ids(jsonb_build_object('version', 1, 'combinator', 'and',
-           'rules', jsonb_build_array(jsonb_strip_nulls(jsonb_build_object('field', field, 'operator', op, 'value', value))))) x
-    join t_people p on p.id = x
-$$;
 
-select is(pg_temp.m('equipment_category', 'containsAny', '["segtest-lifts"]'), 'ben,cat', 'containsAny');
-select is(pg_temp.m('equipment_category', 'containsAny', '["SEGTEST-Saws"]'), 'cat', 'slugs match case-insensitively; cancelled bookings do not count');
-select is(pg_temp.m('equipment_category', 'containsAny', '[]'), '', 'containsAny [] is nobody');
-select is(pg_temp.m('equipment_category', 'containsAll', '["segtest-lifts", "segtest-saws"]'), 'cat', 'containsAll');
-select is(pg_temp.m('equipment_category', 'containsAll', '[]'), 'ann,ben,cat,dan', 'containsAll [] is everyone');
-select is(pg_temp.m('equipment_category', 'containsNone', '["segtest-saws"]'), 'ann,ben,dan', 'containsNone includes empty');
-select is(pg_temp.m('equipment_category', 'containsNone', '[]'), 'ann,ben,cat,dan', 'containsNone [] is everyone');
-select is(pg_temp.m('equipment_category', 'isEmpty'), 'ann,dan', 'isEmpty');
-select is(pg_temp.m('equipment_category', 'isNotEmpty'), 'ben,cat', 'isNotEmpty');
-select is(pg_temp.m('equipment_category', 'isEmpty', 'null'), 'ann,dan', 'isEmpty ignores a null value');
-select is(pg_temp.m('tag', 'containsAny', '["30000000-0000-4000-a000-00000000000b"]'), 'cat', 'tag containsAny');
-select is(pg_temp.m('tag', 'containsAny', '["30000000-0000-4000-A000-00000000000B"]'), 'cat', 'tag ids match in any case');
-select is(pg_temp.m('tag', 'containsAll', '["30000000-0000-4000-a000-00000000000a", "30000000-0000-4000-a000-00000000000b"]'), 'cat', 'tag containsAll');
-select is(pg_temp.m('tag', 'containsNone', '["30000000-0000-4000-a000-00000000000a"]'), 'ann,dan', 'tag containsNone');
-select is(pg_temp.m('tag', 'isEmpty'), 'ann,dan', 'tag isEmpty');
-select is(pg_temp.m('tag', 'isNotEmpty', '""'), 'ben,cat', 'tag isNotEmpty ignores ""');
+select is(tests.members('equipment_category', 'containsAny', '["segtest-lifts"]'), 'ben,cat', 'containsAny');
+select is(tests.members('equipment_category', 'containsAny', '["SEGTEST-Saws"]'), 'cat', 'slugs match case-insensitively; cancelled bookings do not count');
+select is(tests.members('equipment_category', 'containsAny', '[]'), '', 'containsAny [] is nobody');
+select is(tests.members('equipment_category', 'containsAll', '["segtest-lifts", "segtest-saws"]'), 'cat', 'containsAll');
+select is(tests.members('equipment_category', 'containsAll', '[]'), 'ann,ben,cat,dan', 'containsAll [] is everyone');
+select is(tests.members('equipment_category', 'containsNone', '["segtest-saws"]'), 'ann,ben,dan', 'containsNone includes empty');
+select is(tests.members('equipment_category', 'containsNone', '[]'), 'ann,ben,cat,dan', 'containsNone [] is everyone');
+select is(tests.members('equipment_category', 'isEmpty'), 'ann,dan', 'isEmpty');
+select is(tests.members('equipment_category', 'isNotEmpty'), 'ben,cat', 'isNotEmpty');
+select is(tests.members('equipment_category', 'isEmpty', 'null'), 'ann,dan', 'isEmpty ignores a null value');
+select is(tests.members('tag', 'containsAny', '["30000000-0000-4000-a000-00000000000b"]'), 'cat', 'tag containsAny');
+select is(tests.members('tag', 'containsAny', '["30000000-0000-4000-A000-00000000000B"]'), 'cat', 'tag ids match in any case');
+select is(tests.members('tag', 'containsAll', '["30000000-0000-4000-a000-00000000000a", "30000000-0000-4000-a000-00000000000b"]'), 'cat', 'tag containsAll');
+select is(tests.members('tag', 'containsNone', '["30000000-0000-4000-a000-00000000000a"]'), 'ann,dan', 'tag containsNone');
+select is(tests.members('tag', 'isEmpty'), 'ann,dan', 'tag isEmpty');
+select is(tests.members('tag', 'isNotEmpty', '""'), 'ben,cat', 'tag isNotEmpty ignores ""');
 delete from public.customer_tag_members where tag_id = '30000000-0000-4000-a000-00000000000a';
-select is(pg_temp.m('tag', 'isNotEmpty'), 'cat', 'removing a tag updates the fact in the same transaction');
+select is(tests.members('tag', 'isNotEmpty'), 'cat', 'removing a tag updates the fact in the same transaction');
 
-select is(pg_temp.m('consent_email', '=', 'true'), 'ann', 'consent_email = true');
-select is(pg_temp.m('consent_email', '=', 'false'), 'ben,cat,dan', 'consent_email = false includes customers without a row');
-select is(pg_temp.m('consent_sms', '=', 'true'), 'dan', 'consent_sms');
-select is(pg_temp.m('consent_push', '=', 'false'), 'ann,ben,cat,dan', 'consent_push without rows is false');
+select is(tests.members('consent_email', '=', 'true'), 'ann', 'consent_email = true');
+select is(tests.members('consent_email', '=', 'false'), 'ben,cat,dan', 'consent_email = false includes customers without a row');
+select is(tests.members('consent_sms', '=', 'true'), 'dan', 'consent_sms');
+select is(tests.members('consent_push', '=', 'false'), 'ann,ben,cat,dan', 'consent_push without rows is false');
 update public.customer_consent set enabled = false where customer_id = (select id from t_people where name = 'ann');
-select is(pg_temp.m('consent_email', '=', 'true'), '', 'revoking consent updates the fact');
+select is(tests.members('consent_email', '=', 'true'), '', 'revoking consent updates the fact');
 update public.equipment set category_id = '10000000-0000-4000-a000-00000000c002' where id = '10000000-0000-4000-a000-00000000e001';
-select is(pg_temp.m('equipment_category', 'containsAny', '["segtest-lifts"]'), '', 'moving equipment to another category updates categories');
+select is(tests.members('equipment_category', 'containsAny', '["segtest-lifts"]'), '', 'moving equipment to another category updates categories');
 update public.equipment_categories set slug = 'segtest-cutters' where id = '10000000-0000-4000-a000-00000000c002';
-select is(pg_temp.m('equipment_category', 'containsAll', '["segtest-cutters"]'), 'ben,cat', 'renaming a category slug updates categories');
+select is(tests.members('equipment_category', 'containsAll', '["segtest-cutters"]'), 'ben,cat', 'renaming a category slug updates categories');
 
 select * from finish();
 rollback;

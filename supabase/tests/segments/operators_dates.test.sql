@@ -19,37 +19,31 @@ insert into public.bookings (customer_id, status, start_date, end_date, created_
 select p.id, 'completed', current_date, current_date, now() - make_interval(days => v.days)
   from (values ('ben', 3), ('cat', 40), ('dan', 400)) v(name, days) join t_people p on p.name = v.name;
 
-create function pg_temp.m(field text, op text, value jsonb default null) returns text language sql as $$
-  select coalesce(string_agg(p.name, ',' order by p.name), '')
-    from private.segment_member_ids(jsonb_build_object('version', 1, 'combinator', 'and',
-           'rules', jsonb_build_array(jsonb_strip_nulls(jsonb_build_object('field', field, 'operator', op, 'value', value))))) x
-    join t_people p on p.id = x
-$$;
 
-select is(pg_temp.m('created_at', '<', '"2025-03-10"'), 'ann', '< d is before the UTC day d');
-select is(pg_temp.m('created_at', '<=', '"2025-03-10"'), 'ann,ben,cat', '<= d is before d+1 (the whole day d)');
-select is(pg_temp.m('created_at', '>', '"2025-03-10"'), 'dan', '> d is from d+1');
-select is(pg_temp.m('created_at', '>=', '"2025-03-10"'), 'ben,cat,dan', '>= d is from the first instant of d');
-select is(pg_temp.m('created_at', 'between', '["2025-03-10", "2025-03-10"]'), 'ben,cat', 'between [d, d] is the whole UTC day');
-select is(pg_temp.m('created_at', 'between', '["2025-03-09", "2025-03-10"]'), 'ann,ben,cat', 'between includes both days');
-select is(pg_temp.m('created_at', 'notBetween', '["2025-03-10", "2025-03-10"]'), 'ann,dan', 'notBetween');
-select is(pg_temp.m('created_at', 'withinLastDays', '30'), '', 'created long ago: not within 30 days');
-select is(pg_temp.m('created_at', 'notNull'), 'ann,ben,cat,dan', 'created_at is never null');
+select is(tests.members('created_at', '<', '"2025-03-10"'), 'ann', '< d is before the UTC day d');
+select is(tests.members('created_at', '<=', '"2025-03-10"'), 'ann,ben,cat', '<= d is before d+1 (the whole day d)');
+select is(tests.members('created_at', '>', '"2025-03-10"'), 'dan', '> d is from d+1');
+select is(tests.members('created_at', '>=', '"2025-03-10"'), 'ben,cat,dan', '>= d is from the first instant of d');
+select is(tests.members('created_at', 'between', '["2025-03-10", "2025-03-10"]'), 'ben,cat', 'between [d, d] is the whole UTC day');
+select is(tests.members('created_at', 'between', '["2025-03-09", "2025-03-10"]'), 'ann,ben,cat', 'between includes both days');
+select is(tests.members('created_at', 'notBetween', '["2025-03-10", "2025-03-10"]'), 'ann,dan', 'notBetween');
+select is(tests.members('created_at', 'withinLastDays', '30'), '', 'created long ago: not within 30 days');
+select is(tests.members('created_at', 'notNull'), 'ann,ben,cat,dan', 'created_at is never null');
 
-select is(pg_temp.m('last_booking_at', 'withinLastDays', '30'), 'ben', 'withinLastDays 30');
-select is(pg_temp.m('last_booking_at', 'withinLastDays', '45'), 'ben,cat', 'withinLastDays 45');
-select is(pg_temp.m('last_booking_at', 'withinLastDays', '0'), '', 'withinLastDays 0 is from now on');
-select is(pg_temp.m('last_booking_at', 'notWithinLastDays', '30'), 'ann,cat,dan', 'notWithinLastDays includes never-booked');
-select is(pg_temp.m('last_booking_at', 'notWithinLastDays', '45'), 'ann,dan', 'notWithinLastDays 45');
-select is(pg_temp.m('last_booking_at', 'null'), 'ann', 'never booked: null');
-select is(pg_temp.m('last_booking_at', 'notNull'), 'ben,cat,dan', 'notNull');
-select is(pg_temp.m('last_booking_at', '<', to_jsonb((current_date - 10)::text)), 'cat,dan', '< a relative day excludes NULL');
-select is(pg_temp.m('last_booking_at', 'notBetween', jsonb_build_array((current_date - 50)::text, (current_date - 1)::text)),
+select is(tests.members('last_booking_at', 'withinLastDays', '30'), 'ben', 'withinLastDays 30');
+select is(tests.members('last_booking_at', 'withinLastDays', '45'), 'ben,cat', 'withinLastDays 45');
+select is(tests.members('last_booking_at', 'withinLastDays', '0'), '', 'withinLastDays 0 is from now on');
+select is(tests.members('last_booking_at', 'notWithinLastDays', '30'), 'ann,cat,dan', 'notWithinLastDays includes never-booked');
+select is(tests.members('last_booking_at', 'notWithinLastDays', '45'), 'ann,dan', 'notWithinLastDays 45');
+select is(tests.members('last_booking_at', 'null'), 'ann', 'never booked: null');
+select is(tests.members('last_booking_at', 'notNull'), 'ben,cat,dan', 'notNull');
+select is(tests.members('last_booking_at', '<', to_jsonb((current_date - 10)::text)), 'cat,dan', '< a relative day excludes NULL');
+select is(tests.members('last_booking_at', 'notBetween', jsonb_build_array((current_date - 50)::text, (current_date - 1)::text)),
           'ann,dan', 'notBetween includes NULL');
-select is(pg_temp.m('last_engaged_at', 'null'), 'ann,ben,cat,dan', 'no engagement yet: null');
-select is(pg_temp.m('last_engaged_at', 'notWithinLastDays', '90'), 'ann,ben,cat,dan', 'notWithinLastDays on null');
-select is(pg_temp.m('created_at', '<', '"2025-03-11"'), 'ann,ben,cat', 'the session time zone does not shift days');
-select is(pg_temp.m('created_at', 'between', '["2025-03-11", "9999-12-31"]'), 'dan', 'the last representable day works as an upper bound');
+select is(tests.members('last_engaged_at', 'null'), 'ann,ben,cat,dan', 'no engagement yet: null');
+select is(tests.members('last_engaged_at', 'notWithinLastDays', '90'), 'ann,ben,cat,dan', 'notWithinLastDays on null');
+select is(tests.members('created_at', '<', '"2025-03-11"'), 'ann,ben,cat', 'the session time zone does not shift days');
+select is(tests.members('created_at', 'between', '["2025-03-11", "9999-12-31"]'), 'dan', 'the last representable day works as an upper bound');
 
 select * from finish();
 rollback;

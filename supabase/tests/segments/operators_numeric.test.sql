@@ -19,51 +19,45 @@ select p.id, s.status, current_date, current_date + 1, 100
   join (values ('ben', 'completed'), ('cat', 'completed'), ('cat', 'active'), ('cat', 'cancelled'),
                ('dan', 'completed'), ('dan', 'pending'), ('dan', 'confirmed')) s(name, status) on s.name = p.name;
 
-create function pg_temp.m(field text, op text, value jsonb default null) returns text language sql as $$
-  select coalesce(string_agg(p.name, ',' order by p.name), '')
-    from private.segment_member_ids(jsonb_build_object('version', 1, 'combinator', 'and',
-           'rules', jsonb_build_array(jsonb_strip_nulls(jsonb_build_object('field', field, 'operator', op, 'value', value))))) x
-    join t_people p on p.id = x
-$$;
 
-select is(pg_temp.m('booking_count', '=', '0'), 'ann', 'booking_count = 0 (no bookings is 0, not null)');
-select is(pg_temp.m('booking_count', '=', '2'), 'cat', 'cancelled bookings are not counted');
-select is(pg_temp.m('booking_count', '!=', '2'), 'ann,ben,dan', '!=');
-select is(pg_temp.m('booking_count', '<', '2'), 'ann,ben', '<');
-select is(pg_temp.m('booking_count', '<=', '2'), 'ann,ben,cat', '<=');
-select is(pg_temp.m('booking_count', '>', '2'), 'dan', '>');
-select is(pg_temp.m('booking_count', '>=', '2'), 'cat,dan', '>=');
-select is(pg_temp.m('booking_count', 'between', '[1, 2]'), 'ben,cat', 'between includes both bounds');
-select is(pg_temp.m('booking_count', 'between', '[2, 2]'), 'cat', 'between [n, n] is equality');
-select is(pg_temp.m('booking_count', 'notBetween', '[1, 2]'), 'ann,dan', 'notBetween excludes both bounds');
-select is(pg_temp.m('booking_count', 'in', '[0, 3]'), 'ann,dan', 'in');
-select is(pg_temp.m('booking_count', 'in', '[]'), '', 'in [] is nobody');
-select is(pg_temp.m('booking_count', 'notIn', '[0, 3]'), 'ben,cat', 'notIn');
-select is(pg_temp.m('booking_count', 'notIn', '[]'), 'ann,ben,cat,dan', 'notIn [] is everyone');
-select is(pg_temp.m('booking_count', 'null'), '', 'booking_count is never null');
-select is(pg_temp.m('booking_count', 'notNull'), 'ann,ben,cat,dan', 'booking_count notNull');
-select is(pg_temp.m('booking_count', '>=', '2.0'), 'cat,dan', 'an integral number written 2.0 is an integer');
-select is(pg_temp.m('engaged_campaigns_90d', '=', '0'), 'ann,ben,cat,dan', 'engaged_campaigns_90d is 0 without engagement');
+select is(tests.members('booking_count', '=', '0'), 'ann', 'booking_count = 0 (no bookings is 0, not null)');
+select is(tests.members('booking_count', '=', '2'), 'cat', 'cancelled bookings are not counted');
+select is(tests.members('booking_count', '!=', '2'), 'ann,ben,dan', '!=');
+select is(tests.members('booking_count', '<', '2'), 'ann,ben', '<');
+select is(tests.members('booking_count', '<=', '2'), 'ann,ben,cat', '<=');
+select is(tests.members('booking_count', '>', '2'), 'dan', '>');
+select is(tests.members('booking_count', '>=', '2'), 'cat,dan', '>=');
+select is(tests.members('booking_count', 'between', '[1, 2]'), 'ben,cat', 'between includes both bounds');
+select is(tests.members('booking_count', 'between', '[2, 2]'), 'cat', 'between [n, n] is equality');
+select is(tests.members('booking_count', 'notBetween', '[1, 2]'), 'ann,dan', 'notBetween excludes both bounds');
+select is(tests.members('booking_count', 'in', '[0, 3]'), 'ann,dan', 'in');
+select is(tests.members('booking_count', 'in', '[]'), '', 'in [] is nobody');
+select is(tests.members('booking_count', 'notIn', '[0, 3]'), 'ben,cat', 'notIn');
+select is(tests.members('booking_count', 'notIn', '[]'), 'ann,ben,cat,dan', 'notIn [] is everyone');
+select is(tests.members('booking_count', 'null'), '', 'booking_count is never null');
+select is(tests.members('booking_count', 'notNull'), 'ann,ben,cat,dan', 'booking_count notNull');
+select is(tests.members('booking_count', '>=', '2.0'), 'cat,dan', 'an integral number written 2.0 is an integer');
+select is(tests.members('engaged_campaigns_90d', '=', '0'), 'ann,ben,cat,dan', 'engaged_campaigns_90d is 0 without engagement');
 
-select is(pg_temp.m('risk_score', '=', '50.5'), 'ben', 'number =');
-select is(pg_temp.m('risk_score', '!=', '50.5'), 'ann,cat,dan', 'number != includes NULL');
-select is(pg_temp.m('risk_score', '<', '50.5'), 'ann', 'number < excludes NULL');
-select is(pg_temp.m('risk_score', '<=', '50.5'), 'ann,ben', 'number <=');
-select is(pg_temp.m('risk_score', '>', '10'), 'ben,dan', 'number >');
-select is(pg_temp.m('risk_score', '>=', '10'), 'ann,ben,dan', 'number >=');
-select is(pg_temp.m('risk_score', 'between', '[10, 50.5]'), 'ann,ben', 'number between is inclusive');
-select is(pg_temp.m('risk_score', 'notBetween', '[10, 50.5]'), 'cat,dan', 'number notBetween includes NULL');
-select is(pg_temp.m('risk_score', 'null'), 'cat', 'number null');
-select is(pg_temp.m('risk_score', 'notNull'), 'ann,ben,dan', 'number notNull');
-select is(pg_temp.m('lifetime_value', 'between', '[999.99, 1000]'), 'cat,dan', 'decimal bounds are exact');
-select is(pg_temp.m('lifetime_value', '<', '999.99'), 'ann', 'lifetime_value < (0 counts, NULL does not)');
-select is(pg_temp.m('lifetime_value', 'null'), 'ben', 'lifetime_value null');
-select is(pg_temp.m('total_spend', '=', '0'), 'ann,ben,cat,dan', 'total_spend is 0 without payments');
+select is(tests.members('risk_score', '=', '50.5'), 'ben', 'number =');
+select is(tests.members('risk_score', '!=', '50.5'), 'ann,cat,dan', 'number != includes NULL');
+select is(tests.members('risk_score', '<', '50.5'), 'ann', 'number < excludes NULL');
+select is(tests.members('risk_score', '<=', '50.5'), 'ann,ben', 'number <=');
+select is(tests.members('risk_score', '>', '10'), 'ben,dan', 'number >');
+select is(tests.members('risk_score', '>=', '10'), 'ann,ben,dan', 'number >=');
+select is(tests.members('risk_score', 'between', '[10, 50.5]'), 'ann,ben', 'number between is inclusive');
+select is(tests.members('risk_score', 'notBetween', '[10, 50.5]'), 'cat,dan', 'number notBetween includes NULL');
+select is(tests.members('risk_score', 'null'), 'cat', 'number null');
+select is(tests.members('risk_score', 'notNull'), 'ann,ben,dan', 'number notNull');
+select is(tests.members('lifetime_value', 'between', '[999.99, 1000]'), 'cat,dan', 'decimal bounds are exact');
+select is(tests.members('lifetime_value', '<', '999.99'), 'ann', 'lifetime_value < (0 counts, NULL does not)');
+select is(tests.members('lifetime_value', 'null'), 'ben', 'lifetime_value null');
+select is(tests.members('total_spend', '=', '0'), 'ann,ben,cat,dan', 'total_spend is 0 without payments');
 insert into public.payments (customer_id, amount, status) select id, 250.25, 'succeeded' from t_people where name = 'ben';
 insert into public.payments (customer_id, amount, status) select id, 999, 'failed' from t_people where name = 'ben';
 insert into public.manual_payments (customer_id, amount, method) select id, 49.75, 'cash' from t_people where name = 'ben';
-select is(pg_temp.m('total_spend', '=', '300'), 'ben', 'total_spend = succeeded payments + manual payments');
-select is(pg_temp.m('total_spend', '>', '0'), 'ben', 'failed payments do not count');
+select is(tests.members('total_spend', '=', '300'), 'ben', 'total_spend = succeeded payments + manual payments');
+select is(tests.members('total_spend', '>', '0'), 'ben', 'failed payments do not count');
 
 select * from finish();
 rollback;

@@ -7,18 +7,9 @@ select plan(22);
 select tests.create_user('seg-admin-' || gen_random_uuid() || '@segtest.test', '{admin}', 'Sam Segment') as admin_id \gset
 select tests.create_user('seg-admin2-' || gen_random_uuid() || '@segtest.test', '{admin}', 'Ola Other') as admin2_id \gset
 
-create function pg_temp.raised(stmt text) returns text language plpgsql as $$
-begin
-  execute stmt;
-  return 'no error';
-exception when others then
-  return sqlstate || ' ' || sqlerrm;
-end
-$$;
-grant execute on function pg_temp.raised(text) to authenticated;
 
 select tests.act_as(:'admin_id');
-select matches(pg_temp.raised($$insert into public.customer_segments (name, definition)
+select matches(tests.raised($$insert into public.customer_segments (name, definition)
   values ('segtest bad', '{"version":1,"combinator":"and","rules":[{"field":"city","operator":"=","value":5}]}')$$),
   '^22023 definition \$\.rules\[0\]\.value: 5 must be a string', 'insert refuses an invalid definition naming the path');
 select is((select count(*)::int from public.customer_segments where name = 'segtest bad'), 0, 'and writes nothing');
@@ -32,7 +23,7 @@ select is((select updated_by from public.customer_segments where id = :'seg_id')
 select is((select count(*)::int from public.audit_log where entity = 'customer_segments' and entity_id = :'seg_id' and action = 'insert'), 1,
           'creating a segment is audited');
 
-select matches(pg_temp.raised(format($$update public.customer_segments set definition = '{"version":1,"combinator":"and","rules":[{"field":"city","operator":"=","value":"Oslo"}],"sql":"drop"}' where id = %L$$, :'seg_id')),
+select matches(tests.raised(format($$update public.customer_segments set definition = '{"version":1,"combinator":"and","rules":[{"field":"city","operator":"=","value":"Oslo"}],"sql":"drop"}' where id = %L$$, :'seg_id')),
   '^22023 definition \$\.sql: a group has only the keys', 'update refuses an invalid definition naming the path');
 select is((select definition -> 'rules' -> 0 ->> 'value' from public.customer_segments where id = :'seg_id'), 'Oslo', 'and changes nothing');
 

@@ -4,7 +4,7 @@
 import { asService } from "../db.ts";
 import { preferencesUrl, unsubscribeUrl } from "./links.ts";
 import { fillConfirmUrl } from "../consent/links.ts";
-import type { Vars } from "./render.ts";
+import type { Vars } from "../rendering/render.ts";
 import { expoProvider } from "../providers/expo.ts";
 import { sendgridProvider } from "../providers/sendgrid.ts";
 import { twilioProvider } from "../providers/twilio.ts";

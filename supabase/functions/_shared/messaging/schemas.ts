@@ -1,4 +1,4 @@
-// The shapes of the messaging requests (CONTRACT §8), built from the limits SQL enforces
+// The shapes of the messaging requests (docs/api.md §8), built from the limits SQL enforces
 // (private.messaging_rules(), generated into ../generated/constants.ts): zod gives the friendly
 // 400 naming the field; the RPC behind it checks the same rules again and has the last word.
 import { z } from "zod";

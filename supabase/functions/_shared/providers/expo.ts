@@ -2,16 +2,17 @@
 // HTTP v1 because it reaches iOS and Android through one API keyed by a push token, with no
 // OAuth service-account exchange (which would also be unreachable from here).
 import { env } from "../env.ts";
-import { render } from "../messaging/render.ts";
+import { render } from "../rendering/render.ts";
 import { fetchWithTimeout, type ChannelProvider, networkOutcome, outcomeForStatus, resultsFor, type SendResult } from "./types.ts";
+import { EXPO_BATCH, providerTimeoutMs } from "../limits.ts";
 
 export const expoProvider: ChannelProvider = {
   channel: "push",
-  maxBatch: 100,
+  maxBatch: EXPO_BATCH,
   async send(batch) {
     const results: SendResult[] = [];
-    for (let i = 0; i < batch.length; i += 100) {
-      const chunk = batch.slice(i, i + 100);
+    for (let i = 0; i < batch.length; i += EXPO_BATCH) {
+      const chunk = batch.slice(i, i + EXPO_BATCH);
       const headers: Record<string, string> = { "Content-Type": "application/json", Accept: "application/json" };
       const token = Deno.env.get("EXPO_ACCESS_TOKEN");
       if (token) headers.Authorization = `Bearer ${token}`;
@@ -25,7 +26,7 @@ export const expoProvider: ChannelProvider = {
             body: render(m.text, m.vars),
             data: { recipient_id: m.recipientId, campaign_id: m.campaignId },
           }))),
-        }, Number(env("PROVIDER_TIMEOUT_MS", "15000")));
+        }, providerTimeoutMs());
         const body = await res.json().catch(() => ({}));
         if (!res.ok) {
           const retryAfter = Number(res.headers.get("retry-after"));

@@ -4,15 +4,16 @@
 import client from "@sendgrid/client";
 import mail from "@sendgrid/mail";
 import { env } from "../env.ts";
-import { substitutions, toSubstitutionTemplate } from "../messaging/render.ts";
+import { substitutions, toSubstitutionTemplate } from "../rendering/render.ts";
 import { type ChannelProvider, networkOutcome, type OutboundMessage, outcomeForStatus, resultsFor, type SendResult } from "./types.ts";
+import { providerTimeoutMs, SENDGRID_BATCH } from "../limits.ts";
 
 let configured = false;
 function configure(): void {
   if (configured) return;
   client.setApiKey(env("SENDGRID_API_KEY"));
   client.setDefaultRequest("baseUrl", env("SENDGRID_BASE_URL", "https://api.sendgrid.com"));
-  client.setDefaultRequest("timeout" as never, Number(env("PROVIDER_TIMEOUT_MS", "15000")) as never);
+  client.setDefaultRequest("timeout" as never, providerTimeoutMs() as never);
   mail.setClient(client);
   configured = true;
 }
@@ -68,7 +69,7 @@ async function sendCampaignBatch(batch: OutboundMessage[]): Promise<SendResult[]
 
 export const sendgridProvider: ChannelProvider = {
   channel: "email",
-  maxBatch: 1000,
+  maxBatch: SENDGRID_BATCH,
   async send(batch) {
     configure();
     // one API call per campaign: the content is the campaign's, the personalizations vary
@@ -76,7 +77,7 @@ export const sendgridProvider: ChannelProvider = {
     for (const m of batch) byCampaign.set(m.campaignId, [...(byCampaign.get(m.campaignId) ?? []), m]);
     const results: SendResult[] = [];
     for (const group of byCampaign.values()) {
-      for (let i = 0; i < group.length; i += 1000) results.push(...(await sendCampaignBatch(group.slice(i, i + 1000))));
+      for (let i = 0; i < group.length; i += SENDGRID_BATCH) results.push(...(await sendCampaignBatch(group.slice(i, i + SENDGRID_BATCH))));
     }
     return results;
   },

@@ -2,7 +2,8 @@
 // The status callback URL carries our recipient id (?rid=), and in-doubt messages are looked up in
 // Twilio's Messages list (by To, newest first), so a send whose answer was lost can be settled.
 import { env } from "../env.ts";
-import { render } from "../messaging/render.ts";
+import { render } from "../rendering/render.ts";
+import { providerTimeoutMs } from "../limits.ts";
 import {
   type ChannelProvider,
   fetchWithTimeout,
@@ -34,7 +35,7 @@ async function sendOne(m: OutboundMessage): Promise<SendResult> {
       method: "POST",
       headers: { Authorization: authHeader(), "Content-Type": "application/x-www-form-urlencoded" },
       body: form,
-    }, Number(env("PROVIDER_TIMEOUT_MS", "15000")));
+    }, providerTimeoutMs());
     const body = await res.json().catch(() => ({}));
     if (res.ok) return { id: m.recipientId, outcome: "sent", provider_message_id: body.sid ?? null };
     const retryAfter = Number(res.headers.get("retry-after"));

@@ -1,6 +1,6 @@
 // What every channel provider does: send a batch of rendered messages and say, per recipient,
 // whether it left, should be retried (and when), or failed for good.
-import type { Vars } from "../messaging/render.ts";
+import type { Vars } from "../rendering/render.ts";
 
 export interface OutboundMessage {
   recipientId: string;

@@ -1,0 +1,874 @@
+-- Timeline sources
+--
+-- How each source table (bookings, logistics, payments, support, insurance, e-mails,
+-- notes, consent, tags) reaches the timeline: set-based builders, the triggers, drift detection
+-- and backfill.
+--
+-- The current definition of this feature: change it here, then add a migration (CONTRIBUTING.md).
+
+set check_function_bodies = false; -- bodies may name objects of later features
+set search_path = '';              -- every name below is schema-qualified
+
+-- ------------------------------------------------------------------------------------------------
+-- Functions and views
+-- ------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION private.backfill_customer_timeline() RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  seq_before bigint := coalesce((select max(e.seq) from public.customer_timeline_events e), 0);
+  marked bigint := 0;
+  total bigint;
+  inserted jsonb;
+begin
+  -- creation events
+  perform private.tl_record_bookings('created',
+    array(select b from public.bookings b where not private.tl_has_event('bookings', b.id, 'created')));
+  perform private.tl_record_logistics('scheduled',
+    array(select t from public.logistics_tasks t where not private.tl_has_event('logistics_tasks', t.id, 'scheduled')));
+  perform private.tl_record_manual_payments(
+    array(select m from public.manual_payments m where not private.tl_has_event('manual_payments', m.id, 'recorded')));
+  perform private.tl_record_tickets('opened',
+    array(select t from public.support_tickets t where not private.tl_has_event('support_tickets', t.id, 'opened')));
+  perform private.tl_record_support_messages(
+    array(select m from public.support_messages m where not private.tl_has_event('support_messages', m.id, 'message')));
+  perform private.tl_record_insurance('uploaded',
+    array(select d from public.insurance_documents d where not private.tl_has_event('insurance_documents', d.id, 'uploaded')));
+  perform private.tl_record_emails('sent',
+    array(select l from public.email_logs l where l.customer_id is not null and not private.tl_has_event('email_logs', l.id, 'sent')));
+  perform private.tl_record_notes(
+    array(select n from public.customer_notes n where not private.tl_has_event('customer_notes', n.id, 'note')));
+
+  -- current state, where the latest event does not carry it
+  perform private.tl_record_bookings('status', array_agg(b order by b.id), array_agg(last.status order by b.id))
+     from public.bookings b
+     cross join lateral (select (private.tl_latest_event('bookings', b.id)).metadata ->> 'status' as status) last
+    where last.status is distinct from b.status;
+  perform private.tl_record_logistics('status', array_agg(t order by t.id), array_agg(last.status order by t.id))
+     from public.logistics_tasks t
+     cross join lateral (select (private.tl_latest_event('logistics_tasks', t.id)).metadata ->> 'status' as status) last
+    where private.tl_logistics_status_is_eventful(t.status) and last.status is distinct from t.status;
+  perform private.tl_record_payments('status', array_agg(p order by p.id), array_agg(last.status order by p.id))
+     from public.payments p
+     cross join lateral (select (private.tl_latest_event('payments', p.id)).metadata ->> 'status' as status) last
+    where private.tl_payment_status_is_eventful(p.status) and last.status is distinct from p.status;
+  perform private.tl_record_tickets('status', array_agg(t order by t.id), array_agg(last.status order by t.id))
+     from public.support_tickets t
+     cross join lateral (select (private.tl_latest_event('support_tickets', t.id)).metadata ->> 'status' as status) last
+    where last.status is distinct from t.status;
+  perform private.tl_record_insurance('status', array_agg(d order by d.id), array_agg(last.status order by d.id))
+     from public.insurance_documents d
+     cross join lateral (select (private.tl_latest_event('insurance_documents', d.id)).metadata ->> 'status' as status) last
+    where last.status is distinct from d.status;
+  perform private.tl_record_emails('status', array_agg(l order by l.id), array_agg(last.status order by l.id))
+     from public.email_logs l
+     cross join lateral (select (private.tl_latest_event('email_logs', l.id)).metadata ->> 'status' as status) last
+    where l.customer_id is not null and last.status is distinct from l.status;
+  perform private.tl_record_consents(array_agg(c order by c.customer_id, c.channel), array_agg(last.enabled order by c.customer_id, c.channel))
+     from public.customer_consent c
+     cross join lateral (select ((private.tl_latest_event('customer_consent', c.customer_id, c.channel || ':')).metadata ->> 'enabled')::boolean as enabled) last
+    where coalesce(last.enabled, false) is distinct from c.enabled;
+  perform private.tl_record_tags('assigned',
+    array(select m from public.customer_tag_members m where not private.tl_tag_assignment_recorded(m)));
+
+  -- tag assignments gone without their 'removed' event
+  perform private.tl_record_tags('removed', array(
+    select row(last.customer_id, last.reference_id, null, null)::public.customer_tag_members
+      from (select distinct on (e.reference_id, e.customer_id) e.reference_id, e.customer_id, e.metadata ->> 'action' as action
+              from public.customer_timeline_events e
+             where e.source_table = 'customer_tag_members'
+             order by e.reference_id, e.customer_id, e.seq desc) last
+     where last.action = 'assigned'
+       and not exists (select 1 from public.customer_tag_members m where m.tag_id = last.reference_id and m.customer_id = last.customer_id)));
+
+  -- events of deleted rows: the delete rule, applied late
+  update public.customer_timeline_events e
+     set source_deleted_at = now(),
+         title = case e.source_table when 'customer_notes' then 'Note deleted'
+                                     when 'support_messages' then 'Support message deleted' else e.title end,
+         metadata = e.metadata - array['note', 'excerpt']::text[]
+   where e.source_deleted_at is null
+     and case e.source_table
+           when 'bookings' then not exists (select 1 from public.bookings s where s.id = e.reference_id)
+           when 'logistics_tasks' then not exists (select 1 from public.logistics_tasks s where s.id = e.reference_id)
+           when 'payments' then not exists (select 1 from public.payments s where s.id = e.reference_id)
+           when 'manual_payments' then not exists (select 1 from public.manual_payments s where s.id = e.reference_id)
+           when 'support_tickets' then not exists (select 1 from public.support_tickets s where s.id = e.reference_id)
+           when 'support_messages' then not exists (select 1 from public.support_messages s where s.id = e.reference_id)
+           when 'insurance_documents' then not exists (select 1 from public.insurance_documents s where s.id = e.reference_id)
+           when 'email_logs' then not exists (select 1 from public.email_logs s where s.id = e.reference_id)
+           when 'customer_notes' then not exists (select 1 from public.customer_notes s where s.id = e.reference_id)
+           when 'customer_consent' then not exists (
+             select 1 from public.customer_consent s
+              where s.customer_id = e.reference_id and s.channel = e.metadata ->> 'channel')
+           else false
+         end;
+  get diagnostics marked = row_count;
+
+  select coalesce(jsonb_object_agg(x.event_type, x.n), '{}'::jsonb) into inserted
+    from (select e.event_type, count(*) as n from public.customer_timeline_events e
+           where e.seq > seq_before group by e.event_type) x;
+  total := (select count(*) from public.customer_timeline_events e where e.seq > seq_before);
+  return jsonb_build_object('inserted', inserted, 'inserted_total', total, 'marked_deleted', marked);
+end
+$$;
+
+CREATE FUNCTION private.mark_timeline_source_deleted(source_table text, reference_ids uuid[], redacted_title text DEFAULT NULL::text, redacted_keys text[] DEFAULT '{}'::text[]) RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  update public.customer_timeline_events e
+     set source_deleted_at = now(),
+         title = coalesce(mark_timeline_source_deleted.redacted_title, e.title),
+         metadata = e.metadata - mark_timeline_source_deleted.redacted_keys
+   where e.source_table = mark_timeline_source_deleted.source_table
+     and e.reference_id = any (mark_timeline_source_deleted.reference_ids)
+     and e.source_deleted_at is null
+$$;
+
+CREATE FUNCTION private.tg_bookings__timeline() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if tg_op = 'INSERT' then
+    perform private.tl_record_bookings('created', array(select n::public.bookings from new_rows n));
+  elsif tg_op = 'UPDATE' then
+    perform private.tl_record_bookings('status', array_agg(n::public.bookings order by n.id), array_agg(o.status order by n.id))
+       from new_rows n join old_rows o on o.id = n.id
+      where n.status is distinct from o.status;
+  else
+    perform private.mark_timeline_source_deleted('bookings', array(select o.id from old_rows o));
+  end if;
+  return null;
+end
+$$;
+
+CREATE FUNCTION private.tg_customer_consent__timeline() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if tg_op = 'INSERT' then
+    perform private.tl_record_consents(array(select n::public.customer_consent from new_rows n where n.enabled));
+  elsif tg_op = 'UPDATE' then
+    perform private.tl_record_consents(array_agg(n::public.customer_consent order by n.customer_id, n.channel), array_agg(o.enabled order by n.customer_id, n.channel))
+       from new_rows n join old_rows o on o.customer_id = n.customer_id and o.channel = n.channel
+      where n.enabled is distinct from o.enabled;
+  else
+    update public.customer_timeline_events e
+       set source_deleted_at = now()
+      from old_rows o
+     where e.source_table = 'customer_consent' and e.reference_id = o.customer_id
+       and starts_with(e.event_key, o.channel || ':') and e.source_deleted_at is null;
+  end if;
+  return null;
+end
+$$;
+
+CREATE FUNCTION private.tg_customer_notes__timeline() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if tg_op = 'INSERT' then
+    perform private.tl_record_notes(array(select n::public.customer_notes from new_rows n));
+  else
+    perform private.mark_timeline_source_deleted('customer_notes', array(select o.id from old_rows o), 'Note deleted', array['note']);
+  end if;
+  return null;
+end
+$$;
+
+CREATE FUNCTION private.tg_customer_tag_members__timeline() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if tg_op = 'INSERT' then
+    perform private.tl_record_tags('assigned', array(select n::public.customer_tag_members from new_rows n));
+  else
+    -- erasing the customer cascades here; their timeline goes with them
+    perform private.tl_record_tags('removed', array(select o::public.customer_tag_members from old_rows o where exists (select 1 from public.users u where u.id = o.customer_id)),
+                                   auth.uid());
+  end if;
+  return null;
+end
+$$;
+
+CREATE FUNCTION private.tg_email_logs__timeline() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if tg_op = 'INSERT' then
+    perform private.tl_record_emails('sent', array(select n::public.email_logs from new_rows n where n.customer_id is not null));
+  elsif tg_op = 'UPDATE' then
+    -- a log linked to its customer later gets its 'sent' event then
+    perform private.tl_record_emails('sent', array_agg(n::public.email_logs))
+       from new_rows n join old_rows o on o.id = n.id
+      where o.customer_id is null and n.customer_id is not null;
+    perform private.tl_record_emails('status', array_agg(n::public.email_logs order by n.id), array_agg(o.status order by n.id))
+       from new_rows n join old_rows o on o.id = n.id
+      where n.status is distinct from o.status and n.customer_id is not null;
+  else
+    perform private.mark_timeline_source_deleted('email_logs', array(select o.id from old_rows o));
+  end if;
+  return null;
+end
+$$;
+
+CREATE FUNCTION private.tg_insurance_documents__timeline() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if tg_op = 'INSERT' then
+    perform private.tl_record_insurance('uploaded', array(select n::public.insurance_documents from new_rows n));
+  elsif tg_op = 'UPDATE' then
+    perform private.tl_record_insurance('status', array_agg(n::public.insurance_documents order by n.id), array_agg(o.status order by n.id))
+       from new_rows n join old_rows o on o.id = n.id
+      where n.status is distinct from o.status;
+  else
+    perform private.mark_timeline_source_deleted('insurance_documents', array(select o.id from old_rows o));
+  end if;
+  return null;
+end
+$$;
+
+CREATE FUNCTION private.tg_logistics_tasks__timeline() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if tg_op = 'INSERT' then
+    perform private.tl_record_logistics('scheduled', array(select n::public.logistics_tasks from new_rows n));
+    perform private.tl_record_logistics('initial_status', array_agg(n::public.logistics_tasks), array_agg('scheduled'::text))
+       from new_rows n where n.status in ('done', 'failed');
+  elsif tg_op = 'UPDATE' then
+    -- scheduled, done and failed yield an event; in_transit does not (tl_logistics_status_is_eventful)
+    perform private.tl_record_logistics('status', array_agg(n::public.logistics_tasks order by n.id), array_agg(o.status order by n.id))
+       from new_rows n join old_rows o on o.id = n.id
+      where n.status is distinct from o.status and n.status in ('scheduled', 'done', 'failed');
+  else
+    perform private.mark_timeline_source_deleted('logistics_tasks', array(select o.id from old_rows o));
+  end if;
+  return null;
+end
+$$;
+
+CREATE FUNCTION private.tg_manual_payments__timeline() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if tg_op = 'INSERT' then
+    perform private.tl_record_manual_payments(array(select n::public.manual_payments from new_rows n));
+  else
+    perform private.mark_timeline_source_deleted('manual_payments', array(select o.id from old_rows o));
+  end if;
+  return null;
+end
+$$;
+
+CREATE FUNCTION private.tg_payments__timeline() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  -- succeeded, failed and refunded yield an event; pending does not (tl_payment_status_is_eventful)
+  if tg_op = 'INSERT' then
+    perform private.tl_record_payments('initial_status', array(select n::public.payments from new_rows n
+                                                               where n.status in ('succeeded', 'failed', 'refunded')));
+  elsif tg_op = 'UPDATE' then
+    perform private.tl_record_payments('status', array_agg(n::public.payments order by n.id), array_agg(o.status order by n.id))
+       from new_rows n join old_rows o on o.id = n.id
+      where n.status is distinct from o.status and n.status in ('succeeded', 'failed', 'refunded');
+  else
+    perform private.mark_timeline_source_deleted('payments', array(select o.id from old_rows o));
+  end if;
+  return null;
+end
+$$;
+
+CREATE FUNCTION private.tg_support_messages__timeline() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if tg_op = 'INSERT' then
+    perform private.tl_record_support_messages(array(select n::public.support_messages from new_rows n));
+  else
+    perform private.mark_timeline_source_deleted('support_messages', array(select o.id from old_rows o),
+                                                 'Support message deleted', array['excerpt']);
+  end if;
+  return null;
+end
+$$;
+
+CREATE FUNCTION private.tg_support_tickets__timeline() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  if tg_op = 'INSERT' then
+    perform private.tl_record_tickets('opened', array(select n::public.support_tickets from new_rows n));
+  elsif tg_op = 'UPDATE' then
+    perform private.tl_record_tickets('status', array_agg(n::public.support_tickets order by n.id), array_agg(o.status order by n.id))
+       from new_rows n join old_rows o on o.id = n.id
+      where n.status is distinct from o.status;
+  else
+    perform private.mark_timeline_source_deleted('support_tickets', array(select o.id from old_rows o));
+  end if;
+  return null;
+end
+$$;
+
+CREATE FUNCTION private.timeline_drift() RETURNS TABLE(event_type text, missing bigint, extra bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select d.event_type, sum(d.missing)::bigint, sum(d.extra)::bigint
+    from private.timeline_drift_by_source() d
+   group by d.event_type
+   order by d.event_type
+$$;
+
+CREATE FUNCTION private.timeline_drift_by_source() RETURNS TABLE(event_type text, source_table text, missing bigint, extra bigint)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  with missing as (
+    select 'booking' as event_type, 'bookings' as source_table, count(*) as n
+      from public.bookings b
+     where not private.tl_has_event('bookings', b.id, 'created')
+        or (private.tl_latest_event('bookings', b.id)).metadata ->> 'status' is distinct from b.status
+    union all
+    select 'logistics', 'logistics_tasks', count(*)
+      from public.logistics_tasks t
+     where not private.tl_has_event('logistics_tasks', t.id, 'scheduled')
+        or (private.tl_logistics_status_is_eventful(t.status)
+            and (private.tl_latest_event('logistics_tasks', t.id)).metadata ->> 'status' is distinct from t.status)
+    union all
+    select 'payment', 'payments', count(*)
+      from public.payments p
+     where private.tl_payment_status_is_eventful(p.status)
+       and (private.tl_latest_event('payments', p.id)).metadata ->> 'status' is distinct from p.status
+    union all
+    select 'payment', 'manual_payments', count(*)
+      from public.manual_payments m
+     where not private.tl_has_event('manual_payments', m.id, 'recorded')
+    union all
+    select 'support', 'support_tickets', count(*)
+      from public.support_tickets t
+     where not private.tl_has_event('support_tickets', t.id, 'opened')
+        or (private.tl_latest_event('support_tickets', t.id)).metadata ->> 'status' is distinct from t.status
+    union all
+    select 'support', 'support_messages', count(*)
+      from public.support_messages m
+     where not private.tl_has_event('support_messages', m.id, 'message')
+    union all
+    select 'insurance', 'insurance_documents', count(*)
+      from public.insurance_documents d
+     where not private.tl_has_event('insurance_documents', d.id, 'uploaded')
+        or (private.tl_latest_event('insurance_documents', d.id)).metadata ->> 'status' is distinct from d.status
+    union all
+    select 'campaign', 'email_logs', count(*)
+      from public.email_logs l
+     where l.customer_id is not null
+       and (not private.tl_has_event('email_logs', l.id, 'sent')
+            or (private.tl_latest_event('email_logs', l.id)).metadata ->> 'status' is distinct from l.status)
+    union all
+    select 'note', 'customer_notes', count(*)
+      from public.customer_notes n
+     where not private.tl_has_event('customer_notes', n.id, 'note')
+    union all
+    select 'consent', 'customer_consent', count(*)
+      from public.customer_consent c
+     -- an 'off' row with no events is fine: no row already meant no consent
+     where coalesce(((private.tl_latest_event('customer_consent', c.customer_id, c.channel || ':')).metadata ->> 'enabled')::boolean, false)
+           is distinct from c.enabled
+    union all
+    select 'tag', 'customer_tag_members', count(*)
+      from public.customer_tag_members m
+     where not private.tl_tag_assignment_recorded(m)
+  ),
+  orphans as (
+    select e.event_type, e.source_table, count(*) as n
+      from public.customer_timeline_events e
+     where e.source_deleted_at is null
+       and case e.source_table
+             when 'bookings' then not exists (select 1 from public.bookings s where s.id = e.reference_id)
+             when 'logistics_tasks' then not exists (select 1 from public.logistics_tasks s where s.id = e.reference_id)
+             when 'payments' then not exists (select 1 from public.payments s where s.id = e.reference_id)
+             when 'manual_payments' then not exists (select 1 from public.manual_payments s where s.id = e.reference_id)
+             when 'support_tickets' then not exists (select 1 from public.support_tickets s where s.id = e.reference_id)
+             when 'support_messages' then not exists (select 1 from public.support_messages s where s.id = e.reference_id)
+             when 'insurance_documents' then not exists (select 1 from public.insurance_documents s where s.id = e.reference_id)
+             when 'email_logs' then not exists (select 1 from public.email_logs s where s.id = e.reference_id)
+             when 'customer_notes' then not exists (select 1 from public.customer_notes s where s.id = e.reference_id)
+             when 'customer_consent' then not exists (
+               select 1 from public.customer_consent s
+                where s.customer_id = e.reference_id and s.channel = e.metadata ->> 'channel')
+             else false
+           end
+     group by 1, 2
+    union all
+    -- a tag assignment whose latest event says 'assigned' while the row is gone
+    select 'tag', 'customer_tag_members', count(*)
+      from (select distinct on (e.reference_id, e.customer_id) e.reference_id, e.customer_id, e.metadata ->> 'action' as action
+              from public.customer_timeline_events e
+             where e.source_table = 'customer_tag_members'
+             order by e.reference_id, e.customer_id, e.seq desc) last
+     where last.action = 'assigned'
+       and not exists (select 1 from public.customer_tag_members m where m.tag_id = last.reference_id and m.customer_id = last.customer_id)
+  )
+  select s.event_type, s.source_table,
+         coalesce((select sum(m.n) from missing m where m.source_table = s.source_table), 0)::bigint,
+         coalesce((select sum(o.n) from orphans o where o.source_table = s.source_table), 0)::bigint
+    from (values ('booking', 'bookings'), ('logistics', 'logistics_tasks'), ('payment', 'payments'),
+                 ('payment', 'manual_payments'), ('support', 'support_tickets'), ('support', 'support_messages'),
+                 ('insurance', 'insurance_documents'), ('campaign', 'email_logs'), ('note', 'customer_notes'),
+                 ('consent', 'customer_consent'), ('tag', 'customer_tag_members')) s(event_type, source_table)
+$$;
+
+CREATE FUNCTION private.tl_has_event(source_table text, reference_id uuid, event_key text) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select exists (select 1 from public.customer_timeline_events e
+                  where e.source_table = tl_has_event.source_table and e.reference_id = tl_has_event.reference_id
+                    and e.event_key = tl_has_event.event_key)
+$$;
+
+CREATE FUNCTION private.tl_latest_event(source_table text, reference_id uuid, key_prefix text DEFAULT NULL::text) RETURNS public.customer_timeline_events
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select e.* from public.customer_timeline_events e
+   where e.source_table = tl_latest_event.source_table and e.reference_id = tl_latest_event.reference_id
+     and (tl_latest_event.key_prefix is null or starts_with(e.event_key, tl_latest_event.key_prefix))
+   order by e.seq desc
+   limit 1
+$$;
+
+CREATE FUNCTION private.tl_logistics_status_is_eventful(status text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select tl_logistics_status_is_eventful.status in ('scheduled', 'done', 'failed')
+$$;
+
+CREATE FUNCTION private.tl_payment_status_is_eventful(status text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select tl_payment_status_is_eventful.status in ('succeeded', 'failed', 'refunded')
+$$;
+
+CREATE FUNCTION private.tl_record_bookings(action text, rows public.bookings[], from_statuses text[] DEFAULT NULL::text[]) RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  select private.record_timeline_events(array_agg(row(
+    b.customer_id, 'booking', 'bookings', b.id, k.key || r.suffix,
+    case when tl_record_bookings.action = 'created' then b.created_at else b.updated_at end,
+    case when tl_record_bookings.action = 'created'
+           then 'Booking created' || case when b.status <> 'pending' then ' (' || b.status || ')' else '' end
+         else case b.status when 'confirmed' then 'Booking confirmed' when 'active' then 'Booking started'
+                            when 'completed' then 'Booking completed' when 'cancelled' then 'Booking cancelled'
+                            else 'Booking back to ' || b.status end
+    end || ': ' || concat_ws(', ', case when i.items = 1 then '1 item' when i.items > 1 then i.items || ' items' end,
+                             case
+                               when b.start_date = b.end_date then to_char(b.start_date, 'FMDD Mon')
+                               when date_trunc('month', b.start_date) = date_trunc('month', b.end_date)
+                                 then to_char(b.start_date, 'FMDD') || '–' || to_char(b.end_date, 'FMDD Mon')
+                               when extract(year from b.start_date) = extract(year from b.end_date)
+                                 then to_char(b.start_date, 'FMDD Mon') || '–' || to_char(b.end_date, 'FMDD Mon')
+                               else to_char(b.start_date, 'FMDD Mon YYYY') || '–' || to_char(b.end_date, 'FMDD Mon YYYY')
+                             end),
+    jsonb_build_object(
+      'action', case when tl_record_bookings.action = 'created' then 'created'
+                     when b.status = 'cancelled' then 'cancelled' else 'status_changed' end,
+      'status', b.status, 'from', tl_record_bookings.from_statuses[b.ordinality],
+      'to', case when tl_record_bookings.action = 'status' then b.status end,
+      'start_date', b.start_date, 'end_date', b.end_date, 'total_amount', b.total_amount, 'items', i.items)
+  )::private.timeline_event order by b.ordinality))
+  from unnest(tl_record_bookings.rows) with ordinality b
+  cross join lateral (select coalesce(sum(bi.quantity), 0)::integer as items
+                        from public.booking_items bi where bi.booking_id = b.id) i
+  cross join lateral (select case when tl_record_bookings.action = 'created' then 'created'
+    else 'status:' || b.status || '@' || to_char(b.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') end as key) k
+  cross join lateral (select case when count(*) = 0 then '' else '#' || (count(*) + 1) end as suffix
+                        from public.customer_timeline_events e
+                       where tl_record_bookings.action <> 'created' and e.source_table = 'bookings' and e.reference_id = b.id
+                         and (e.event_key = k.key or starts_with(e.event_key, k.key || '#'))) r
+$$;
+
+CREATE FUNCTION private.tl_record_consents(rows public.customer_consent[], from_enabled boolean[] DEFAULT NULL::boolean[]) RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  select private.record_timeline_events(array_agg(row(
+    c.customer_id, 'consent', 'customer_consent', c.customer_id, k.key || r.suffix,
+    c.updated_at,
+    case c.channel when 'sms' then 'SMS' else initcap(c.channel) end || ' consent '
+      || case when c.enabled then 'granted' else 'revoked' end || ' (' || replace(c.source, '_', '-') || ')',
+    jsonb_build_object('action', case when c.enabled then 'granted' else 'revoked' end, 'channel', c.channel,
+                       'enabled', c.enabled, 'from', tl_record_consents.from_enabled[c.ordinality], 'source', c.source,
+                       'note', c.note, 'changed_by', c.updated_by)
+  )::private.timeline_event order by c.ordinality))
+  from unnest(tl_record_consents.rows) with ordinality c
+  cross join lateral (select c.channel || ':' || case when c.enabled then 'granted' else 'revoked' end || '@'
+                             || to_char(c.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as key) k
+  cross join lateral (select case when count(*) = 0 then '' else '#' || (count(*) + 1) end as suffix
+                        from public.customer_timeline_events e
+                       where e.source_table = 'customer_consent' and e.reference_id = c.customer_id
+                         and (e.event_key = k.key or starts_with(e.event_key, k.key || '#'))) r
+$$;
+
+CREATE FUNCTION private.tl_record_emails(action text, rows public.email_logs[], from_statuses text[] DEFAULT NULL::text[]) RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  select private.record_timeline_events(array_agg(row(
+    l.customer_id, 'campaign', 'email_logs', l.id, k.key || r.suffix,
+    case when tl_record_emails.action = 'sent' then l.created_at else l.updated_at end,
+    case when l.campaign_id is not null then 'Campaign email ' else 'Email ' end
+      || replace(l.status, '_', ' ') || ': ' || coalesce(nullif(btrim(l.subject), ''), '(no subject)'),
+    jsonb_build_object(
+      'action', case when tl_record_emails.action = 'sent' then 'sent' else 'status_changed' end,
+      'kind', case when l.campaign_id is not null then 'campaign' else 'transactional' end,
+      'status', l.status, 'from', tl_record_emails.from_statuses[l.ordinality],
+      'to', case when tl_record_emails.action = 'status' then l.status end,
+      'subject', l.subject, 'to_email', l.to_email, 'campaign_id', l.campaign_id,
+      'provider_message_id', l.provider_message_id)
+  )::private.timeline_event order by l.ordinality))
+  from unnest(tl_record_emails.rows) with ordinality l
+  cross join lateral (select case when tl_record_emails.action = 'sent' then 'sent'
+    else 'status:' || l.status || '@' || to_char(l.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') end as key) k
+  cross join lateral (select case when count(*) = 0 then '' else '#' || (count(*) + 1) end as suffix
+                        from public.customer_timeline_events e
+                       where tl_record_emails.action <> 'sent' and e.source_table = 'email_logs' and e.reference_id = l.id
+                         and (e.event_key = k.key or starts_with(e.event_key, k.key || '#'))) r
+  where l.customer_id is not null
+$$;
+
+CREATE FUNCTION private.tl_record_insurance(action text, rows public.insurance_documents[], from_statuses text[] DEFAULT NULL::text[]) RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  select private.record_timeline_events(array_agg(row(
+    d.customer_id, 'insurance', 'insurance_documents', d.id, k.key || r.suffix,
+    case when tl_record_insurance.action = 'uploaded' then d.created_at else d.updated_at end,
+    'Insurance document ' || case when tl_record_insurance.action = 'uploaded' then 'uploaded'
+                                  when d.status = 'pending' then 'back to pending' else d.status end
+      || ': ' || replace(d.kind, '_', ' ')
+      || coalesce(', expires ' || to_char(d.expires_at, 'FMDD Mon YYYY'), ''),
+    jsonb_build_object(
+      'action', case when tl_record_insurance.action = 'uploaded' then 'uploaded' else 'status_changed' end,
+      'status', d.status, 'from', tl_record_insurance.from_statuses[d.ordinality],
+      'to', case when tl_record_insurance.action = 'status' then d.status end,
+      'kind', d.kind, 'expires_at', d.expires_at, 'booking_id', d.booking_id)
+  )::private.timeline_event order by d.ordinality))
+  from unnest(tl_record_insurance.rows) with ordinality d
+  cross join lateral (select case when tl_record_insurance.action = 'uploaded' then 'uploaded'
+    else 'status:' || d.status || '@' || to_char(d.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') end as key) k
+  cross join lateral (select case when count(*) = 0 then '' else '#' || (count(*) + 1) end as suffix
+                        from public.customer_timeline_events e
+                       where tl_record_insurance.action <> 'uploaded' and e.source_table = 'insurance_documents' and e.reference_id = d.id
+                         and (e.event_key = k.key or starts_with(e.event_key, k.key || '#'))) r
+$$;
+
+CREATE FUNCTION private.tl_record_logistics(action text, rows public.logistics_tasks[], from_statuses text[] DEFAULT NULL::text[]) RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  select private.record_timeline_events(array_agg(row(
+    bk.customer_id, 'logistics', 'logistics_tasks', t.id, k.key || r.suffix,
+    a.at,
+    initcap(t.kind) || case
+      when tl_record_logistics.action = 'scheduled' then ' scheduled for ' || to_char(t.scheduled_for at time zone 'UTC', 'FMDD Mon, HH24:MI')
+      when t.status = 'done' then ' done' || coalesce(' on ' || to_char(t.completed_at at time zone 'UTC', 'FMDD Mon, HH24:MI'), '')
+      when t.status = 'failed' then ' failed'
+      when t.status = 'scheduled' then ' rescheduled for ' || to_char(t.scheduled_for at time zone 'UTC', 'FMDD Mon, HH24:MI')
+      else ' ' || replace(t.status, '_', ' ') end,
+    jsonb_build_object(
+      'action', case when tl_record_logistics.action = 'scheduled' then 'scheduled'
+                     when t.status = 'scheduled' then 'rescheduled' else t.status end,
+      'kind', t.kind, 'booking_id', t.booking_id,
+      -- a task created already done or failed yields 'scheduled' and then its outcome
+      'status', case when tl_record_logistics.action = 'scheduled' and t.status in ('done', 'failed') then 'scheduled' else t.status end,
+      'from', tl_record_logistics.from_statuses[t.ordinality],
+      'to', case when tl_record_logistics.action <> 'scheduled' then t.status end,
+      'scheduled_for', t.scheduled_for, 'completed_at', t.completed_at)
+  )::private.timeline_event order by t.ordinality))
+  from unnest(tl_record_logistics.rows) with ordinality t
+  join public.bookings bk on bk.id = t.booking_id
+  cross join lateral (select case
+    when tl_record_logistics.action = 'scheduled' then t.created_at
+    when tl_record_logistics.action = 'initial_status' then
+      case when t.status = 'done' then coalesce(t.completed_at, t.created_at) else t.created_at end
+    else case when t.status = 'done' then coalesce(t.completed_at, t.updated_at) else t.updated_at end
+  end as at) a
+  cross join lateral (select case when tl_record_logistics.action = 'scheduled' then 'scheduled'
+    else 'status:' || t.status || '@' || to_char(a.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') end as key) k
+  cross join lateral (select case when count(*) = 0 then '' else '#' || (count(*) + 1) end as suffix
+                        from public.customer_timeline_events e
+                       where tl_record_logistics.action = 'status' and e.source_table = 'logistics_tasks' and e.reference_id = t.id
+                         and (e.event_key = k.key or starts_with(e.event_key, k.key || '#'))) r
+$$;
+
+CREATE FUNCTION private.tl_record_manual_payments(rows public.manual_payments[]) RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  select private.record_timeline_events(array_agg(row(
+    m.customer_id, 'payment', 'manual_payments', m.id, 'recorded', m.received_at,
+    'Manual payment of ' || to_char(m.amount, 'FM999999999990.00') || ' recorded (' || replace(m.method, '_', ' ') || ')',
+    jsonb_build_object('action', 'recorded', 'amount', m.amount, 'method', m.method, 'booking_id', m.booking_id,
+                       'recorded_by', m.recorded_by, 'received_at', m.received_at)
+  )::private.timeline_event order by m.ordinality))
+  from unnest(tl_record_manual_payments.rows) with ordinality m
+$$;
+
+CREATE FUNCTION private.tl_record_notes(rows public.customer_notes[]) RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  select private.record_timeline_events(array_agg(row(
+    n.customer_id, 'note', 'customer_notes', n.id, 'note', n.created_at,
+    case n.type when 'warning' then 'Warning: ' when 'action' then 'Action: ' else '' end
+      || case when char_length(n.note) > 200 then left(n.note, 199) || '…' else n.note end,
+    jsonb_build_object('action', 'note', 'type', n.type, 'visibility', n.visibility, 'admin_id', n.admin_id, 'note', n.note)
+  )::private.timeline_event order by n.ordinality))
+  from unnest(tl_record_notes.rows) with ordinality n
+$$;
+
+CREATE FUNCTION private.tl_record_payments(action text, rows public.payments[], from_statuses text[] DEFAULT NULL::text[]) RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  select private.record_timeline_events(array_agg(row(
+    p.customer_id, 'payment', 'payments', p.id, k.key || r.suffix,
+    a.at,
+    'Payment of ' || to_char(p.amount, 'FM999999999990.00') || coalesce(' ' || p.currency, '') || ' ' || p.status,
+    jsonb_build_object('action', p.status, 'status', p.status, 'from', tl_record_payments.from_statuses[p.ordinality],
+                       'to', p.status, 'amount', p.amount, 'currency', p.currency, 'booking_id', p.booking_id)
+  )::private.timeline_event order by p.ordinality))
+  from unnest(tl_record_payments.rows) with ordinality p
+  cross join lateral (select case when tl_record_payments.action = 'initial_status' then p.created_at else p.updated_at end as at) a
+  cross join lateral (select 'status:' || p.status || '@' || to_char(a.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as key) k
+  -- a new payment has no events yet: only a change can repeat a key
+  cross join lateral (select case when count(*) = 0 then '' else '#' || (count(*) + 1) end as suffix
+                        from public.customer_timeline_events e
+                       where tl_record_payments.action <> 'initial_status' and e.source_table = 'payments' and e.reference_id = p.id
+                         and (e.event_key = k.key or starts_with(e.event_key, k.key || '#'))) r
+$$;
+
+CREATE FUNCTION private.tl_record_support_messages(rows public.support_messages[]) RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  select private.record_timeline_events(array_agg(row(
+    t.customer_id, 'support', 'support_messages', m.id, 'message', m.created_at,
+    case when m.sender_id = t.customer_id then 'Customer wrote: ' else 'Staff replied: ' end
+      || case when char_length(x.body) > 120 then left(x.body, 119) || '…' else x.body end,
+    jsonb_build_object('action', 'message', 'ticket_id', m.ticket_id, 'ticket_subject', t.subject,
+                       'sender_id', m.sender_id, 'from_customer', m.sender_id is not distinct from t.customer_id,
+                       'excerpt', case when char_length(m.body) > 500 then left(m.body, 499) || '…' else m.body end)
+  )::private.timeline_event order by m.ordinality))
+  from unnest(tl_record_support_messages.rows) with ordinality m
+  join public.support_tickets t on t.id = m.ticket_id
+  cross join lateral (select regexp_replace(btrim(m.body), '\s+', ' ', 'g') as body) x
+$$;
+
+CREATE FUNCTION private.tl_record_tags(action text, rows public.customer_tag_members[], removed_by uuid DEFAULT NULL::uuid) RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  select private.record_timeline_events(array_agg(row(
+    m.customer_id, 'tag', 'customer_tag_members', m.tag_id, k.key || r.suffix,
+    a.at,
+    'Tag ' || case when tl_record_tags.action = 'assigned' then 'added' else 'removed' end || ': ' || coalesce(n.name, '(deleted tag)'),
+    jsonb_build_object('action', tl_record_tags.action, 'tag_id', m.tag_id, 'tag_name', n.name, 'color', n.color,
+                       case when tl_record_tags.action = 'assigned' then 'assigned_by' else 'removed_by' end,
+                       case when tl_record_tags.action = 'assigned' then m.assigned_by else tl_record_tags.removed_by end)
+  )::private.timeline_event order by m.ordinality))
+  from unnest(tl_record_tags.rows) with ordinality m
+  cross join lateral (select case when tl_record_tags.action = 'assigned' then m.assigned_at else now() end as at) a
+  cross join lateral (
+    -- a tag deleted with its assignments is named by its last event
+    select coalesce(t.name, prev.metadata ->> 'tag_name') as name, coalesce(t.color, prev.metadata ->> 'color') as color
+      from (select 1) one
+      left join public.customer_tags t on t.id = m.tag_id
+      left join lateral (
+        select e.metadata from public.customer_timeline_events e
+         where e.source_table = 'customer_tag_members' and e.reference_id = m.tag_id and e.customer_id = m.customer_id
+         order by e.seq desc limit 1) prev on t.id is null
+  ) n
+  cross join lateral (select tl_record_tags.action || ':' || m.customer_id || '@'
+                             || to_char(a.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as key) k
+  cross join lateral (select case when count(*) = 0 then '' else '#' || (count(*) + 1) end as suffix
+                        from public.customer_timeline_events e
+                       where e.source_table = 'customer_tag_members' and e.reference_id = m.tag_id
+                         and (e.event_key = k.key or starts_with(e.event_key, k.key || '#'))) r
+$$;
+
+CREATE FUNCTION private.tl_record_tickets(action text, rows public.support_tickets[], from_statuses text[] DEFAULT NULL::text[]) RETURNS void
+    LANGUAGE sql
+    SET search_path TO ''
+    AS $$
+  select private.record_timeline_events(array_agg(row(
+    t.customer_id, 'support', 'support_tickets', t.id, k.key || r.suffix,
+    case when tl_record_tickets.action = 'opened' then t.created_at else t.updated_at end,
+    'Support ticket ' || case
+      when tl_record_tickets.action = 'opened'
+        then 'opened' || case when t.priority in ('high', 'urgent') then ' (' || t.priority || ')' else '' end
+      when t.status = 'open' then 'reopened'
+      when t.status = 'pending' then 'waiting on the customer'
+      else t.status end || ': ' || t.subject,
+    jsonb_build_object(
+      'action', case when tl_record_tickets.action = 'opened' then 'opened' else 'status_changed' end,
+      'status', t.status, 'from', tl_record_tickets.from_statuses[t.ordinality],
+      'to', case when tl_record_tickets.action = 'status' then t.status end,
+      'subject', t.subject, 'priority', t.priority)
+  )::private.timeline_event order by t.ordinality))
+  from unnest(tl_record_tickets.rows) with ordinality t
+  cross join lateral (select case when tl_record_tickets.action = 'opened' then 'opened'
+    else 'status:' || t.status || '@' || to_char(t.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') end as key) k
+  cross join lateral (select case when count(*) = 0 then '' else '#' || (count(*) + 1) end as suffix
+                        from public.customer_timeline_events e
+                       where tl_record_tickets.action <> 'opened' and e.source_table = 'support_tickets' and e.reference_id = t.id
+                         and (e.event_key = k.key or starts_with(e.event_key, k.key || '#'))) r
+$$;
+
+CREATE FUNCTION private.tl_stamp(at timestamp with time zone) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select to_char(tl_stamp.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+$$;
+
+CREATE FUNCTION private.tl_tag_assignment_recorded(m public.customer_tag_members) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  select coalesce(starts_with(a.event_key, 'assigned:' || m.customer_id || '@' || private.tl_stamp(m.assigned_at))
+                  and (r.seq is null or a.seq > r.seq), false)
+    from (select 1) one
+    left join lateral private.tl_latest_event('customer_tag_members', m.tag_id, 'assigned:' || m.customer_id || '@') a on true
+    left join lateral private.tl_latest_event('customer_tag_members', m.tag_id, 'removed:' || m.customer_id || '@') r on true
+$$;
+
+-- ------------------------------------------------------------------------------------------------
+-- Triggers
+-- ------------------------------------------------------------------------------------------------
+
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.bookings REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_bookings__timeline();
+
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.customer_consent REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_consent__timeline();
+
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.customer_notes REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_notes__timeline();
+
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.customer_tag_members REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_tag_members__timeline();
+
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.email_logs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_email_logs__timeline();
+
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.insurance_documents REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_insurance_documents__timeline();
+
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.logistics_tasks REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_logistics_tasks__timeline();
+
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.manual_payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_manual_payments__timeline();
+
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_payments__timeline();
+
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.support_messages REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_support_messages__timeline();
+
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.support_tickets REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_support_tickets__timeline();
+
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.bookings REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_bookings__timeline();
+
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.customer_consent REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_consent__timeline();
+
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.customer_notes REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_notes__timeline();
+
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.customer_tag_members REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_tag_members__timeline();
+
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.email_logs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_email_logs__timeline();
+
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.insurance_documents REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_insurance_documents__timeline();
+
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.logistics_tasks REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_logistics_tasks__timeline();
+
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.manual_payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_manual_payments__timeline();
+
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_payments__timeline();
+
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.support_messages REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_support_messages__timeline();
+
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.support_tickets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_support_tickets__timeline();
+
+CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.bookings REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_bookings__timeline();
+
+CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.customer_consent REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_consent__timeline();
+
+CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.email_logs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_email_logs__timeline();
+
+CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.insurance_documents REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_insurance_documents__timeline();
+
+CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.logistics_tasks REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_logistics_tasks__timeline();
+
+CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.payments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_payments__timeline();
+
+CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.support_tickets REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_support_tickets__timeline();
+
+-- ------------------------------------------------------------------------------------------------
+-- Grants
+-- ------------------------------------------------------------------------------------------------
+
+revoke all on function
+  private.backfill_customer_timeline(),
+  private.mark_timeline_source_deleted(text,uuid[],text,text[]),
+  private.tg_bookings__timeline(),
+  private.tg_customer_consent__timeline(),
+  private.tg_customer_notes__timeline(),
+  private.tg_customer_tag_members__timeline(),
+  private.tg_email_logs__timeline(),
+  private.tg_insurance_documents__timeline(),
+  private.tg_logistics_tasks__timeline(),
+  private.tg_manual_payments__timeline(),
+  private.tg_payments__timeline(),
+  private.tg_support_messages__timeline(),
+  private.tg_support_tickets__timeline(),
+  private.timeline_drift_by_source(),
+  private.timeline_drift(),
+  private.tl_has_event(text,uuid,text),
+  private.tl_latest_event(text,uuid,text),
+  private.tl_logistics_status_is_eventful(text),
+  private.tl_payment_status_is_eventful(text),
+  private.tl_record_bookings(text,public.bookings[],text[]),
+  private.tl_record_consents(public.customer_consent[],boolean[]),
+  private.tl_record_emails(text,public.email_logs[],text[]),
+  private.tl_record_insurance(text,public.insurance_documents[],text[]),
+  private.tl_record_logistics(text,public.logistics_tasks[],text[]),
+  private.tl_record_manual_payments(public.manual_payments[]),
+  private.tl_record_notes(public.customer_notes[]),
+  private.tl_record_payments(text,public.payments[],text[]),
+  private.tl_record_support_messages(public.support_messages[]),
+  private.tl_record_tags(text,public.customer_tag_members[],uuid),
+  private.tl_record_tickets(text,public.support_tickets[],text[]),
+  private.tl_stamp(timestamp with time zone),
+  private.tl_tag_assignment_recorded(public.customer_tag_members)
+from public, anon, authenticated, service_role;
+grant execute on function
+  private.backfill_customer_timeline(),
+  private.timeline_drift_by_source(),
+  private.timeline_drift()
+to service_role;
+grant execute on function private.tl_stamp(timestamp with time zone) to authenticated, service_role;
+
+reset search_path;
+reset check_function_bodies;

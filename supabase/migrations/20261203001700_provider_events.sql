@@ -1,0 +1,513 @@
+-- Provider events
+--
+-- Delivery events from SendGrid, Twilio and Expo: ingestion, recipient status, provider
+-- consent changes, suppressions, and campaign statistics.
+--
+-- The current definition of this feature: change it here, then add a migration (CONTRIBUTING.md).
+
+set check_function_bodies = false; -- bodies may name objects of later features
+set search_path = '';              -- every name below is schema-qualified
+
+-- ------------------------------------------------------------------------------------------------
+-- Tables, constraints and indexes
+-- ------------------------------------------------------------------------------------------------
+
+CREATE TABLE private.provider_event_statuses (
+    provider text NOT NULL,
+    event text NOT NULL,
+    status text NOT NULL,
+    CONSTRAINT provider_event_statuses_pkey PRIMARY KEY (provider, event)
+);
+
+CREATE TABLE private.provider_sync_state (
+    key text NOT NULL,
+    synced_until timestamp with time zone NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT provider_sync_state_pkey PRIMARY KEY (key)
+);
+
+CREATE TABLE private.recipient_status_ranks (
+    status text NOT NULL,
+    rank integer NOT NULL,
+    CONSTRAINT recipient_status_ranks_pkey PRIMARY KEY (status)
+);
+
+CREATE TABLE public.message_events (
+    id bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
+    provider text NOT NULL,
+    provider_event_id text NOT NULL,
+    event text NOT NULL,
+    recipient_id uuid,
+    campaign_id uuid,
+    customer_id uuid,
+    address text,
+    url text,
+    reason text,
+    occurred_at timestamp with time zone NOT NULL,
+    payload jsonb NOT NULL,
+    received_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT message_events_provider_is_known CHECK ((provider = ANY (ARRAY['sendgrid'::text, 'twilio'::text, 'expo'::text]))),
+    CONSTRAINT message_events_pkey PRIMARY KEY (id),
+    CONSTRAINT message_events_provider_event_key UNIQUE (provider, provider_event_id),
+    CONSTRAINT message_events_campaign_id_fkey FOREIGN KEY (campaign_id) REFERENCES public.campaigns(id) ON DELETE SET NULL,
+    CONSTRAINT message_events_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE SET NULL,
+    CONSTRAINT message_events_recipient_id_fkey FOREIGN KEY (recipient_id) REFERENCES public.campaign_recipients(id) ON DELETE SET NULL
+);
+
+COMMENT ON TABLE public.message_events IS 'Every provider event once (unique provider event id); unknown event types are kept and otherwise ignored.';
+
+CREATE TABLE public.suppressions (
+    id bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
+    channel text NOT NULL,
+    address text NOT NULL,
+    address_key text GENERATED ALWAYS AS (lower(btrim(address))) STORED,
+    reason text NOT NULL,
+    source text DEFAULT 'admin'::text NOT NULL,
+    details jsonb DEFAULT '{}'::jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT suppressions_address_not_blank CHECK (((char_length(btrim(address)) >= 1) AND (char_length(btrim(address)) <= 320))),
+    CONSTRAINT suppressions_channel_is_email_sms_or_push CHECK ((channel = ANY (ARRAY['email'::text, 'sms'::text, 'push'::text]))),
+    CONSTRAINT suppressions_reason_is_known CHECK ((reason = ANY (ARRAY['bounce'::text, 'dropped'::text, 'invalid'::text, 'spamreport'::text, 'unsubscribe'::text, 'group_unsubscribe'::text, 'block'::text, 'manual'::text]))),
+    CONSTRAINT suppressions_channel_address_key UNIQUE (channel, address_key),
+    CONSTRAINT suppressions_pkey PRIMARY KEY (id)
+);
+
+COMMENT ON TABLE public.suppressions IS 'Addresses no message may go to, whatever the consent: bounces, spam reports, invalid addresses, provider unsubscribes.';
+
+CREATE INDEX message_events_campaign_idx ON public.message_events USING btree (campaign_id, event);
+
+CREATE INDEX message_events_customer_idx ON public.message_events USING btree (customer_id, occurred_at DESC) WHERE (event = ANY (ARRAY['open'::text, 'click'::text]));
+
+CREATE INDEX message_events_recipient_idx ON public.message_events USING btree (recipient_id, event);
+
+ALTER TABLE ONLY private.provider_event_statuses
+    ADD CONSTRAINT provider_event_statuses_status_fkey FOREIGN KEY (status) REFERENCES private.recipient_status_ranks(status);
+
+insert into private.recipient_status_ranks (status, rank) values
+  ('bounced', '25'),
+  ('clicked', '40'),
+  ('deferred', '12'),
+  ('delivered', '20'),
+  ('dropped', '25'),
+  ('failed', '25'),
+  ('opened', '30'),
+  ('sent', '10'),
+  ('spam_reported', '60'),
+  ('unsubscribed', '50')
+on conflict do nothing;
+
+insert into private.provider_event_statuses (provider, event, status) values
+  ('sendgrid', 'bounce', 'bounced'),
+  ('sendgrid', 'click', 'clicked'),
+  ('sendgrid', 'deferred', 'deferred'),
+  ('sendgrid', 'delivered', 'delivered'),
+  ('sendgrid', 'dropped', 'dropped'),
+  ('sendgrid', 'group_unsubscribe', 'unsubscribed'),
+  ('sendgrid', 'open', 'opened'),
+  ('sendgrid', 'spamreport', 'spam_reported'),
+  ('sendgrid', 'unsubscribe', 'unsubscribed'),
+  ('twilio', 'delivered', 'delivered'),
+  ('twilio', 'failed', 'failed'),
+  ('twilio', 'read', 'opened'),
+  ('twilio', 'sent', 'sent'),
+  ('twilio', 'undelivered', 'failed')
+on conflict do nothing;
+
+-- ------------------------------------------------------------------------------------------------
+-- Functions and views
+-- ------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION private.apply_provider_consent(changes jsonb) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  applied integer;
+begin
+  with c as (
+    select distinct on (x.customer_id, x.channel) x.*
+      from jsonb_to_recordset(apply_provider_consent.changes)
+           as x(customer_id uuid, channel text, enabled boolean, source text, note text, occurred_at timestamptz)
+     where x.customer_id is not null
+     order by x.customer_id, x.channel, x.occurred_at desc
+  ), upserted as (
+    insert into public.customer_consent as cc (customer_id, channel, enabled, source, note)
+    select c.customer_id, c.channel, c.enabled, c.source, left(c.note, 2000) from c
+     where exists (select 1 from public.users u where u.id = c.customer_id)
+    on conflict on constraint customer_consent_pkey do update
+      set enabled = excluded.enabled, source = excluded.source, note = excluded.note
+      where cc.enabled is distinct from excluded.enabled
+        -- provider times have one-second resolution: an opt-out within the same second as the
+        -- last change counts as newer (when in doubt, do not send); an opt-in must be newer
+        and cc.updated_at <= (select c2.occurred_at + case when c2.enabled then interval '0' else interval '1 second' end
+                                from c c2 where c2.customer_id = excluded.customer_id and c2.channel = excluded.channel)
+    returning 1
+  )
+  select count(*) into applied from upserted;
+  return applied;
+end
+$$;
+
+CREATE FUNCTION private.apply_recipient_events(recipient_ids uuid[]) RETURNS integer
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  lvl record;
+  n integer;
+  changed integer := 0;
+begin
+  for lvl in
+    select distinct m.status, rk.rank
+      from public.message_events e
+      join private.provider_event_statuses m on m.provider = e.provider and m.event = e.event
+      join private.recipient_status_ranks rk on rk.status = m.status
+     where e.recipient_id = any(apply_recipient_events.recipient_ids)
+     order by rk.rank, m.status
+  loop
+    with hits as (
+      select e.recipient_id, min(e.occurred_at) as at, min(e.reason) as reason
+        from public.message_events e
+        join private.provider_event_statuses m on m.provider = e.provider and m.event = e.event
+       where e.recipient_id = any(apply_recipient_events.recipient_ids) and m.status = lvl.status
+       group by e.recipient_id
+    ), updated as (
+      update public.campaign_recipients r
+         set status = lvl.status,
+             delivered_at = case when lvl.status in ('delivered', 'opened', 'clicked') then coalesce(r.delivered_at, h.at) else r.delivered_at end,
+             failed_at = case when lvl.status in ('bounced', 'dropped', 'failed') then coalesce(r.failed_at, h.at) else r.failed_at end,
+             last_error = case when lvl.status in ('bounced', 'dropped', 'failed') then coalesce(h.reason, r.last_error) else r.last_error end,
+             updated_at = now()
+        from hits h, private.recipient_status_ranks cur
+       where r.id = h.recipient_id
+         and cur.status = r.status
+         and cur.rank < lvl.rank
+      returning r.id, r.channel
+    ), emails as (
+      update public.email_logs l set status = lvl.status
+        from updated u
+       where l.recipient_id = u.id and u.channel = 'email' and l.status is distinct from lvl.status
+      returning 1
+    ), sms as (
+      update public.sms_logs l set status = lvl.status, updated_at = now()
+        from updated u
+       where l.recipient_id = u.id and u.channel = 'sms' and l.status is distinct from lvl.status
+      returning 1
+    )
+    select count(*) into n from updated;
+    changed := changed + n;
+  end loop;
+  return changed;
+end
+$$;
+
+CREATE FUNCTION private.ingest_sendgrid_events(events jsonb) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+declare
+  received integer := jsonb_array_length(ingest_sendgrid_events.events);
+  fresh integer;
+  recipients uuid[];
+  consent_changes jsonb;
+  suppressed integer;
+  consent_applied integer;
+  status_changed integer;
+begin
+  with parsed as (
+    select e,
+           coalesce(e ->> 'sg_event_id', md5(e::text)) as event_id,
+           case when (e ->> 'recipient_id') ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                then (e ->> 'recipient_id')::uuid end as recipient_id,
+           to_timestamp(coalesce((e ->> 'timestamp')::double precision, extract(epoch from now()))) as occurred_at
+      from jsonb_array_elements(ingest_sendgrid_events.events) e
+     where jsonb_typeof(e) = 'object'
+  ), inserted as (
+    insert into public.message_events (provider, provider_event_id, event, recipient_id, campaign_id, customer_id, address, url, reason, occurred_at, payload)
+    select 'sendgrid', p.event_id, coalesce(p.e ->> 'event', 'unknown'), r.id, r.campaign_id,
+           coalesce(r.customer_id, (select u.id from public.users u where lower(u.email) = lower(p.e ->> 'email') limit 1)),
+           p.e ->> 'email', p.e ->> 'url',
+           nullif(concat_ws(': ', p.e ->> 'reason', p.e ->> 'response', p.e ->> 'type'), ''),
+           p.occurred_at, p.e
+      from parsed p
+      left join public.campaign_recipients r on r.id = p.recipient_id
+    on conflict on constraint message_events_provider_event_key do nothing
+    returning recipient_id, customer_id, event, address, reason, occurred_at, payload
+  ), new_events as (
+    select * from inserted
+  ), suppress as (
+    insert into public.suppressions (channel, address, reason, source, details)
+    select distinct on (lower(n.address)) 'email', n.address,
+           case n.event when 'bounce' then 'bounce' when 'spamreport' then 'spamreport' else 'invalid' end,
+           'sendgrid', jsonb_build_object('event', n.event, 'reason', n.reason, 'at', n.occurred_at)
+      from new_events n
+     where n.address is not null
+       and (n.event in ('bounce', 'spamreport') or (n.event = 'dropped' and n.reason ~* 'invalid|bounced'))
+     order by lower(n.address), n.occurred_at desc
+    on conflict on constraint suppressions_channel_address_key do nothing
+    returning 1
+  )
+  select count(*),
+         array_agg(distinct n.recipient_id) filter (where n.recipient_id is not null),
+         coalesce(jsonb_agg(jsonb_build_object(
+           'customer_id', n.customer_id, 'channel', 'email',
+           'enabled', n.event = 'group_resubscribe', 'source', 'sendgrid',
+           'note', case n.event when 'spamreport' then 'SendGrid: marked as spam'
+                                when 'unsubscribe' then 'SendGrid: unsubscribed'
+                                when 'group_unsubscribe' then format('SendGrid: unsubscribed from group %s', n.payload ->> 'asm_group_id')
+                                else format('SendGrid: resubscribed to group %s', n.payload ->> 'asm_group_id') end,
+           'occurred_at', n.occurred_at))
+           filter (where n.event in ('unsubscribe', 'spamreport', 'group_unsubscribe', 'group_resubscribe') and n.customer_id is not null),
+           '[]'::jsonb),
+         (select count(*) from suppress)
+    into fresh, recipients, consent_changes, suppressed
+    from new_events n;
+
+  status_changed := private.apply_recipient_events(coalesce(recipients, array[]::uuid[]));
+  consent_applied := private.apply_provider_consent(consent_changes);
+  return jsonb_build_object('received', received, 'new', fresh, 'duplicates', received - fresh,
+                            'status_changed', status_changed, 'consent_changed', consent_applied, 'suppressed', suppressed);
+end
+$_$;
+
+CREATE FUNCTION private.ingest_sendgrid_suppressions(kind text, rows jsonb, synced_until timestamp with time zone) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  list_reason text := case ingest_sendgrid_suppressions.kind
+                   when 'unsubscribes' then 'unsubscribe' when 'bounces' then 'bounce' when 'spam_reports' then 'spamreport'
+                   when 'invalid_emails' then 'invalid' when 'blocks' then 'block' end;
+  added integer;
+  consent integer := 0;
+begin
+  if list_reason is null then
+    raise exception using errcode = '22023', message = format('kind: %s is not a suppression list', ingest_sendgrid_suppressions.kind);
+  end if;
+  insert into public.suppressions (channel, address, reason, source, details)
+  select distinct on (lower(x.email)) 'email', x.email, list_reason, 'sendgrid_sync',
+         jsonb_strip_nulls(jsonb_build_object('created', x.created, 'reason', x.reason, 'status', x.status))
+    from jsonb_to_recordset(ingest_sendgrid_suppressions.rows) as x(email text, created bigint, reason text, status text)
+   where nullif(btrim(x.email), '') is not null
+  on conflict on constraint suppressions_channel_address_key do nothing;
+  get diagnostics added = row_count;
+  if list_reason in ('unsubscribe', 'spamreport') then
+    consent := private.apply_provider_consent((
+      select coalesce(jsonb_agg(jsonb_build_object('customer_id', u.id, 'channel', 'email', 'enabled', false, 'source', 'sendgrid',
+                                                   'note', format('SendGrid %s list', ingest_sendgrid_suppressions.kind),
+                                                   'occurred_at', to_timestamp(x.created))), '[]'::jsonb)
+        from jsonb_to_recordset(ingest_sendgrid_suppressions.rows) as x(email text, created bigint)
+        join public.users u on lower(u.email) = lower(x.email)));
+  end if;
+  insert into private.provider_sync_state (key, synced_until) values ('sendgrid:' || ingest_sendgrid_suppressions.kind, ingest_sendgrid_suppressions.synced_until)
+  on conflict (key) do update set synced_until = greatest(private.provider_sync_state.synced_until, excluded.synced_until), updated_at = now();
+  return jsonb_build_object('kind', ingest_sendgrid_suppressions.kind, 'rows', jsonb_array_length(ingest_sendgrid_suppressions.rows),
+                            'suppressed', added, 'consent_changed', consent);
+end
+$$;
+
+CREATE FUNCTION private.ingest_twilio_inbound(params jsonb) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  keyword text := upper(btrim(regexp_replace(coalesce(ingest_twilio_inbound.params ->> 'Body', ''), '[[:punct:]]', '', 'g')));
+  from_number text := ingest_twilio_inbound.params ->> 'From';
+  action text;
+  fresh integer;
+  consent integer := 0;
+begin
+  action := case when keyword in ('STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPTOUT') then 'opt_out'
+                 when keyword in ('START', 'YES', 'UNSTOP') then 'opt_in'
+                 when keyword in ('HELP', 'INFO') then 'help'
+                 else 'message' end;
+  insert into public.message_events (provider, provider_event_id, event, customer_id, address, reason, occurred_at, payload)
+  values ('twilio', coalesce(ingest_twilio_inbound.params ->> 'MessageSid', md5(ingest_twilio_inbound.params::text)), 'inbound_' || action,
+          (select u.id from public.users u where u.phone = from_number limit 1), from_number, keyword, now(), ingest_twilio_inbound.params)
+  on conflict on constraint message_events_provider_event_key do nothing;
+  get diagnostics fresh = row_count;
+  if fresh = 1 and action in ('opt_out', 'opt_in') then
+    consent := private.apply_provider_consent((
+      select coalesce(jsonb_agg(jsonb_build_object('customer_id', u.id, 'channel', 'sms', 'enabled', action = 'opt_in',
+                                                   'source', 'twilio_inbound', 'note', format('SMS reply %s', keyword),
+                                                   'occurred_at', now())), '[]'::jsonb)
+        from public.users u where u.phone = from_number));
+  end if;
+  return jsonb_build_object('new', fresh, 'action', action, 'consent_changed', consent);
+end
+$$;
+
+CREATE FUNCTION private.ingest_twilio_status(params jsonb) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  sid text := ingest_twilio_status.params ->> 'MessageSid';
+  status text := lower(ingest_twilio_status.params ->> 'MessageStatus');
+  error_code text := nullif(ingest_twilio_status.params ->> 'ErrorCode', '');
+  r public.campaign_recipients;
+  fresh integer;
+  changed integer := 0;
+  consent integer := 0;
+begin
+  if sid is null or status is null then
+    raise exception using errcode = '22023', message = 'MessageSid and MessageStatus are required';
+  end if;
+  select * into r from public.campaign_recipients x where x.provider_message_id = sid limit 1;
+  insert into public.message_events (provider, provider_event_id, event, recipient_id, campaign_id, customer_id, address, reason, occurred_at, payload)
+  values ('twilio', sid || ':' || status || coalesce(':' || error_code, ''), status, r.id, r.campaign_id, r.customer_id,
+          ingest_twilio_status.params ->> 'To', case when error_code is not null then 'twilio error ' || error_code end, now(),
+          ingest_twilio_status.params)
+  on conflict on constraint message_events_provider_event_key do nothing;
+  get diagnostics fresh = row_count;
+  if fresh = 1 and r.id is not null then
+    changed := private.apply_recipient_events(array[r.id]);
+    if status in ('delivered', 'undelivered', 'failed') then
+      perform private.record_timeline_event(r.customer_id, 'campaign', 'campaign_recipients', r.id, 'sms:' || status, now(),
+        format('SMS %s: %s', case status when 'delivered' then 'delivered' else 'not delivered' end,
+               (select c.name from public.campaigns c where c.id = r.campaign_id)),
+        jsonb_build_object('action', status, 'campaign_id', r.campaign_id, 'error_code', error_code));
+    end if;
+  end if;
+  -- 21610: the recipient replied STOP; the carrier will refuse further messages
+  if fresh = 1 and error_code = '21610' then
+    consent := private.apply_provider_consent(jsonb_build_array(jsonb_build_object(
+      'customer_id', coalesce(r.customer_id, (select u.id from public.users u where u.phone = ingest_twilio_status.params ->> 'To' limit 1)),
+      'channel', 'sms', 'enabled', false, 'source', 'twilio_status', 'note', 'Twilio 21610: the number unsubscribed (STOP)',
+      'occurred_at', now())));
+  end if;
+  return jsonb_build_object('new', fresh, 'status_changed', changed, 'consent_changed', consent);
+end
+$$;
+
+CREATE FUNCTION private.suppression_sync_since(kind text) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select coalesce((select s.synced_until from private.provider_sync_state s where s.key = 'sendgrid:' || suppression_sync_since.kind),
+                  'epoch'::timestamptz)
+$$;
+
+CREATE VIEW public.campaign_link_clicks WITH (security_invoker='true') AS
+ SELECT m.campaign_id,
+    m.url,
+    (count(*))::integer AS clicks,
+    (count(DISTINCT m.recipient_id))::integer AS unique_clickers,
+    min(m.occurred_at) AS first_click_at,
+    max(m.occurred_at) AS last_click_at
+   FROM public.message_events m
+  WHERE ((m.event = 'click'::text) AND (m.url IS NOT NULL))
+  GROUP BY m.campaign_id, m.url;
+
+CREATE VIEW public.campaign_stats WITH (security_invoker='true') AS
+ SELECT c.id AS campaign_id,
+    c.name,
+    c.channel,
+    c.status,
+    c.created_at,
+    COALESCE(r.audience, 0) AS audience,
+    COALESCE(r.queued, 0) AS queued,
+    COALESCE(r.sent, 0) AS sent,
+    COALESCE(r.delivered, 0) AS delivered,
+    COALESCE(e.unique_opens, 0) AS unique_opens,
+    COALESCE(e.unique_clicks, 0) AS unique_clicks,
+    COALESCE(e.bounces, 0) AS bounces,
+    COALESCE(e.unsubscribes, 0) AS unsubscribes,
+    COALESCE(e.spam_reports, 0) AS spam_reports,
+    COALESCE(r.failed, 0) AS failed,
+    COALESCE(r.cancelled, 0) AS cancelled,
+    jsonb_build_object('no_consent', COALESCE(r.skipped_no_consent, 0), 'suppressed', COALESCE(r.skipped_suppressed, 0), 'no_address', COALESCE(r.skipped_no_address, 0), 'frequency_cap', COALESCE(r.skipped_frequency_cap, 0)) AS skipped,
+    round(((COALESCE(e.unique_opens, 0))::numeric / (NULLIF(r.delivered, 0))::numeric), 4) AS open_rate,
+    round(((COALESCE(e.unique_clicks, 0))::numeric / (NULLIF(r.delivered, 0))::numeric), 4) AS click_rate
+   FROM ((public.campaigns c
+     LEFT JOIN LATERAL ( SELECT (count(*))::integer AS audience,
+            (count(*) FILTER (WHERE (x.status = ANY (ARRAY['queued'::text, 'sending'::text]))))::integer AS queued,
+            (count(*) FILTER (WHERE (x.sent_at IS NOT NULL)))::integer AS sent,
+            (count(*) FILTER (WHERE ((x.delivered_at IS NOT NULL) OR (x.status = ANY (ARRAY['delivered'::text, 'opened'::text, 'clicked'::text, 'unsubscribed'::text, 'spam_reported'::text])))))::integer AS delivered,
+            (count(*) FILTER (WHERE (x.status = 'failed'::text)))::integer AS failed,
+            (count(*) FILTER (WHERE (x.status = 'cancelled'::text)))::integer AS cancelled,
+            (count(*) FILTER (WHERE (x.status = 'skipped_no_consent'::text)))::integer AS skipped_no_consent,
+            (count(*) FILTER (WHERE (x.status = 'skipped_suppressed'::text)))::integer AS skipped_suppressed,
+            (count(*) FILTER (WHERE (x.status = 'skipped_no_address'::text)))::integer AS skipped_no_address,
+            (count(*) FILTER (WHERE (x.status = 'skipped_frequency_cap'::text)))::integer AS skipped_frequency_cap
+           FROM public.campaign_recipients x
+          WHERE (x.campaign_id = c.id)) r ON (true))
+     LEFT JOIN LATERAL ( SELECT (count(DISTINCT m.recipient_id) FILTER (WHERE (m.event = ANY (ARRAY['open'::text, 'read'::text]))))::integer AS unique_opens,
+            (count(DISTINCT m.recipient_id) FILTER (WHERE (m.event = 'click'::text)))::integer AS unique_clicks,
+            (count(DISTINCT m.recipient_id) FILTER (WHERE (m.event = ANY (ARRAY['bounce'::text, 'undelivered'::text]))))::integer AS bounces,
+            (count(DISTINCT m.recipient_id) FILTER (WHERE (m.event = ANY (ARRAY['unsubscribe'::text, 'group_unsubscribe'::text]))))::integer AS unsubscribes,
+            (count(DISTINCT m.recipient_id) FILTER (WHERE (m.event = 'spamreport'::text)))::integer AS spam_reports
+           FROM public.message_events m
+          WHERE (m.campaign_id = c.id)) e ON (true));
+
+-- ------------------------------------------------------------------------------------------------
+-- Triggers
+-- ------------------------------------------------------------------------------------------------
+
+CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.message_events REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_message_events__facts();
+
+-- ------------------------------------------------------------------------------------------------
+-- Row-level security
+-- ------------------------------------------------------------------------------------------------
+
+ALTER TABLE public.message_events ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY message_events_select_admin ON public.message_events FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
+
+ALTER TABLE public.suppressions ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY suppressions_delete_communicator ON public.suppressions FOR DELETE TO authenticated USING (( SELECT private.is_communicator() AS is_communicator));
+
+CREATE POLICY suppressions_insert_communicator ON public.suppressions FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_communicator() AS is_communicator));
+
+CREATE POLICY suppressions_select_admin ON public.suppressions FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
+
+CREATE POLICY suppressions_update_communicator ON public.suppressions FOR UPDATE TO authenticated USING (( SELECT private.is_communicator() AS is_communicator)) WITH CHECK (( SELECT private.is_communicator() AS is_communicator));
+
+-- ------------------------------------------------------------------------------------------------
+-- Grants
+-- ------------------------------------------------------------------------------------------------
+
+revoke all on table
+  private.provider_event_statuses,
+  private.provider_sync_state,
+  private.recipient_status_ranks,
+  public.campaign_link_clicks,
+  public.campaign_stats,
+  public.message_events,
+  public.suppressions
+from public, anon, authenticated, service_role;
+grant all on table
+  public.campaign_link_clicks,
+  public.campaign_stats
+to anon, authenticated, service_role;
+grant select on table public.message_events to authenticated;
+grant select, insert, update, delete on table public.message_events to service_role;
+grant select, insert, update, delete on table public.suppressions to authenticated, service_role;
+revoke all on sequence
+  public.message_events_id_seq,
+  public.suppressions_id_seq
+from public, anon, authenticated, service_role;
+grant select, update, usage on sequence
+  public.message_events_id_seq,
+  public.suppressions_id_seq
+to anon, authenticated, service_role;
+revoke all on function
+  private.apply_provider_consent(jsonb),
+  private.apply_recipient_events(uuid[]),
+  private.ingest_sendgrid_events(jsonb),
+  private.ingest_sendgrid_suppressions(text,jsonb,timestamp with time zone),
+  private.ingest_twilio_inbound(jsonb),
+  private.ingest_twilio_status(jsonb),
+  private.suppression_sync_since(text)
+from public, anon, authenticated, service_role;
+grant execute on function
+  private.ingest_sendgrid_events(jsonb),
+  private.ingest_sendgrid_suppressions(text,jsonb,timestamp with time zone),
+  private.ingest_twilio_inbound(jsonb),
+  private.ingest_twilio_status(jsonb),
+  private.suppression_sync_since(text)
+to service_role;
+
+reset search_path;
+reset check_function_bodies;

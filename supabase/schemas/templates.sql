@@ -1,0 +1,171 @@
+-- Message templates
+--
+-- Message templates per channel, the whitelist of variables and the content checks.
+--
+-- The current definition of this feature: change it here, then add a migration (CONTRIBUTING.md).
+
+set check_function_bodies = false; -- bodies may name objects of later features
+set search_path = '';              -- every name below is schema-qualified
+
+-- ------------------------------------------------------------------------------------------------
+-- Tables, constraints and indexes
+-- ------------------------------------------------------------------------------------------------
+
+CREATE TABLE public.message_templates (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    channel text NOT NULL,
+    name text NOT NULL,
+    subject text,
+    body_text text NOT NULL,
+    body_html text,
+    variables text[] DEFAULT '{}'::text[] NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    created_by uuid DEFAULT auth.uid(),
+    updated_by uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT message_templates_body_html_max_500000 CHECK ((char_length(body_html) <= 500000)),
+    CONSTRAINT message_templates_body_text_max_100000 CHECK ((char_length(body_text) <= 100000)),
+    CONSTRAINT message_templates_channel_is_email_sms_or_push CHECK ((channel = ANY (ARRAY['email'::text, 'sms'::text, 'push'::text]))),
+    CONSTRAINT message_templates_name_length_1_to_120 CHECK (((char_length(btrim(name)) >= 1) AND (char_length(btrim(name)) <= 120))),
+    CONSTRAINT message_templates_subject_max_300 CHECK ((char_length(subject) <= 300)),
+    CONSTRAINT message_templates_pkey PRIMARY KEY (id),
+    CONSTRAINT message_templates_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL,
+    CONSTRAINT message_templates_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES public.users(id) ON DELETE SET NULL
+);
+
+CREATE UNIQUE INDEX message_templates_channel_name_key ON public.message_templates USING btree (channel, lower(name));
+
+CREATE INDEX message_templates_created_by_idx ON public.message_templates USING btree (created_by);
+
+CREATE INDEX message_templates_updated_by_idx ON public.message_templates USING btree (updated_by);
+
+-- ------------------------------------------------------------------------------------------------
+-- Functions and views
+-- ------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION private.check_message_content(channel text, subject text, body_text text, body_html text, declared text[]) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+declare
+  field text;
+  body text;
+  v text;
+  allowed text[] := private.message_variables();
+begin
+  foreach v in array coalesce(check_message_content.declared, '{}') loop
+    if not v = any(allowed) then
+      raise exception using errcode = '22023',
+        message = format('variables: %s is not a known variable; use %s', quote_literal(v), array_to_string(allowed, ', '));
+    end if;
+  end loop;
+  for field, body in values ('subject', check_message_content.subject), ('body_text', check_message_content.body_text),
+                            ('body_html', check_message_content.body_html) loop
+    foreach v in array private.template_variables_used(body) loop
+      if not v = any(allowed) then
+        raise exception using errcode = '22023',
+          message = format('%s: unknown variable {{%s}}; use %s', field, v, array_to_string(allowed, ', '));
+      end if;
+      if check_message_content.declared is not null and not v = any(check_message_content.declared) then
+        raise exception using errcode = '22023',
+          message = format('%s: uses {{%s}}, which is not declared in variables', field, v);
+      end if;
+    end loop;
+  end loop;
+  if check_message_content.channel = 'email' and coalesce(btrim(check_message_content.subject), '') = '' then
+    raise exception using errcode = '22023', message = 'subject: an email needs a subject';
+  end if;
+  if coalesce(btrim(check_message_content.body_text), '') = '' then
+    raise exception using errcode = '22023', message = 'body_text: must not be empty';
+  end if;
+  if check_message_content.channel <> 'email' and check_message_content.body_html is not null then
+    raise exception using errcode = '22023', message = format('body_html: only email has an HTML body, not %s', check_message_content.channel);
+  end if;
+  if check_message_content.channel = 'sms' and char_length(check_message_content.body_text) > 1600 then
+    raise exception using errcode = '22023', message = 'body_text: an SMS is at most 1600 characters';
+  end if;
+end
+$$;
+
+CREATE FUNCTION private.message_variables() RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select array['first_name', 'full_name', 'city', 'region', 'email', 'unsubscribe_url', 'preferences_url']
+$$;
+
+CREATE FUNCTION private.template_variables_used(body text) RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select coalesce(array_agg(v order by first_pos), '{}')
+    from (select m[1] as v, min(ord) as first_pos
+            from regexp_matches(coalesce(template_variables_used.body, ''), '\{\{\s*([^{}]*?)\s*\}\}', 'g') with ordinality as t(m, ord)
+           group by m[1]) used
+$$;
+
+CREATE FUNCTION private.tg_message_templates__validate() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  perform private.check_message_content(new.channel, new.subject, new.body_text, new.body_html, new.variables);
+  if tg_op = 'UPDATE' then
+    if (new.subject, new.body_text, new.body_html, new.variables, new.channel)
+       is distinct from (old.subject, old.body_text, old.body_html, old.variables, old.channel) then
+      new.version := old.version + 1;
+    else
+      new.version := old.version;
+    end if;
+    new.updated_at := now();
+  else
+    new.version := 1;
+  end if;
+  new.updated_by := auth.uid();
+  return new;
+end
+$$;
+
+-- ------------------------------------------------------------------------------------------------
+-- Triggers
+-- ------------------------------------------------------------------------------------------------
+
+CREATE TRIGGER _010_validate BEFORE INSERT OR UPDATE ON public.message_templates FOR EACH ROW EXECUTE FUNCTION private.tg_message_templates__validate();
+
+CREATE TRIGGER _900_audit AFTER INSERT OR DELETE OR UPDATE ON public.message_templates FOR EACH ROW EXECUTE FUNCTION private.tg_audit('id');
+
+-- ------------------------------------------------------------------------------------------------
+-- Row-level security
+-- ------------------------------------------------------------------------------------------------
+
+ALTER TABLE public.message_templates ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY message_templates_delete_communicator ON public.message_templates FOR DELETE TO authenticated USING (( SELECT private.is_communicator() AS is_communicator));
+
+CREATE POLICY message_templates_insert_communicator ON public.message_templates FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_communicator() AS is_communicator));
+
+CREATE POLICY message_templates_select_admin ON public.message_templates FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
+
+CREATE POLICY message_templates_update_communicator ON public.message_templates FOR UPDATE TO authenticated USING (( SELECT private.is_communicator() AS is_communicator)) WITH CHECK (( SELECT private.is_communicator() AS is_communicator));
+
+-- ------------------------------------------------------------------------------------------------
+-- Grants
+-- ------------------------------------------------------------------------------------------------
+
+revoke all on table public.message_templates from public, anon, authenticated, service_role;
+grant select, insert, update, delete on table public.message_templates to authenticated, service_role;
+revoke all on function
+  private.check_message_content(text,text,text,text,text[]),
+  private.message_variables(),
+  private.template_variables_used(text),
+  private.tg_message_templates__validate()
+from public, anon, authenticated, service_role;
+grant execute on function
+  private.check_message_content(text,text,text,text,text[]),
+  private.message_variables(),
+  private.template_variables_used(text)
+to authenticated, service_role;
+
+reset search_path;
+reset check_function_bodies;
