@@ -231,7 +231,7 @@ describe("lists have one source", () => {
   });
 
   it("the functions use the generated lists (no copy of their own)", async () => {
-    const { MESSAGE_VARIABLES } = await import("../../supabase/functions/_shared/messaging/render.ts");
+    const { MESSAGE_VARIABLES } = await import("../../supabase/functions/_shared/rendering/render.ts");
     const { EVENT_TYPES } = await import("../../supabase/functions/timeline-export/params.ts");
     const generated = await import("../../supabase/functions/_shared/generated/constants.ts");
     expect(MESSAGE_VARIABLES).toBe(generated.MESSAGE_VARIABLES);

@@ -36,6 +36,11 @@ export async function asService<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
   return await asCaller({ role: "service_role" }, fn);
 }
 
+// The one staff check of the functions: raises 42501 (answered 403) without the role.
+export async function requireRole(tx: Tx, role: "admin" | "communications"): Promise<void> {
+  await tx`select private.require_role(${role})`;
+}
+
 export async function closeDb(): Promise<void> {
   await pool?.end({ timeout: 5 });
   pool = undefined;

@@ -27,7 +27,7 @@ export const handler = serveJson(async (req) => {
   parseWith(bulkMessage, input);
   // the request as sent goes to SQL, which checks it again and compares it for the key
   const result = await asCaller(claims, async (tx) => {
-    await tx`select private.require_role('communications')`;
+    await requireRole(tx, "communications");
     const [row] = await tx<[{ r: Record<string, unknown> }]>`
       select public.queue_bulk_message(${tx.json(input as never)}, ${key}) as r`;
     return row.r;
