@@ -112,10 +112,8 @@ async function rest(req: Request, url: URL): Promise<Response> {
       headers,
       body: req.method === "GET" || req.method === "HEAD" ? undefined : req.body,
       redirect: "manual",
-      signal: req.signal,
     });
   } catch (err) {
-    if (req.signal.aborted) return new Response(null, { status: 499 });
     console.error("gateway: PostgREST unreachable:", (err as Error).message);
     return restError(503, "PGRST001", "the Data API (PostgREST) is unavailable; try again shortly");
   }

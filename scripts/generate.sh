@@ -69,7 +69,7 @@ fstart=$(date +%s%N)
 psql_db -o /dev/null -c "select private.refresh_customer_facts(null)"
 frebuild=$(secs_since "$fstart")
 echo "generate: analyze ($(elapsed)s)"
-psql_db -o /dev/null -c "analyze"
+psql_db -o /dev/null -c "set client_min_messages = error" -c "analyze"  # as postgres: shared catalogs are the superuser's
 psql_db -c "select (select count(*) from public.users) as users, (select count(*) from public.bookings) as bookings,
   (select count(*) from public.booking_items) as booking_items, (select count(*) from public.payments) as payments,
   (select count(*) from public.manual_payments) as manual_payments, (select count(*) from public.support_tickets) as tickets,

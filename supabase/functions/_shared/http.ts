@@ -72,8 +72,9 @@ export function toResponse(err: unknown): Response {
       { sqlstate: pg.code, detail: pg.detail ?? null });
   }
   // The database is down or restarting: 503, and the pool reconnects on the next call.
-  if (typeof pg?.code === "string" && (/^(08|57P)/.test(pg.code) ||
-      ["ECONNREFUSED", "ECONNRESET", "CONNECT_TIMEOUT", "CONNECTION_CLOSED", "CONNECTION_DESTROYED", "CONNECTION_ENDED"].includes(pg.code))) {
+  // (SQLSTATE 08xxx/57Pxx, or the driver's socket errors: ECONNREFUSED, ECONNRESET, EPIPE, ...,
+  // CONNECT_TIMEOUT, CONNECTION_CLOSED/ENDED/DESTROYED)
+  if (typeof pg?.code === "string" && /^(08|57P)|^E[A-Z]+$|^CONNECT(ION)?_[A-Z]+$/.test(pg.code)) {
     return errorResponse(503, "database_unavailable", "the database is unavailable; try again shortly");
   }
   console.error(err);
