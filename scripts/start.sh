@@ -29,6 +29,8 @@ FAKE_PROVIDER_PORT=$FAKE_PROVIDER_PORT $DENO scripts/fake-provider.ts &
 pids+=($!)
 FUNCTIONS_PORT=$FUNCTIONS_PORT $DENO scripts/functions-gateway.ts &
 pids+=($!)
+$DENO scripts/webhook-worker.ts &   # applies the webhook inbox (docs/webhooks.md)
+pids+=($!)
 if [ -f scripts/dispatch-loop.ts ]; then
   $DENO scripts/dispatch-loop.ts &
   pids+=($!)

@@ -1,6 +1,6 @@
 // Signing webhook requests the way SendGrid and Twilio do.
 import { createHmac, sign } from "node:crypto";
-import { FUNCTIONS_URL } from "./index.ts";
+import { FUNCTIONS_URL, sql } from "./index.ts";
 
 export function signSendgrid(body: string, opts: { timestamp?: number; key?: string } = {}): Record<string, string> {
   const timestamp = String(opts.timestamp ?? Math.floor(Date.now() / 1000));
@@ -45,4 +45,35 @@ export function sgEvent(event: string, fields: Record<string, unknown> = {}): Re
     sg_message_id: "msg.filter0001",
     ...fields,
   };
+}
+
+// The webhooks answer once the body is in the inbox; this applies the inbox (as the worker does)
+// until the given row is applied.
+export async function inboxApplied(inboxId: number, timeoutMs = 30_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    await sql`select private.apply_webhook_inbox(100000)`;
+    const [row] = await sql`select applied_at is not null or failed_at is not null as done from private.webhook_inbox where id = ${inboxId}`;
+    if (!row || row.done) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`inbox row ${inboxId} not applied in ${timeoutMs} ms`);
+}
+
+// Posts a signed SendGrid batch and waits until the inbox has applied it; returns the answer.
+export async function postSendgridApplied(events: unknown, opts: { timestamp?: number; key?: string } = {}) {
+  const res = await postSendgrid(events, opts);
+  const body = await res.json();
+  if (res.status !== 200) throw new Error(`sendgrid-events answered ${res.status}: ${JSON.stringify(body)}`);
+  await inboxApplied(body.inbox_id);
+  return body as { received: number; inbox_id: number; duplicate_batch: boolean; applied_now: number };
+}
+
+// Posts a signed Twilio status callback and waits until it is applied.
+export async function postTwilioStatusApplied(params: Record<string, string>) {
+  const res = await postTwilio("twilio-status", params);
+  const body = await res.json();
+  if (res.status !== 200) throw new Error(`twilio-status answered ${res.status}: ${JSON.stringify(body)}`);
+  await inboxApplied(body.inbox_id);
+  return body;
 }

@@ -1,9 +1,11 @@
-// POST /functions/v1/sendgrid-events: SendGrid's Signed Event Webhook. Verified, deduplicated on
-// sg_event_id, applied in one transaction; answered once committed, so nothing acknowledged is lost.
+// POST /functions/v1/sendgrid-events: SendGrid's Signed Event Webhook. Verified, stored in the
+// webhook inbox and answered; the inbox worker applies the batch (dedupe on sg_event_id, ranked
+// statuses, analytics). Events that decide who may be contacted (unsubscribes, spam reports,
+// bounces, drops, resubscribes) are applied before the answer. docs/webhooks.md.
 import { asService } from "../_shared/db.ts";
 import { env } from "../_shared/env.ts";
 import { errorResponse, HttpError, json, requireMethod, serveJson } from "../_shared/http.ts";
-import { verifySendgridSignature } from "../_shared/providers/webhooks.ts";
+import { sendgridContactEvents, verifySendgridSignature, withoutNul } from "../_shared/providers/webhooks.ts";
 
 const MAX_BYTES = 10 * 1024 * 1024;
 
@@ -23,16 +25,21 @@ export const handler = serveJson(async (req) => {
   });
   if (!check.ok) return errorResponse(401, "bad_signature", check.reason);
 
+  const text = new TextDecoder().decode(raw);
   let events: unknown;
   try {
-    events = JSON.parse(new TextDecoder().decode(raw));
+    events = JSON.parse(text);
   } catch {
     throw new HttpError(400, "invalid_json", "body: not valid JSON");
   }
   if (!Array.isArray(events)) throw new HttpError(400, "invalid_body", "body: must be a JSON array of events");
-  const result = await asService(async (tx) => {
-    const [row] = await tx<[{ r: Record<string, number> }]>`select private.ingest_sendgrid_events(${tx.json(events as never)}) as r`;
+  // The raw body is stored as sent, unless it carries NUL characters Postgres cannot hold.
+  const clean = text.includes("\\u0000") ? withoutNul(events) : events;
+  const body = clean === events ? text : JSON.stringify(clean);
+  const accepted = await asService(async (tx) => {
+    const [row] = await tx<[{ r: { inbox_id: number; duplicate_batch: boolean; applied_now: number } }]>`
+      select private.accept_webhook('sendgrid_events', ${body}, ${clean.length}, ${tx.json(sendgridContactEvents(clean) as never)}) as r`;
     return row.r;
   });
-  return json(200, result);
+  return json(200, { received: clean.length, ...accepted });
 });
