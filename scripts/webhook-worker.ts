@@ -2,7 +2,7 @@
 // (private.apply_webhook_inbox), woken by NOTIFY crm_webhook_inbox, else every --idle-ms. On
 // Supabase the pg_cron job crm_apply_webhooks does the same in the database (docs/webhooks.md).
 // It survives database restarts: an error is logged and the loop goes on.
-//   deno run -A --config supabase/functions/deno.json scripts/webhook-worker.ts [--chunk 10000] [--idle-ms 1000] [--once] [--verbose]
+//   deno run -A --config supabase/functions/deno.json scripts/webhook-worker.ts [--chunk 5000] [--idle-ms 1000] [--once] [--verbose]
 import postgres from "postgres";
 import { fromFileUrl, loadDotEnv } from "./lib/deno-util.ts";
 
@@ -13,7 +13,7 @@ function flag(name: string, fallback: string): string {
   return i >= 0 ? Deno.args[i + 1] : fallback;
 }
 
-const chunk = Number(flag("chunk", "10000"));
+const chunk = Number(flag("chunk", "5000"));
 const idleMs = Number(flag("idle-ms", "1000"));
 const once = Deno.args.includes("--once");
 const verbose = Deno.args.includes("--verbose");

@@ -269,6 +269,70 @@ as $$
        limit 1) u on true
 $$;
 
+-- What SendGrid events change about who may be contacted, in one place: bounces, spam reports
+-- and invalid drops suppress the address; unsubscribes and spam reports revoke email consent,
+-- group resubscribes grant it (newest per customer wins, older than the current state ignored).
+-- events: [{"event", "customer_id", "address", "reason", "occurred_at", "asm_group_id"}]. Idempotent.
+create or replace function private.apply_sendgrid_contact_effects(events jsonb)
+returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  suppressed integer;
+  consent integer;
+begin
+  with e as (
+    select * from jsonb_to_recordset(apply_sendgrid_contact_effects.events)
+      as x(event text, customer_id uuid, address text, reason text, occurred_at timestamptz, asm_group_id text)
+  )
+  insert into public.suppressions (channel, address, reason, source, details)
+  select distinct on (lower(e.address)) 'email', e.address,
+         case e.event when 'bounce' then 'bounce' when 'spamreport' then 'spamreport' else 'invalid' end,
+         'sendgrid', jsonb_build_object('event', e.event, 'reason', e.reason, 'at', e.occurred_at)
+    from e
+   where nullif(btrim(e.address), '') is not null
+     and (e.event in ('bounce', 'spamreport') or (e.event = 'dropped' and e.reason ~* 'invalid|bounced'))
+   order by lower(e.address), e.occurred_at desc
+  on conflict on constraint suppressions_channel_address_key do nothing;
+  get diagnostics suppressed = row_count;
+
+  consent := private.apply_provider_consent((
+    select coalesce(jsonb_agg(jsonb_build_object(
+             'customer_id', e.customer_id, 'channel', 'email', 'enabled', e.event = 'group_resubscribe', 'source', 'sendgrid',
+             'note', case e.event when 'spamreport' then 'SendGrid: marked as spam'
+                                  when 'unsubscribe' then 'SendGrid: unsubscribed'
+                                  when 'group_unsubscribe' then format('SendGrid: unsubscribed from group %s', e.asm_group_id)
+                                  else format('SendGrid: resubscribed to group %s', e.asm_group_id) end,
+             'occurred_at', e.occurred_at)), '[]'::jsonb)
+      from jsonb_to_recordset(apply_sendgrid_contact_effects.events)
+        as e(event text, customer_id uuid, address text, reason text, occurred_at timestamptz, asm_group_id text)
+     where e.event in ('unsubscribe', 'spamreport', 'group_unsubscribe', 'group_resubscribe') and e.customer_id is not null));
+  return jsonb_build_object('suppressed', suppressed, 'consent_changed', consent);
+end
+$$;
+
+-- The fast path of the webhook's own transaction: the contact effects of a batch's events (after
+-- the same checks as the full apply: an inconsistent opt-out is not applied here either), without
+-- touching recipients, logs or message_events, so it never waits for the inbox worker's locks.
+-- The worker applies the same events later in full; the effects are idempotent.
+create or replace function private.apply_sendgrid_contact_events(events jsonb)
+returns jsonb
+language sql
+volatile
+security definer
+set search_path = ''
+as $$
+  select private.apply_sendgrid_contact_effects(coalesce(jsonb_agg(jsonb_build_object(
+           'event', c.event, 'customer_id', c.customer_id, 'address', c.address, 'reason', c.reason,
+           'occurred_at', c.occurred_at, 'asm_group_id', c.payload ->> 'asm_group_id')), '[]'::jsonb))
+    from private.sendgrid_classify(apply_sendgrid_contact_events.events) c
+   where c.fate in ('apply', 'address')
+     and c.event in ('unsubscribe', 'group_unsubscribe', 'group_resubscribe', 'spamreport', 'bounce', 'dropped')
+$$;
+
 -- Ingests a SendGrid Event Webhook batch (signature already checked): dedupe on sg_event_id, store,
 -- apply. Redefined from 20261124000630_provider_events.sql: events are classified first
 -- (private.sendgrid_classify); inconsistent and ignored ones go to message_event_rejections.
@@ -283,8 +347,7 @@ declare
   received integer := jsonb_array_length(ingest_sendgrid_events.events);
   counts jsonb;
   recipients uuid[];
-  consent_changes jsonb;
-  consent_applied integer;
+  contact jsonb;
   status_changed integer;
 begin
   with classified as materialized (
@@ -304,17 +367,6 @@ begin
      where c.fate in ('apply', 'address')
     on conflict on constraint message_events_provider_event_key do nothing
     returning recipient_id, customer_id, event, address, reason, occurred_at, payload
-  ), suppress as (
-    insert into public.suppressions (channel, address, reason, source, details)
-    select distinct on (lower(n.address)) 'email', n.address,
-           case n.event when 'bounce' then 'bounce' when 'spamreport' then 'spamreport' else 'invalid' end,
-           'sendgrid', jsonb_build_object('event', n.event, 'reason', n.reason, 'at', n.occurred_at)
-      from inserted n
-     where nullif(btrim(n.address), '') is not null
-       and (n.event in ('bounce', 'spamreport') or (n.event = 'dropped' and n.reason ~* 'invalid|bounced'))
-     order by lower(n.address), n.occurred_at desc
-    on conflict on constraint suppressions_channel_address_key do nothing
-    returning 1
   )
   select jsonb_build_object(
            'received', received,
@@ -323,28 +375,20 @@ begin
                          - (select count(*) from refused f where f.reason not like '%applied to the address only'),
            'ignored', (select count(*) from refused f where f.verdict = 'ignored'),
            'inconsistent', (select count(*) from refused f where f.verdict = 'inconsistent'),
-           'malformed', received - (select count(*) from classified),
-           'suppressed', (select count(*) from suppress)),
+           'malformed', received - (select count(*) from classified)),
          (select array_agg(distinct n.recipient_id) filter (where n.recipient_id is not null) from inserted n),
-         (select coalesce(jsonb_agg(jsonb_build_object(
-                   'customer_id', n.customer_id, 'channel', 'email',
-                   'enabled', n.event = 'group_resubscribe', 'source', 'sendgrid',
-                   'note', case n.event when 'spamreport' then 'SendGrid: marked as spam'
-                                        when 'unsubscribe' then 'SendGrid: unsubscribed'
-                                        when 'group_unsubscribe' then format('SendGrid: unsubscribed from group %s', n.payload ->> 'asm_group_id')
-                                        else format('SendGrid: resubscribed to group %s', n.payload ->> 'asm_group_id') end,
-                   'occurred_at', n.occurred_at))
-                   filter (where n.event in ('unsubscribe', 'spamreport', 'group_unsubscribe', 'group_resubscribe') and n.customer_id is not null),
-                   '[]'::jsonb)
+         (select coalesce(jsonb_agg(jsonb_build_object('event', n.event, 'customer_id', n.customer_id, 'address', n.address,
+                                                       'reason', n.reason, 'occurred_at', n.occurred_at, 'asm_group_id', n.payload ->> 'asm_group_id'))
+                          filter (where n.event in ('unsubscribe', 'group_unsubscribe', 'group_resubscribe', 'spamreport', 'bounce', 'dropped')),
+                          '[]'::jsonb)
             from inserted n)
-    into counts, recipients, consent_changes;
+    into counts, recipients, contact;
 
   if (counts ->> 'inconsistent')::integer > 0 then
     raise log 'sendgrid-events: % inconsistent event(s) rejected, see public.message_event_rejections', counts ->> 'inconsistent';
   end if;
   status_changed := private.apply_recipient_events(coalesce(recipients, array[]::uuid[]));
-  consent_applied := private.apply_provider_consent(consent_changes);
-  return counts || jsonb_build_object('status_changed', status_changed, 'consent_changed', consent_applied);
+  return counts || jsonb_build_object('status_changed', status_changed) || private.apply_sendgrid_contact_effects(contact);
 end
 $$;
 
@@ -353,10 +397,10 @@ $$;
 -- ---------------------------------------------------------------------------------------------
 
 -- Stores a verified body and applies what cannot wait. apply_now: for SendGrid the events of the
--- batch that decide who may be contacted (the function picks them in the handler, see
--- sendgrid-events/handler.ts), applied through the same ingest as the rest (the later apply finds
--- them stored and skips them); for Twilio true applies the whole body now (inbound keywords and
--- error 21610). Returns {"inbox_id", "duplicate_batch", "applied_now"}.
+-- batch that decide who may be contacted (picked by sendgrid-events/handler.ts), whose consent and
+-- suppression effects are applied now (private.apply_sendgrid_contact_events; the worker applies
+-- them in full later); for Twilio true applies the whole body now (inbound keywords, error 21610).
+-- Returns {"inbox_id", "duplicate_batch", "applied_now"}.
 create or replace function private.accept_webhook(source text, body text, events integer, apply_now jsonb default null)
 returns jsonb
 language plpgsql
@@ -380,7 +424,7 @@ begin
   end if;
   if accept_webhook.source = 'sendgrid_events' and jsonb_typeof(accept_webhook.apply_now) = 'array'
      and jsonb_array_length(accept_webhook.apply_now) > 0 then
-    res := private.ingest_sendgrid_events(accept_webhook.apply_now);
+    res := private.apply_sendgrid_contact_events(accept_webhook.apply_now);
     urgent := jsonb_array_length(accept_webhook.apply_now);
   elsif accept_webhook.source in ('twilio_status', 'twilio_inbound') and accept_webhook.apply_now = 'true'::jsonb then
     perform private.apply_inbox_row(inbox_id);
@@ -425,7 +469,7 @@ $$;
 -- skipped. A chunk that fails is retried row by row; a row that fails 5 times is set aside
 -- (failed_at, last_error) for a person to look at, and the rest goes on.
 -- Returns {"rows", "events", "failed", "result"}.
-create or replace function private.apply_webhook_inbox(max_events integer default 10000)
+create or replace function private.apply_webhook_inbox(max_events integer default 5000)
 returns jsonb
 language plpgsql
 volatile
@@ -494,7 +538,7 @@ $$;
 -- The pg_cron entry point on Supabase: applies chunks, committing after each, until the inbox is
 -- empty or budget_ms is spent. A procedure that commits cannot carry SET search_path (Postgres
 -- refuses transaction control there), so every name here is schema-qualified instead.
-create or replace procedure private.drain_webhook_inbox(budget_ms integer default 1800, chunk_events integer default 10000)
+create or replace procedure private.drain_webhook_inbox(budget_ms integer default 1800, chunk_events integer default 5000)
 language plpgsql
 as $$
 declare

@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { callFunction, createUser, fakeProvider, sql } from "../support/index.ts";
-import { clearMessagingState, communicator, customerWith, drain, recipients } from "../support/messaging.ts";
-import { inboxApplied, postSendgrid, postSendgridApplied, sgEvent } from "../support/webhooks.ts";
+import { clearMessagingState, communicator, customerWith, recipients } from "../support/messaging.ts";
+import { eventFor, human, postSendgrid, postSendgridApplied, sentEmail, sgEvent } from "../support/webhooks.ts";
 
 afterAll(async () => {
   await sql.end();
@@ -11,29 +11,6 @@ beforeEach(async () => {
   await clearMessagingState();
   await fakeProvider.reset();
 });
-
-// A sent email campaign to n consenting customers; returns its recipients.
-async function sentEmail(n = 1) {
-  const comms = await communicator();
-  const customers = [];
-  for (let i = 0; i < n; i++) customers.push(await customerWith({ consent: { email: true } }));
-  const res = await callFunction("bulk-message", {
-    jwt: comms.jwt,
-    body: { name: "Webhook test", channel: "email", content: { subject: "Hi", text: "Hello" }, audience: { customer_ids: customers.map((c) => c.id) } },
-  });
-  const { campaign_id } = await res.json();
-  await drain([], 800);
-  const rows = await recipients(campaign_id);
-  expect(rows.every((r) => r.status === "sent")).toBe(true);
-  return { campaign_id, comms, customers, rows };
-}
-
-function eventFor(r: { id: string; address: string | null }, campaignId: string, event: string, extra: Record<string, unknown> = {}) {
-  return sgEvent(event, { email: r.address, recipient_id: r.id, campaign_id: campaignId, ...extra });
-}
-
-// A person clicks minutes after delivery; a link scanner within seconds (engagement_settings).
-const human = () => ({ timestamp: Math.floor(Date.now() / 1000) + 120 });
 
 async function counts() {
   const [row] = await sql`select (select count(*)::int from public.message_events) as events,
