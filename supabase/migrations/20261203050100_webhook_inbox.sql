@@ -411,7 +411,6 @@ as $$
 declare
   inbox_id bigint;
   urgent integer := 0;
-  res jsonb;
 begin
   insert into private.webhook_inbox (source, body, body_sha256, events)
   values (accept_webhook.source, accept_webhook.body, sha256(convert_to(accept_webhook.body, 'UTF8')), accept_webhook.events)
@@ -424,7 +423,7 @@ begin
   end if;
   if accept_webhook.source = 'sendgrid_events' and jsonb_typeof(accept_webhook.apply_now) = 'array'
      and jsonb_array_length(accept_webhook.apply_now) > 0 then
-    res := private.apply_sendgrid_contact_events(accept_webhook.apply_now);
+    perform private.apply_sendgrid_contact_events(accept_webhook.apply_now);
     urgent := jsonb_array_length(accept_webhook.apply_now);
   elsif accept_webhook.source in ('twilio_status', 'twilio_inbound') and accept_webhook.apply_now = 'true'::jsonb then
     perform private.apply_inbox_row(inbox_id);
@@ -535,24 +534,29 @@ begin
 end
 $$;
 
--- The pg_cron entry point on Supabase: applies chunks, committing after each, until the inbox is
--- empty or budget_ms is spent. A procedure that commits cannot carry SET search_path (Postgres
--- refuses transaction control there), so every name here is schema-qualified instead.
-create or replace procedure private.drain_webhook_inbox(budget_ms integer default 1800, chunk_events integer default 5000)
-language plpgsql
-as $$
+-- The pg_cron command on Supabase: applies chunks, committing after each, until the inbox is empty
+-- or budget_ms is spent. A DO block, not a procedure: a procedure that commits cannot carry
+-- SET search_path, and every name in the block is schema-qualified.
+create or replace function private.apply_webhooks_job_command(budget_ms integer default 1800)
+returns text
+language sql
+immutable
+set search_path = ''
+as $fn$
+  select format($cmd$do $job$
 declare
   started timestamptz := pg_catalog.clock_timestamp();
   res jsonb;
 begin
   loop
-    res := private.apply_webhook_inbox(chunk_events);
+    res := private.apply_webhook_inbox(5000);
     commit;
     exit when res ? 'busy' or (res ->> 'rows')::integer = 0
-           or pg_catalog.clock_timestamp() - started > pg_catalog.make_interval(secs => budget_ms / 1000.0);
+           or pg_catalog.clock_timestamp() - started > interval '%s milliseconds';
   end loop;
 end
-$$;
+$job$$cmd$, apply_webhooks_job_command.budget_ms)
+$fn$;
 
 -- Applied rows are kept for 7 days (lag figures, replay by hand), set-aside rows until handled.
 create or replace function private.prune_webhook_inbox(keep interval default interval '7 days')
@@ -607,7 +611,7 @@ grant select on public.webhook_inbox_health to authenticated, service_role;
 grant execute on function private.accept_webhook(text, text, integer, jsonb), private.apply_webhook_inbox(integer),
   private.webhook_inbox_health(), private.prune_webhook_inbox(interval) to service_role;
 grant execute on function private.webhook_inbox_health() to authenticated;
-grant execute on procedure private.drain_webhook_inbox(integer, integer) to service_role;
+grant execute on function private.apply_webhooks_job_command(integer) to service_role;
 
 -- ---------------------------------------------------------------------------------------------
 -- Engagement: human opens and clicks only, unless the settings count machine ones too.
@@ -717,7 +721,8 @@ comment on column public.campaign_stats.machine_opens is 'Recipients with an ope
 comment on column public.campaign_stats.bot_clicks is 'Recipients with a click that looked automated (public.engagement_settings).';
 
 -- ---------------------------------------------------------------------------------------------
--- Schedules. pg_cron 1.5+ (Supabase) runs the apply every 2 seconds in the database; older
+-- Schedules. pg_cron 1.5+ (Supabase) runs the apply every 2 seconds in the database (a DO block
+-- committing per chunk: private.apply_webhooks_job_command); older
 -- pg_cron (this repository's local stack, 1.4) has no seconds, and `npm start` runs
 -- scripts/webhook-worker.ts instead. The daily prune runs everywhere.
 -- ---------------------------------------------------------------------------------------------
@@ -727,7 +732,7 @@ select cron.schedule('crm_prune_webhook_inbox', '50 3 * * *', 'select private.pr
 do $$
 begin
   if (select string_to_array(split_part(e.extversion, '-', 1), '.')::int[] >= array[1, 5] from pg_catalog.pg_extension e where e.extname = 'pg_cron') then
-    perform cron.schedule('crm_apply_webhooks', '2 seconds', 'call private.drain_webhook_inbox(1800)');
+    perform cron.schedule('crm_apply_webhooks', '2 seconds', private.apply_webhooks_job_command(1800));
   end if;
 end
 $$;

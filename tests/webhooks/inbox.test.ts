@@ -125,10 +125,11 @@ describe("the inbox answers first and applies after", () => {
     await sql`delete from private.webhook_inbox where id = ${bad.id}`;
   });
 
-  it("the pg_cron entry point drains the inbox in committed chunks", async () => {
+  it("the pg_cron command drains the inbox in committed chunks", async () => {
     const { campaign_id, rows } = await sentEmail(1);
     const body = await (await postSendgrid([eventFor(rows[0], campaign_id, "delivered")])).json();
-    await sql`call private.drain_webhook_inbox(1000, 100)`;
+    const [{ cmd }] = await sql`select private.apply_webhooks_job_command(1000) as cmd`;
+    await sql.unsafe(cmd); // as pg_cron runs it: one top-level statement
     await inboxApplied(body.inbox_id, 5_000);
     expect((await recipients(campaign_id))[0].status).toBe("delivered");
   });

@@ -28,7 +28,7 @@ describe("SendGrid signature: ours agrees with @sendgrid/eventwebhook", () => {
       fc.oneof(fc.json(), fc.string({ unit: "grapheme", maxLength: 300 })),
       fc.integer({ min: 1_500_000_000, max: 2_000_000_000 }),
       fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 2 }),
-      fc.nat(), (body, ts, signer, verifier) => {
+      (body, ts, signer, verifier) => {
         const timestamp = String(ts);
         const signature = sign("sha256", Buffer.from(timestamp + body), keys[signer].privateKey).toString("base64");
         const good = both(verifier, body, signature, timestamp);
