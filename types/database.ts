@@ -535,6 +535,26 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
+                },"engagement_settings": {
+                  Row: {
+                    "key": string,"updated_at": string,"updated_by": string | null,"value": NonNullable<Json>
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "key": string,"updated_at"?: string,"updated_by"?: string | null,"value": NonNullable<Json>
+                  }
+                  Update: {
+                    "key"?: string,"updated_at"?: string,"updated_by"?: string | null,"value"?: NonNullable<Json>
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "engagement_settings_updated_by_fkey"
+      columns: ["updated_by"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"equipment": {
                   Row: {
                     "category_id": string,"id": string,"name": string
@@ -646,6 +666,20 @@ isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     }
+                  ]
+                },"message_event_rejections": {
+                  Row: {
+                    "address": string | null,"campaign_id": string | null,"event": string,"id": number,"occurred_at": string,"payload": NonNullable<Json>,"provider": string,"provider_event_id": string,"reason": string,"received_at": string,"recipient_id": string | null,"verdict": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "address"?: string | null,"campaign_id"?: string | null,"event": string,"id"?: never,"occurred_at": string,"payload": NonNullable<Json>,"provider": string,"provider_event_id": string,"reason": string,"received_at"?: string,"recipient_id"?: string | null,"verdict": string
+                  }
+                  Update: {
+                    "address"?: string | null,"campaign_id"?: string | null,"event"?: string,"id"?: never,"occurred_at"?: string,"payload"?: NonNullable<Json>,"provider"?: string,"provider_event_id"?: string,"reason"?: string,"received_at"?: string,"recipient_id"?: string | null,"verdict"?: string
+                  }
+                  Relationships: [
+                    
                   ]
                 },"message_events": {
                   Row: {
@@ -992,7 +1026,7 @@ isOneToOne: false
                   ]
                 },"campaign_stats": {
                   Row: {
-                    "audience": number | null,"bounces": number | null,"campaign_id": string,"cancelled": number | null,"channel": string,"click_rate": number | null,"created_at": string,"delivered": number | null,"failed": number | null,"name": string,"open_rate": number | null,"queued": number | null,"sent": number | null,"skipped": Json | null,"spam_reports": number | null,"status": string,"unique_clicks": number | null,"unique_opens": number | null,"unsubscribes": number | null
+                    "audience": number | null,"bot_clicks": number | null,"bounces": number | null,"campaign_id": string,"cancelled": number | null,"channel": string,"click_rate": number | null,"created_at": string,"delivered": number | null,"failed": number | null,"machine_opens": number | null,"name": string,"open_rate": number | null,"queued": number | null,"sent": number | null,"skipped": Json | null,"spam_reports": number | null,"status": string,"unique_clicks": number | null,"unique_opens": number | null,"unsubscribes": number | null
                   }
                   ComputedFields: never
                   Relationships: [
@@ -1037,6 +1071,14 @@ isOneToOne: false
                 },"segment_usage": {
                   Row: {
                     "campaign_id": string | null,"campaign_name": string | null,"segment_id": string | null,"used_at": string | null
+                  }
+                  ComputedFields: never
+                  Relationships: [
+                    
+                  ]
+                },"webhook_inbox_health": {
+                  Row: {
+                    "applied_last_hour": number | null,"failed_rows": number | null,"lag_p50_ms": number | null,"lag_p95_ms": number | null,"oldest_pending_at": string | null,"pending_events": number | null,"pending_rows": number | null,"source": string | null
                   }
                   ComputedFields: never
                   Relationships: [
