@@ -161,6 +161,8 @@ create table private.webhook_inbox (
   body_sha256 bytea not null,
   events integer not null constraint webhook_inbox_events_not_negative check (events >= 0),
   applied_now integer not null default 0,
+  -- with several appliers (partitions of the customers), the bit of each partition applied so far
+  applied_parts integer not null default 0,
   received_at timestamptz not null default clock_timestamp(),
   attempts integer not null default 0,
   applied_at timestamptz,
@@ -333,10 +335,9 @@ as $$
      and c.event in ('unsubscribe', 'group_unsubscribe', 'group_resubscribe', 'spamreport', 'bounce', 'dropped')
 $$;
 
--- Ingests a SendGrid Event Webhook batch (signature already checked): dedupe on sg_event_id, store,
--- apply. Redefined from 20261124000630_provider_events.sql: events are classified first
--- (private.sendgrid_classify); inconsistent and ignored ones go to message_event_rejections.
-create or replace function private.ingest_sendgrid_events(events jsonb)
+-- The events of one partition of the customers (part of parts, by customer, else address): two
+-- appliers on two partitions never touch the same customer's rows, so they run side by side.
+create or replace function private.ingest_sendgrid_events_part(events jsonb, part integer, parts integer)
 returns jsonb
 language plpgsql
 volatile
@@ -344,14 +345,16 @@ security definer
 set search_path = ''
 as $$
 declare
-  received integer := jsonb_array_length(ingest_sendgrid_events.events);
+  received integer := jsonb_array_length(ingest_sendgrid_events_part.events);
   counts jsonb;
   recipients uuid[];
   contact jsonb;
   status_changed integer;
 begin
   with classified as materialized (
-    select * from private.sendgrid_classify(ingest_sendgrid_events.events)
+    select c.* from private.sendgrid_classify(ingest_sendgrid_events_part.events) c
+     where ingest_sendgrid_events_part.parts = 1
+        or abs(hashtext(coalesce(c.customer_id::text, lower(c.address), c.event_id))) % ingest_sendgrid_events_part.parts = ingest_sendgrid_events_part.part
   ), refused as (
     insert into public.message_event_rejections (provider, provider_event_id, event, verdict, reason, recipient_id, campaign_id, address, occurred_at, payload)
     select 'sendgrid', c.event_id, c.event, case c.fate when 'address' then 'ignored' else c.fate end, c.problem,
@@ -390,6 +393,20 @@ begin
   status_changed := private.apply_recipient_events(coalesce(recipients, array[]::uuid[]));
   return counts || jsonb_build_object('status_changed', status_changed) || private.apply_sendgrid_contact_effects(contact);
 end
+$$;
+
+-- Ingests a SendGrid Event Webhook batch (signature already checked): dedupe on sg_event_id, store,
+-- apply. Redefined from 20261124000630_provider_events.sql: events are classified first
+-- (private.sendgrid_classify); inconsistent and ignored ones go to message_event_rejections.
+-- The body is private.ingest_sendgrid_events_part (all customers: part 0 of 1).
+create or replace function private.ingest_sendgrid_events(events jsonb)
+returns jsonb
+language sql
+volatile
+security definer
+set search_path = ''
+as $$
+  select private.ingest_sendgrid_events_part(ingest_sendgrid_events.events, 0, 1)
 $$;
 
 -- ---------------------------------------------------------------------------------------------
@@ -435,8 +452,20 @@ begin
 end
 $$;
 
--- Applies one inbox row by itself (Twilio rows; SendGrid rows when a chunk failed).
-create or replace function private.apply_inbox_row(inbox_id bigint)
+-- How many appliers share the work (each takes one part of the customers). One number for every
+-- applier: the worker runs one loop per part, pg_cron one job per part.
+create or replace function private.webhook_apply_parts()
+returns integer
+language sql
+immutable
+set search_path = ''
+as $$
+  select 2
+$$;
+
+-- Applies one inbox row by itself (Twilio rows, applied whole; a SendGrid row's events of one
+-- partition when its chunk failed) and marks it.
+create or replace function private.apply_inbox_row(inbox_id bigint, part integer default 0)
 returns jsonb
 language plpgsql
 volatile
@@ -446,29 +475,54 @@ as $$
 declare
   r private.webhook_inbox;
   res jsonb;
+  parts integer := private.webhook_apply_parts();
 begin
   select * into r from private.webhook_inbox i where i.id = apply_inbox_row.inbox_id;
   if not found or r.applied_at is not null then
     return null;
   end if;
-  res := case r.source
-           when 'sendgrid_events' then private.ingest_sendgrid_events(r.body::jsonb)
-           when 'twilio_status' then private.ingest_twilio_status(r.body::jsonb)
-           when 'twilio_inbound' then private.ingest_twilio_inbound(r.body::jsonb)
-         end;
-  update private.webhook_inbox i set applied_at = clock_timestamp(), attempts = i.attempts + 1, last_error = null
-   where i.id = r.id;
+  if r.source = 'sendgrid_events' then
+    res := private.ingest_sendgrid_events_part(r.body::jsonb, apply_inbox_row.part, parts);
+    perform private.mark_inbox_applied(array[r.id], apply_inbox_row.part, parts);
+  else
+    res := case r.source when 'twilio_status' then private.ingest_twilio_status(r.body::jsonb)
+                         else private.ingest_twilio_inbound(r.body::jsonb) end;
+    update private.webhook_inbox i set applied_at = clock_timestamp(), attempts = i.attempts + 1, last_error = null
+     where i.id = r.id;
+  end if;
   return res;
 end
 $$;
 
+-- Marks rows applied for one partition (in id order, so two appliers never deadlock here); a row is
+-- applied when every partition has applied it.
+create or replace function private.mark_inbox_applied(ids bigint[], part integer, parts integer)
+returns void
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+begin
+  perform 1 from private.webhook_inbox i where i.id = any(mark_inbox_applied.ids) order by i.id for update;
+  update private.webhook_inbox i
+     set applied_parts = i.applied_parts | (1 << mark_inbox_applied.part),
+         applied_at = case when (i.applied_parts | (1 << mark_inbox_applied.part)) = (1 << mark_inbox_applied.parts) - 1
+                           then clock_timestamp() end,
+         attempts = i.attempts + 1, last_error = null
+   where i.id = any(mark_inbox_applied.ids);
+end
+$$;
+
 -- Applies the oldest pending inbox rows, up to about max_events events (at least one row): the
--- SendGrid batches together in one ingest (set-based), Twilio rows one by one. One applier at a
--- time (an advisory lock; a second caller returns {"busy": true}); rows another session holds are
--- skipped. A chunk that fails is retried row by row; a row that fails 5 times is set aside
--- (failed_at, last_error) for a person to look at, and the rest goes on.
--- Returns {"rows", "events", "failed", "result"}.
-create or replace function private.apply_webhook_inbox(max_events integer default 5000)
+-- SendGrid batches together in one set-based ingest, Twilio rows one by one. The work is split by
+-- customer into private.webhook_apply_parts() parts: the applier of each part takes the same rows
+-- and applies its customers' events (Twilio rows go to part 0); a row is applied when every part
+-- has applied it. Appliers of different parts run side by side, one per part at a time
+-- (an advisory lock; a second caller of the same part returns {"busy": true}). A chunk that fails
+-- is retried row by row; a row that fails 5 times is set aside (failed_at, last_error) for a person
+-- to look at, and the rest goes on. Returns {"rows", "events", "failed", "result"}.
+create or replace function private.apply_webhook_inbox(max_events integer default 5000, part integer default 0)
 returns jsonb
 language plpgsql
 volatile
@@ -483,16 +537,21 @@ declare
   res jsonb := '{}'::jsonb;
   failed integer := 0;
   one bigint;
+  parts integer := private.webhook_apply_parts();
 begin
-  if not pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('crm.apply_webhook_inbox')) then
+  if apply_webhook_inbox.part not between 0 and parts - 1 then
+    raise exception using errcode = '22023', message = format('part: must be 0..%s (private.webhook_apply_parts())', parts - 1);
+  end if;
+  if not pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtext('crm.apply_webhook_inbox'), apply_webhook_inbox.part) then
     return jsonb_build_object('busy', true, 'rows', 0, 'events', 0);
   end if;
   with pending as (
     select i.id, i.source, i.events from private.webhook_inbox i
      where i.applied_at is null and i.failed_at is null
+       and i.applied_parts & (1 << apply_webhook_inbox.part) = 0
+       and (i.source = 'sendgrid_events' or apply_webhook_inbox.part = 0)
      order by i.id
      limit 500
-       for update skip locked
   ), running as (
     select p.*, sum(p.events) over (order by p.id) - p.events as before from pending p
   )
@@ -507,13 +566,12 @@ begin
 
   if sg_ids is not null then
     begin
-      res := private.ingest_sendgrid_events((
+      res := private.ingest_sendgrid_events_part((
         select jsonb_agg(x.e order by i.id, x.n)
           from private.webhook_inbox i
          cross join lateral jsonb_array_elements(i.body::jsonb) with ordinality x(e, n)
-         where i.id = any(sg_ids)));
-      update private.webhook_inbox i set applied_at = clock_timestamp(), attempts = i.attempts + 1, last_error = null
-       where i.id = any(sg_ids);
+         where i.id = any(sg_ids)), apply_webhook_inbox.part, parts);
+      perform private.mark_inbox_applied(sg_ids, apply_webhook_inbox.part, parts);
     exception when others then
       other_ids := sg_ids || coalesce(other_ids, array[]::bigint[]);
     end;
@@ -521,7 +579,7 @@ begin
 
   foreach one in array coalesce(other_ids, array[]::bigint[]) loop
     begin
-      perform private.apply_inbox_row(one);
+      perform private.apply_inbox_row(one, apply_webhook_inbox.part);
     exception when others then
       failed := failed + 1;
       update private.webhook_inbox i
@@ -534,10 +592,10 @@ begin
 end
 $$;
 
--- The pg_cron command on Supabase: applies chunks, committing after each, until the inbox is empty
--- or budget_ms is spent. A DO block, not a procedure: a procedure that commits cannot carry
--- SET search_path, and every name in the block is schema-qualified.
-create or replace function private.apply_webhooks_job_command(budget_ms integer default 1800)
+-- The pg_cron command on Supabase: applies chunks of one part, committing after each, until the
+-- inbox is empty or budget_ms is spent. A DO block, not a procedure: a procedure that commits cannot
+-- carry SET search_path, and every name in the block is schema-qualified.
+create or replace function private.apply_webhooks_job_command(budget_ms integer default 1800, part integer default 0)
 returns text
 language sql
 immutable
@@ -549,13 +607,13 @@ declare
   res jsonb;
 begin
   loop
-    res := private.apply_webhook_inbox(5000);
+    res := private.apply_webhook_inbox(5000, %s);
     commit;
     exit when res ? 'busy' or (res ->> 'rows')::integer = 0
            or pg_catalog.clock_timestamp() - started > interval '%s milliseconds';
   end loop;
 end
-$job$$cmd$, apply_webhooks_job_command.budget_ms)
+$job$$cmd$, apply_webhooks_job_command.part, apply_webhooks_job_command.budget_ms)
 $fn$;
 
 -- Applied rows are kept for 7 days (lag figures, replay by hand), set-aside rows until handled.
@@ -608,10 +666,10 @@ comment on view public.webhook_inbox_health is
 revoke all on public.webhook_inbox_health from anon, authenticated, service_role;
 grant select on public.webhook_inbox_health to authenticated, service_role;
 
-grant execute on function private.accept_webhook(text, text, integer, jsonb), private.apply_webhook_inbox(integer),
+grant execute on function private.accept_webhook(text, text, integer, jsonb), private.apply_webhook_inbox(integer, integer),
   private.webhook_inbox_health(), private.prune_webhook_inbox(interval) to service_role;
 grant execute on function private.webhook_inbox_health() to authenticated;
-grant execute on function private.apply_webhooks_job_command(integer) to service_role;
+grant execute on function private.apply_webhooks_job_command(integer, integer), private.webhook_apply_parts() to service_role;
 
 -- ---------------------------------------------------------------------------------------------
 -- Engagement: human opens and clicks only, unless the settings count machine ones too.
@@ -729,12 +787,14 @@ comment on column public.campaign_stats.bot_clicks is 'Recipients with a click t
 -- scripts/webhook-worker.ts instead. The daily prune runs everywhere.
 -- ---------------------------------------------------------------------------------------------
 
-select cron.unschedule(j.jobid) from cron.job j where j.jobname in ('crm_apply_webhooks', 'crm_prune_webhook_inbox');
+select cron.unschedule(j.jobid) from cron.job j where j.jobname in ('crm_apply_webhooks', 'crm_apply_webhooks_1', 'crm_prune_webhook_inbox');
 select cron.schedule('crm_prune_webhook_inbox', '50 3 * * *', 'select private.prune_webhook_inbox()');
 do $$
 begin
   if (select string_to_array(split_part(e.extversion, '-', 1), '.')::int[] >= array[1, 5] from pg_catalog.pg_extension e where e.extname = 'pg_cron') then
-    perform cron.schedule('crm_apply_webhooks', '2 seconds', private.apply_webhooks_job_command(1800));
+    -- one job per part of the customers (private.webhook_apply_parts() = 2): they never touch the same rows
+    perform cron.schedule('crm_apply_webhooks', '2 seconds', private.apply_webhooks_job_command(1800, 0));
+    perform cron.schedule('crm_apply_webhooks_1', '2 seconds', private.apply_webhooks_job_command(1800, 1));
   end if;
 end
 $$;

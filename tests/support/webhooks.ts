@@ -55,7 +55,7 @@ export function sgEvent(event: string, fields: Record<string, unknown> = {}): Re
 export async function inboxApplied(inboxId: number, timeoutMs = 30_000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    await sql`select private.apply_webhook_inbox(100000)`;
+    await sql`select private.apply_webhook_inbox(100000, part) from generate_series(0, private.webhook_apply_parts() - 1) part`;
     const [row] = await sql`select applied_at is not null or failed_at is not null as done from private.webhook_inbox where id = ${inboxId}`;
     if (!row || row.done) return;
     await new Promise((r) => setTimeout(r, 50));

@@ -30,7 +30,8 @@ select is((select status from public.campaign_recipients where id = '54000000-00
 select is((select count(*)::int from public.message_events where provider_event_id in ('inbox-1', 'inbox-2')), 0, 'and so do the events');
 
 select tests.act_as_service();
-select ok((private.apply_webhook_inbox(5000) ->> 'rows')::int >= 1, 'the inbox is applied');
+select ok((select bool_and((private.apply_webhook_inbox(5000, part) ->> 'rows')::int >= 1) from generate_series(0, private.webhook_apply_parts() - 1) part),
+          'the inbox is applied, each part of the customers by its own applier');
 select tests.act_as_postgres();
 select is((select status from public.campaign_recipients where id = '54000000-0000-4000-a000-000000000001'), 'unsubscribed', 'the status follows');
 select is((select count(*)::int from public.message_events where provider_event_id in ('inbox-1', 'inbox-2')), 2, 'both events are stored once');
