@@ -417,8 +417,9 @@ $$;
 -- batch that decide who may be contacted (picked by sendgrid-events/handler.ts), whose consent and
 -- suppression effects are applied now (private.apply_sendgrid_contact_events; the worker applies
 -- them in full later); for Twilio true applies the whole body now (inbound keywords, error 21610).
--- Returns {"inbox_id", "duplicate_batch", "applied_now"}.
-create or replace function private.accept_webhook(source text, body text, events integer, apply_now jsonb default null)
+-- body_sha256: the body's SHA-256 if the caller has it (the function computes it in Deno, cheaper
+-- than here). Returns {"inbox_id", "duplicate_batch", "applied_now"}.
+create or replace function private.accept_webhook(source text, body text, events integer, apply_now jsonb default null, body_sha256 bytea default null)
 returns jsonb
 language plpgsql
 volatile
@@ -428,14 +429,15 @@ as $$
 declare
   inbox_id bigint;
   urgent integer := 0;
+  digest bytea := coalesce(accept_webhook.body_sha256, sha256(convert_to(accept_webhook.body, 'UTF8')));
 begin
   insert into private.webhook_inbox (source, body, body_sha256, events)
-  values (accept_webhook.source, accept_webhook.body, sha256(convert_to(accept_webhook.body, 'UTF8')), accept_webhook.events)
+  values (accept_webhook.source, accept_webhook.body, digest, accept_webhook.events)
   on conflict on constraint webhook_inbox_batch_once do nothing
   returning id into inbox_id;
   if inbox_id is null then
     return jsonb_build_object('inbox_id', (select i.id from private.webhook_inbox i
-                                            where i.source = accept_webhook.source and i.body_sha256 = sha256(convert_to(accept_webhook.body, 'UTF8'))),
+                                            where i.source = accept_webhook.source and i.body_sha256 = digest),
                               'duplicate_batch', true, 'applied_now', 0);
   end if;
   if accept_webhook.source = 'sendgrid_events' and jsonb_typeof(accept_webhook.apply_now) = 'array'
@@ -666,7 +668,7 @@ comment on view public.webhook_inbox_health is
 revoke all on public.webhook_inbox_health from anon, authenticated, service_role;
 grant select on public.webhook_inbox_health to authenticated, service_role;
 
-grant execute on function private.accept_webhook(text, text, integer, jsonb), private.apply_webhook_inbox(integer, integer),
+grant execute on function private.accept_webhook(text, text, integer, jsonb, bytea), private.apply_webhook_inbox(integer, integer),
   private.webhook_inbox_health(), private.prune_webhook_inbox(interval) to service_role;
 grant execute on function private.webhook_inbox_health() to authenticated;
 grant execute on function private.apply_webhooks_job_command(integer, integer), private.webhook_apply_parts() to service_role;
