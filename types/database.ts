@@ -1093,6 +1093,9 @@ isOneToOne: false
 "cancel_campaign":
 { Args: { "campaign_id": string }; Returns: Json
                            },
+"check_message_content":
+{ Args: { "channel": string,"content": Json }; Returns: Json
+                           },
 "clear_risk_override":
 { Args: { "customer_id": string }; Returns: Json
                            },
@@ -1120,6 +1123,9 @@ isOneToOne: false
 "message_preview_context":
 { Args: { "customer_id": string,"template_id"?: string }; Returns: Json
                            },
+"messaging_rules":
+{ Args: Record<PropertyKey, never>; Returns: Json
+                           },
 "override_risk":
 { Args: { "customer_id": string,"expires_at"?: string,"reason": string,"score": number }; Returns: Json
                            },
@@ -1127,16 +1133,22 @@ isOneToOne: false
 { Args: { "campaign_id": string }; Returns: Json
                            },
 "queue_bulk_message":
-{ Args: { "request": Json }; Returns: Json
+{ Args: { "idempotency_key"?: string,"request": Json }; Returns: Json
                            },
 "refresh_segment":
 { Args: { "segment_id": string }; Returns: Json
+                           },
+"register_push_token":
+{ Args: { "platform"?: string,"token": string }; Returns: Json
                            },
 "resume_campaign":
 { Args: { "campaign_id": string }; Returns: Json
                            },
 "set_customer_consent":
 { Args: { "channel": string,"customer_id": string,"enabled": boolean,"note"?: string,"override_opt_out"?: boolean,"source"?: string }; Returns: Json
+                           },
+"unregister_push_token":
+{ Args: { "token": string }; Returns: Json
                            },
 "validate_segment":
 { Args: { "definition": Json }; Returns: Json

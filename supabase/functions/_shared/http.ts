@@ -2,7 +2,7 @@
 
 export const corsHeaders: Record<string, string> = {
   "Access-Control-Allow-Origin": "*",
-  "Access-Control-Allow-Headers": "authorization, x-client-info, apikey, content-type",
+  "Access-Control-Allow-Headers": "authorization, x-client-info, apikey, content-type, idempotency-key",
   "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
 };
 
@@ -56,6 +56,19 @@ export function toResponse(err: unknown): Response {
       return errorResponse(404, "not_found", pg.message ?? "not found");
     case "57014":
       return errorResponse(503, "timeout", pg.message ?? "the statement timed out");
+    case "22P05":
+      return errorResponse(400, "invalid_input", pg.message ?? "text cannot hold this character", { sqlstate: pg.code, detail: pg.detail ?? null });
+  }
+  // PTnnn: the HTTP status PostgREST would answer, e.g. PT422 for a reused idempotency key
+  if (typeof pg?.code === "string" && /^PT[45]\d\d$/.test(pg.code)) {
+    const status = Number(pg.code.slice(2));
+    return errorResponse(status, status === 422 ? "unprocessable" : status === 409 ? "conflict" : "refused", pg.message ?? "refused",
+      { sqlstate: pg.code, detail: pg.detail ?? null });
+  }
+  // The database is down or restarting: 503, and the pool reconnects on the next call.
+  if (typeof pg?.code === "string" && (/^(08|57P)/.test(pg.code) ||
+      ["ECONNREFUSED", "ECONNRESET", "CONNECT_TIMEOUT", "CONNECTION_CLOSED", "CONNECTION_DESTROYED", "CONNECTION_ENDED"].includes(pg.code))) {
+    return errorResponse(503, "database_unavailable", "the database is unavailable; try again shortly");
   }
   console.error(err);
   return errorResponse(500, "internal", "internal error");
