@@ -37,6 +37,8 @@ bash scripts/postgrest.sh "$POSTGREST_PORT" &
 pids+=($!)
 POSTGREST_URL="http://127.0.0.1:$POSTGREST_PORT" FUNCTIONS_PORT=$FUNCTIONS_PORT $DENO scripts/functions-gateway.ts &
 pids+=($!)
+$DENO scripts/webhook-worker.ts &   # applies the webhook inbox (docs/webhooks.md)
+pids+=($!)
 if [ -f scripts/dispatch-loop.ts ]; then
   $DENO scripts/dispatch-loop.ts &
   pids+=($!)

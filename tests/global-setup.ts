@@ -76,6 +76,7 @@ export async function setup(): Promise<void> {
   children.push(postgrest);
   start("scripts/fake-provider.ts", env);
   start("scripts/functions-gateway.ts", env);
+  start("scripts/webhook-worker.ts", env); // applies the webhook inbox (h12b)
   await waitFor(`${provider}/__requests`);
   await waitFor(`http://127.0.0.1:${TEST_PORTS.functions}/functions/v1/health`);
   await waitForOk(`http://127.0.0.1:${TEST_PORTS.postgrest}/`);

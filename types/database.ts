@@ -151,39 +151,33 @@ isOneToOne: false
                   ]
                 },"campaign_recipients": {
                   Row: {
-                    "address": string | null,"attempt_id": string | null,"attempt_started_at": string | null,"attempt_worker": string | null,"attempts": number,"campaign_id": string,"channel": string,"consent_checked_at": string | null,"consent_history_id": number | null,"created_at": string,"customer_id": string,"delivered_at": string | null,"failed_at": string | null,"id": string,"in_doubt_since": string | null,"last_error": string | null,"lease_expires_at": string | null,"leased_by": string | null,"next_attempt_at": string | null,"provider_message_id": string | null,"queued_at": string | null,"resolution": string | null,"sent_at": string | null,"status": string,"updated_at": string
+                    "address": string | null,"attempts": number,"campaign_id": string,"channel": string,"consent_checked_at": string | null,"consent_history_id": number | null,"created_at": string,"customer_id": string,"delivered_at": string | null,"failed_at": string | null,"id": string,"last_error": string | null,"lease_expires_at": string | null,"leased_by": string | null,"next_attempt_at": string | null,"provider_message_id": string | null,"queued_at": string | null,"sent_at": string | null,"status": string,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "address"?: string | null,"attempt_id"?: string | null,"attempt_started_at"?: string | null,"attempt_worker"?: string | null,"attempts"?: number,"campaign_id": string,"channel": string,"consent_checked_at"?: string | null,"consent_history_id"?: number | null,"created_at"?: string,"customer_id": string,"delivered_at"?: string | null,"failed_at"?: string | null,"id"?: string,"in_doubt_since"?: string | null,"last_error"?: string | null,"lease_expires_at"?: string | null,"leased_by"?: string | null,"next_attempt_at"?: string | null,"provider_message_id"?: string | null,"queued_at"?: string | null,"resolution"?: string | null,"sent_at"?: string | null,"status": string,"updated_at"?: string
+                    "address"?: string | null,"attempts"?: number,"campaign_id": string,"channel": string,"consent_checked_at"?: string | null,"consent_history_id"?: number | null,"created_at"?: string,"customer_id": string,"delivered_at"?: string | null,"failed_at"?: string | null,"id"?: string,"last_error"?: string | null,"lease_expires_at"?: string | null,"leased_by"?: string | null,"next_attempt_at"?: string | null,"provider_message_id"?: string | null,"queued_at"?: string | null,"sent_at"?: string | null,"status": string,"updated_at"?: string
                   }
                   Update: {
-                    "address"?: string | null,"attempt_id"?: string | null,"attempt_started_at"?: string | null,"attempt_worker"?: string | null,"attempts"?: number,"campaign_id"?: string,"channel"?: string,"consent_checked_at"?: string | null,"consent_history_id"?: number | null,"created_at"?: string,"customer_id"?: string,"delivered_at"?: string | null,"failed_at"?: string | null,"id"?: string,"in_doubt_since"?: string | null,"last_error"?: string | null,"lease_expires_at"?: string | null,"leased_by"?: string | null,"next_attempt_at"?: string | null,"provider_message_id"?: string | null,"queued_at"?: string | null,"resolution"?: string | null,"sent_at"?: string | null,"status"?: string,"updated_at"?: string
+                    "address"?: string | null,"attempts"?: number,"campaign_id"?: string,"channel"?: string,"consent_checked_at"?: string | null,"consent_history_id"?: number | null,"created_at"?: string,"customer_id"?: string,"delivered_at"?: string | null,"failed_at"?: string | null,"id"?: string,"last_error"?: string | null,"lease_expires_at"?: string | null,"leased_by"?: string | null,"next_attempt_at"?: string | null,"provider_message_id"?: string | null,"queued_at"?: string | null,"sent_at"?: string | null,"status"?: string,"updated_at"?: string
                   }
                   Relationships: [
                     
                   ]
                 },"campaigns": {
                   Row: {
-                    "audience": NonNullable<Json>,"cancelled_at": string | null,"channel": string,"completed_at": string | null,"content": NonNullable<Json>,"created_at": string,"created_by": string | null,"id": string,"local_send_time": string | null,"name": string,"purpose": string,"quiet_hours_override_by": string | null,"quiet_hours_override_reason": string | null,"scheduled_at": string | null,"segment_id": string | null,"send_window_end": string | null,"send_window_start": string | null,"started_at": string | null,"status": string,"template_id": string | null,"template_version": number | null,"throttle_per_minute": number | null,"updated_at": string
+                    "audience": NonNullable<Json>,"cancelled_at": string | null,"channel": string,"completed_at": string | null,"content": NonNullable<Json>,"created_at": string,"created_by": string | null,"id": string,"name": string,"purpose": string,"scheduled_at": string | null,"segment_id": string | null,"started_at": string | null,"status": string,"template_id": string | null,"template_version": number | null,"throttle_per_minute": number | null,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "audience": NonNullable<Json>,"cancelled_at"?: string | null,"channel": string,"completed_at"?: string | null,"content": NonNullable<Json>,"created_at"?: string,"created_by"?: string | null,"id"?: string,"local_send_time"?: string | null,"name": string,"purpose"?: string,"quiet_hours_override_by"?: string | null,"quiet_hours_override_reason"?: string | null,"scheduled_at"?: string | null,"segment_id"?: string | null,"send_window_end"?: string | null,"send_window_start"?: string | null,"started_at"?: string | null,"status"?: string,"template_id"?: string | null,"template_version"?: number | null,"throttle_per_minute"?: number | null,"updated_at"?: string
+                    "audience": NonNullable<Json>,"cancelled_at"?: string | null,"channel": string,"completed_at"?: string | null,"content": NonNullable<Json>,"created_at"?: string,"created_by"?: string | null,"id"?: string,"name": string,"purpose"?: string,"scheduled_at"?: string | null,"segment_id"?: string | null,"started_at"?: string | null,"status"?: string,"template_id"?: string | null,"template_version"?: number | null,"throttle_per_minute"?: number | null,"updated_at"?: string
                   }
                   Update: {
-                    "audience"?: NonNullable<Json>,"cancelled_at"?: string | null,"channel"?: string,"completed_at"?: string | null,"content"?: NonNullable<Json>,"created_at"?: string,"created_by"?: string | null,"id"?: string,"local_send_time"?: string | null,"name"?: string,"purpose"?: string,"quiet_hours_override_by"?: string | null,"quiet_hours_override_reason"?: string | null,"scheduled_at"?: string | null,"segment_id"?: string | null,"send_window_end"?: string | null,"send_window_start"?: string | null,"started_at"?: string | null,"status"?: string,"template_id"?: string | null,"template_version"?: number | null,"throttle_per_minute"?: number | null,"updated_at"?: string
+                    "audience"?: NonNullable<Json>,"cancelled_at"?: string | null,"channel"?: string,"completed_at"?: string | null,"content"?: NonNullable<Json>,"created_at"?: string,"created_by"?: string | null,"id"?: string,"name"?: string,"purpose"?: string,"scheduled_at"?: string | null,"segment_id"?: string | null,"started_at"?: string | null,"status"?: string,"template_id"?: string | null,"template_version"?: number | null,"throttle_per_minute"?: number | null,"updated_at"?: string
                   }
                   Relationships: [
                     {
       foreignKeyName: "campaigns_created_by_fkey"
       columns: ["created_by"]
-isOneToOne: false
-      referencedRelation: "users"
-      referencedColumns: ["id"]
-    },{
-      foreignKeyName: "campaigns_quiet_hours_override_by_fkey"
-      columns: ["quiet_hours_override_by"]
 isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
@@ -405,14 +399,14 @@ isOneToOne: false
                   ]
                 },"customer_risk_overrides": {
                   Row: {
-                    "created_at": string,"created_by": string | null,"customer_id": string,"expires_at": string | null,"id": string,"reason": string,"revision": number,"score": number
+                    "created_at": string,"created_by": string | null,"customer_id": string,"expires_at": string | null,"id": string,"reason": string,"score": number
                   }
                   ComputedFields: never
                   Insert: {
-                    "created_at"?: string,"created_by"?: string | null,"customer_id": string,"expires_at"?: string | null,"id"?: string,"reason": string,"revision"?: number,"score": number
+                    "created_at"?: string,"created_by"?: string | null,"customer_id": string,"expires_at"?: string | null,"id"?: string,"reason": string,"score": number
                   }
                   Update: {
-                    "created_at"?: string,"created_by"?: string | null,"customer_id"?: string,"expires_at"?: string | null,"id"?: string,"reason"?: string,"revision"?: number,"score"?: number
+                    "created_at"?: string,"created_by"?: string | null,"customer_id"?: string,"expires_at"?: string | null,"id"?: string,"reason"?: string,"score"?: number
                   }
                   Relationships: [
                     {
@@ -625,6 +619,26 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
+                },"engagement_settings": {
+                  Row: {
+                    "key": string,"updated_at": string,"updated_by": string | null,"value": NonNullable<Json>
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "key": string,"updated_at"?: string,"updated_by"?: string | null,"value": NonNullable<Json>
+                  }
+                  Update: {
+                    "key"?: string,"updated_at"?: string,"updated_by"?: string | null,"value"?: NonNullable<Json>
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "engagement_settings_updated_by_fkey"
+      columns: ["updated_by"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
                 },"equipment": {
                   Row: {
                     "category_id": string,"id": string,"name": string
@@ -736,6 +750,20 @@ isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
     }
+                  ]
+                },"message_event_rejections": {
+                  Row: {
+                    "address": string | null,"campaign_id": string | null,"event": string,"id": number,"occurred_at": string,"payload": NonNullable<Json>,"provider": string,"provider_event_id": string,"reason": string,"received_at": string,"recipient_id": string | null,"verdict": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "address"?: string | null,"campaign_id"?: string | null,"event": string,"id"?: never,"occurred_at": string,"payload": NonNullable<Json>,"provider": string,"provider_event_id": string,"reason": string,"received_at"?: string,"recipient_id"?: string | null,"verdict": string
+                  }
+                  Update: {
+                    "address"?: string | null,"campaign_id"?: string | null,"event"?: string,"id"?: never,"occurred_at"?: string,"payload"?: NonNullable<Json>,"provider"?: string,"provider_event_id"?: string,"reason"?: string,"received_at"?: string,"recipient_id"?: string | null,"verdict"?: string
+                  }
+                  Relationships: [
+                    
                   ]
                 },"message_events": {
                   Row: {
@@ -1025,14 +1053,14 @@ isOneToOne: false
                   ]
                 },"users": {
                   Row: {
-                    "account_manager_id": string | null,"city": string | null,"country_code": string | null,"created_at": string,"email": string | null,"erased_at": string | null,"full_name": string | null,"id": string,"lifetime_value": number | null,"phone": string | null,"preferred_contact_method": string | null,"region": string | null,"risk_score": number | null,"time_zone": string | null,"updated_at": string
+                    "account_manager_id": string | null,"city": string | null,"country_code": string | null,"created_at": string,"email": string | null,"erased_at": string | null,"full_name": string | null,"id": string,"lifetime_value": number | null,"phone": string | null,"preferred_contact_method": string | null,"region": string | null,"risk_score": number | null,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "account_manager_id"?: string | null,"city"?: string | null,"country_code"?: string | null,"created_at"?: string,"email"?: string | null,"erased_at"?: string | null,"full_name"?: string | null,"id": string,"lifetime_value"?: number | null,"phone"?: string | null,"preferred_contact_method"?: string | null,"region"?: string | null,"risk_score"?: number | null,"time_zone"?: string | null,"updated_at"?: string
+                    "account_manager_id"?: string | null,"city"?: string | null,"country_code"?: string | null,"created_at"?: string,"email"?: string | null,"erased_at"?: string | null,"full_name"?: string | null,"id": string,"lifetime_value"?: number | null,"phone"?: string | null,"preferred_contact_method"?: string | null,"region"?: string | null,"risk_score"?: number | null,"updated_at"?: string
                   }
                   Update: {
-                    "account_manager_id"?: string | null,"city"?: string | null,"country_code"?: string | null,"created_at"?: string,"email"?: string | null,"erased_at"?: string | null,"full_name"?: string | null,"id"?: string,"lifetime_value"?: number | null,"phone"?: string | null,"preferred_contact_method"?: string | null,"region"?: string | null,"risk_score"?: number | null,"time_zone"?: string | null,"updated_at"?: string
+                    "account_manager_id"?: string | null,"city"?: string | null,"country_code"?: string | null,"created_at"?: string,"email"?: string | null,"erased_at"?: string | null,"full_name"?: string | null,"id"?: string,"lifetime_value"?: number | null,"phone"?: string | null,"preferred_contact_method"?: string | null,"region"?: string | null,"risk_score"?: number | null,"updated_at"?: string
                   }
                   Relationships: [
                     {
@@ -1082,7 +1110,7 @@ isOneToOne: false
                   ]
                 },"campaign_stats": {
                   Row: {
-                    "audience": number | null,"bounces": number | null,"campaign_id": string,"cancelled": number | null,"channel": string,"click_rate": number | null,"created_at": string,"delivered": number | null,"failed": number | null,"name": string,"open_rate": number | null,"queued": number | null,"sent": number | null,"skipped": Json | null,"spam_reports": number | null,"status": string,"unique_clicks": number | null,"unique_opens": number | null,"unsubscribes": number | null
+                    "audience": number | null,"bot_clicks": number | null,"bounces": number | null,"campaign_id": string,"cancelled": number | null,"channel": string,"click_rate": number | null,"created_at": string,"delivered": number | null,"failed": number | null,"machine_opens": number | null,"name": string,"open_rate": number | null,"queued": number | null,"sent": number | null,"skipped": Json | null,"spam_reports": number | null,"status": string,"unique_clicks": number | null,"unique_opens": number | null,"unsubscribes": number | null
                   }
                   ComputedFields: never
                   Relationships: [
@@ -1127,6 +1155,14 @@ isOneToOne: false
                 },"segment_usage": {
                   Row: {
                     "campaign_id": string | null,"campaign_name": string | null,"segment_id": string | null,"used_at": string | null
+                  }
+                  ComputedFields: never
+                  Relationships: [
+                    
+                  ]
+                },"webhook_inbox_health": {
+                  Row: {
+                    "applied_last_hour": number | null,"failed_rows": number | null,"lag_p50_ms": number | null,"lag_p95_ms": number | null,"oldest_pending_at": string | null,"pending_events": number | null,"pending_rows": number | null,"source": string | null
                   }
                   ComputedFields: never
                   Relationships: [
@@ -1202,9 +1238,6 @@ isOneToOne: false
                            },
 "register_push_token":
 { Args: { "platform"?: string,"token": string }; Returns: Json
-                           },
-"release_held_recipients":
-{ Args: { "action": string,"campaign_id": string }; Returns: Json
                            },
 "resume_campaign":
 { Args: { "campaign_id": string }; Returns: Json

@@ -1,8 +1,8 @@
 import { generateKeyPairSync } from "node:crypto";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { callFunction, createUser, fakeProvider, sql } from "../support/index.ts";
-import { clearMessagingState, communicator, customerWith, drain, recipients } from "../support/messaging.ts";
-import { postSendgrid, sgEvent } from "../support/webhooks.ts";
+import { clearMessagingState, communicator, customerWith, recipients } from "../support/messaging.ts";
+import { eventFor, human, postSendgrid, postSendgridApplied, sentEmail, sgEvent } from "../support/webhooks.ts";
 
 afterAll(async () => {
   await sql.end();
@@ -11,26 +11,6 @@ beforeEach(async () => {
   await clearMessagingState();
   await fakeProvider.reset();
 });
-
-// A sent email campaign to n consenting customers; returns its recipients.
-async function sentEmail(n = 1) {
-  const comms = await communicator();
-  const customers = [];
-  for (let i = 0; i < n; i++) customers.push(await customerWith({ consent: { email: true } }));
-  const res = await callFunction("bulk-message", {
-    jwt: comms.jwt,
-    body: { name: "Webhook test", channel: "email", content: { subject: "Hi", text: "Hello" }, audience: { customer_ids: customers.map((c) => c.id) } },
-  });
-  const { campaign_id } = await res.json();
-  await drain([], 800);
-  const rows = await recipients(campaign_id);
-  expect(rows.every((r) => r.status === "sent")).toBe(true);
-  return { campaign_id, comms, customers, rows };
-}
-
-function eventFor(r: { id: string; address: string | null }, campaignId: string, event: string, extra: Record<string, unknown> = {}) {
-  return sgEvent(event, { email: r.address, recipient_id: r.id, campaign_id: campaignId, ...extra });
-}
 
 async function counts() {
   const [row] = await sql`select (select count(*)::int from public.message_events) as events,
@@ -44,7 +24,7 @@ describe("sendgrid-events signatures", () => {
   it("accepts a valid signature", async () => {
     const res = await postSendgrid([sgEvent("processed", { email: "nobody@example.test" })]);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ received: 1, new: 1, duplicates: 0 });
+    expect(await res.json()).toMatchObject({ received: 1, duplicate_batch: false, applied_now: 0, inbox_id: expect.any(Number) });
   });
 
   it("refuses a batch signed with another key", async () => {
@@ -91,11 +71,17 @@ describe("sendgrid-events signatures", () => {
 describe("sendgrid-events effects", () => {
   it("a retried batch changes nothing", async () => {
     const { campaign_id, rows } = await sentEmail(2);
-    const batch = rows.flatMap((r) => [eventFor(r, campaign_id, "delivered"), eventFor(r, campaign_id, "open"), eventFor(r, campaign_id, "click", { url: "https://rental.test/offers" })]);
-    expect(await (await postSendgrid(batch)).json()).toMatchObject({ new: 6, duplicates: 0 });
+    const batch = rows.flatMap((r) => [eventFor(r, campaign_id, "delivered"), eventFor(r, campaign_id, "open"), eventFor(r, campaign_id, "click", { url: "https://rental.test/offers", ...human() })]);
+    const first = await postSendgridApplied(batch);
+    expect(first).toMatchObject({ received: 6, duplicate_batch: false });
     const before = await counts();
     const statuses = (await recipients(campaign_id)).map((r) => r.status);
-    for (let i = 0; i < 3; i++) expect(await (await postSendgrid(batch)).json()).toMatchObject({ new: 0, duplicates: 6 });
+    // byte-identical retries are stored once; a re-serialized retry is stored and deduplicated on sg_event_id
+    for (let i = 0; i < 3; i++) expect(await (await postSendgrid(batch)).json()).toMatchObject({ duplicate_batch: true, inbox_id: first.inbox_id });
+    const reordered = await postSendgridApplied([...batch].reverse());
+    expect(reordered.duplicate_batch).toBe(false);
+    const [applied] = await sql`select count(*)::int as n from public.message_events where provider_event_id in ${sql(batch.map((e) => e.sg_event_id as string))}`;
+    expect(applied.n).toBe(6);
     expect(await counts()).toEqual(before);
     expect((await recipients(campaign_id)).map((r) => r.status)).toEqual(statuses);
   });
@@ -103,10 +89,10 @@ describe("sendgrid-events effects", () => {
   it("is order-proof: a late delivered never overwrites clicked", async () => {
     const { campaign_id, rows } = await sentEmail(1);
     const r = rows[0];
-    await postSendgrid([eventFor(r, campaign_id, "click", { url: "https://rental.test/a" })]);
+    await postSendgridApplied([eventFor(r, campaign_id, "click", { url: "https://rental.test/a", ...human() })]);
     expect((await recipients(campaign_id))[0].status).toBe("clicked");
-    await postSendgrid([eventFor(r, campaign_id, "open")]);
-    await postSendgrid([eventFor(r, campaign_id, "delivered")]);
+    await postSendgridApplied([eventFor(r, campaign_id, "open")]);
+    await postSendgridApplied([eventFor(r, campaign_id, "delivered")]);
     const [row] = await sql`select status, delivered_at from public.campaign_recipients where id = ${r.id}`;
     expect(row.status).toBe("clicked");
     expect(row.delivered_at).not.toBeNull();
@@ -123,7 +109,7 @@ describe("sendgrid-events effects", () => {
     })).json();
     const [r] = await recipients(campaign_id);
     await sql`update public.campaign_recipients set status = 'sending', leased_by = 'slow', lease_expires_at = now() + interval '1 minute' where id = ${r.id}`;
-    await postSendgrid([eventFor(r, campaign_id, "delivered")]);
+    await postSendgridApplied([eventFor(r, campaign_id, "delivered")]);
     expect((await recipients(campaign_id))[0].status).toBe("sending");
     await sql`select private.complete_recipients('slow', ${sql.json([{ id: r.id, outcome: "sent" }])})`;
     expect((await recipients(campaign_id))[0].status).toBe("delivered");
@@ -131,8 +117,7 @@ describe("sendgrid-events effects", () => {
 
   it("stores unknown event types and otherwise ignores them", async () => {
     const { campaign_id, rows } = await sentEmail(1);
-    const res = await postSendgrid([eventFor(rows[0], campaign_id, "machine_opened_by_ai")]);
-    expect(await res.json()).toMatchObject({ new: 1, status_changed: 0 });
+    await postSendgridApplied([eventFor(rows[0], campaign_id, "machine_opened_by_ai")]);
     expect((await recipients(campaign_id))[0].status).toBe("sent");
     const [e] = await sql`select event, payload from public.message_events where recipient_id = ${rows[0].id}`;
     expect(e.event).toBe("machine_opened_by_ai");
@@ -141,7 +126,7 @@ describe("sendgrid-events effects", () => {
   it("bounce, spam report and invalid drops suppress the address; other drops do not", async () => {
     const { campaign_id, rows } = await sentEmail(4);
     const [a, b, c, d] = rows;
-    await postSendgrid([
+    await postSendgridApplied([
       eventFor(a, campaign_id, "bounce", { reason: "550 mailbox unavailable", type: "bounce" }),
       eventFor(b, campaign_id, "spamreport"),
       eventFor(c, campaign_id, "dropped", { reason: "Invalid" }),
@@ -160,7 +145,7 @@ describe("sendgrid-events effects", () => {
 
   it("an unsubscribe revokes email consent, and a later bulk-message skips the customer", async () => {
     const { campaign_id, rows, comms, customers } = await sentEmail(1);
-    await postSendgrid([eventFor(rows[0], campaign_id, "unsubscribe")]);
+    await postSendgridApplied([eventFor(rows[0], campaign_id, "unsubscribe")]);
     const [consent] = await sql`select enabled, source, note from public.customer_consent where customer_id = ${customers[0].id} and channel = 'email'`;
     expect(consent).toMatchObject({ enabled: false, source: "sendgrid", note: "SendGrid: unsubscribed" });
     const res = await callFunction("bulk-message", {
@@ -173,7 +158,7 @@ describe("sendgrid-events effects", () => {
   it("a group unsubscribe revokes with the group in the reason; an older resubscribe does not undo a newer unsubscribe", async () => {
     const { campaign_id, rows, customers } = await sentEmail(1);
     const now = Math.floor(Date.now() / 1000);
-    await postSendgrid([
+    await postSendgridApplied([
       eventFor(rows[0], campaign_id, "group_unsubscribe", { asm_group_id: 42, timestamp: now }),
       eventFor(rows[0], campaign_id, "group_resubscribe", { asm_group_id: 42, timestamp: now - 3600 }),
     ]);
@@ -183,7 +168,7 @@ describe("sendgrid-events effects", () => {
 
   it("the customer's own unsubscribe beats a later admin re-consent unless the admin overrides, which is audited", async () => {
     const { campaign_id, rows, customers } = await sentEmail(1);
-    await postSendgrid([eventFor(rows[0], campaign_id, "unsubscribe")]);
+    await postSendgridApplied([eventFor(rows[0], campaign_id, "unsubscribe")]);
     const admin = await createUser(["admin"]);
     const asAdmin = async (q: (tx: any) => Promise<unknown>) =>
       await sql.begin(async (tx) => {
@@ -214,11 +199,11 @@ describe("sendgrid-events effects", () => {
   it("campaign_stats and link clicks count the events", async () => {
     const { campaign_id, rows } = await sentEmail(4);
     const [a, b, c, d] = rows;
-    await postSendgrid([
+    await postSendgridApplied([
       ...[a, b, c].map((r) => eventFor(r, campaign_id, "delivered")),
       eventFor(a, campaign_id, "open"), eventFor(a, campaign_id, "open"), eventFor(b, campaign_id, "open"),
-      eventFor(a, campaign_id, "click", { url: "https://rental.test/x" }), eventFor(a, campaign_id, "click", { url: "https://rental.test/x" }),
-      eventFor(a, campaign_id, "click", { url: "https://rental.test/y" }),
+      eventFor(a, campaign_id, "click", { url: "https://rental.test/x", ...human() }), eventFor(a, campaign_id, "click", { url: "https://rental.test/x", ...human() }),
+      eventFor(a, campaign_id, "click", { url: "https://rental.test/y", ...human() }),
       eventFor(d, campaign_id, "bounce", { reason: "550" }),
       eventFor(c, campaign_id, "unsubscribe"),
     ]);

@@ -1,7 +1,7 @@
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { callFunction, fakeProvider, sql } from "../support/index.ts";
 import { clearMessagingState, communicator, customerWith, drain, recipients } from "../support/messaging.ts";
-import { postTwilio, twilioSign } from "../support/webhooks.ts";
+import { postTwilio, postTwilioStatusApplied, twilioSign } from "../support/webhooks.ts";
 import { urlVariants, verifyTwilioSignature } from "../../supabase/functions/_shared/providers/webhooks.ts";
 
 afterAll(async () => {
@@ -57,9 +57,9 @@ describe("twilio-status", () => {
     const rows = await sql`select id, customer_id, provider_message_id from public.campaign_recipients where campaign_id = ${campaign_id}`;
     const ra = rows.find((r) => r.customer_id === a.id)!;
     const rb = rows.find((r) => r.customer_id === b.id)!;
-    expect((await postTwilio("twilio-status", { MessageSid: ra.provider_message_id, MessageStatus: "delivered", To: a.phone! })).status).toBe(200);
-    await postTwilio("twilio-status", { MessageSid: ra.provider_message_id, MessageStatus: "sent", To: a.phone! });
-    await postTwilio("twilio-status", { MessageSid: rb.provider_message_id, MessageStatus: "failed", ErrorCode: "21610", To: b.phone! });
+    await postTwilioStatusApplied({ MessageSid: ra.provider_message_id, MessageStatus: "delivered", To: a.phone! });
+    await postTwilioStatusApplied({ MessageSid: ra.provider_message_id, MessageStatus: "sent", To: a.phone! });
+    await postTwilioStatusApplied({ MessageSid: rb.provider_message_id, MessageStatus: "failed", ErrorCode: "21610", To: b.phone! });
     const fate = Object.fromEntries((await recipients(campaign_id)).map((r) => [r.customer_id, r]));
     expect(fate[a.id].status).toBe("delivered");
     expect(fate[b.id].status).toBe("failed");

@@ -79,6 +79,32 @@ export function verifyTwilioSignature(opts: {
   return { ok: false, reason: "the signature does not match" };
 }
 
+// Postgres text cannot hold NUL (U+0000): a provider value carrying one (Body=STOP%00) is cleaned
+// after the signature check, so the rest of it (the STOP) still counts.
+export function withoutNul<T>(value: T): T {
+  if (typeof value === "string") return value.replaceAll("\u0000", "") as T;
+  if (Array.isArray(value)) return value.map(withoutNul) as T;
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [withoutNul(k), withoutNul(v)])) as T;
+  }
+  return value;
+}
+
+// SendGrid events that decide who may be contacted: applied while the webhook is answered, so the
+// dispatcher's send-time check sees them however far behind the inbox is (docs/webhooks.md).
+export const SENDGRID_CONTACT_EVENTS: ReadonlySet<string> = new Set([
+  "unsubscribe", "group_unsubscribe", "group_resubscribe", "spamreport", "bounce", "dropped",
+]);
+
+export function sendgridContactEvents(events: unknown[]): unknown[] {
+  return events.filter((e) =>
+    e !== null && typeof e === "object" && SENDGRID_CONTACT_EVENTS.has(String((e as Record<string, unknown>).event))
+  );
+}
+
+// Twilio error 21610: the number replied STOP to the carrier.
+export const TWILIO_OPT_OUT_ERROR = "21610";
+
 export async function readForm(req: Request): Promise<Record<string, string>> {
   const params: Record<string, string> = {};
   for (const [k, v] of new URLSearchParams(await req.text())) params[k] = v;
