@@ -69,6 +69,7 @@ export async function launch(): Promise<Browser> {
 export async function signIn(browser: Browser, email: string): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
   const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
   page.on("pageerror", (err) => console.error("console page error:", err.message));
   await page.goto(CONSOLE_URL);
   await page.getByRole("button", { name: new RegExp(email.replace(/\./g, "\\.")) }).click();

@@ -1,7 +1,7 @@
 // Bulk message: channel, template or content, audience (a saved segment or the builder), a preview
 // for one customer, schedule and throttle; then the campaign's stats as a chart, refreshed live.
 import { useMemo, useState } from "react";
-import { useMutation, useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { RuleGroupType } from "react-querybuilder";
 import { ApiError, invoke, must } from "../api.ts";
 import { useDb } from "../session.tsx";
@@ -42,6 +42,7 @@ function FieldError(props: { issues: FieldIssue[]; path: string; id: string }) {
 
 export function BulkMessageScreen() {
   const db = useDb();
+  const qc = useQueryClient();
   const toDefinition = useToDefinition();
   const [name, setName] = useState("");
   const [channel, setChannel] = useState<Channel>("email");
@@ -119,6 +120,7 @@ export function BulkMessageScreen() {
     onSuccess: (r) => {
       setCampaignId(r.campaign_id);
       setIdempotencyKey(crypto.randomUUID());
+      qc.invalidateQueries({ queryKey: ["campaign_stats"] });
     },
   });
   const issues = [...issuesOf(send.error), ...issuesOf(preview.error)];
@@ -143,7 +145,7 @@ export function BulkMessageScreen() {
           </label>
           <label>
             Channel{" "}
-            <select value={channel} onChange={(e) => setChannel(e.target.value as Channel)}>
+            <select aria-label="Channel" value={channel} onChange={(e) => setChannel(e.target.value as Channel)}>
               <option value="email">email</option>
               <option value="sms">sms</option>
               <option value="push">push</option>
@@ -160,7 +162,7 @@ export function BulkMessageScreen() {
           {useTemplate ? (
             <label className="block">
               Template{" "}
-              <select value={templateId} onChange={(e) => setTemplateId(e.target.value)} required aria-describedby="err-template">
+              <select aria-label="Template" value={templateId} onChange={(e) => setTemplateId(e.target.value)} required aria-describedby="err-template">
                 <option value="">(choose)</option>
                 {channelTemplates.map((t) => (
                   <option key={t.id} value={t.id}>
@@ -210,7 +212,7 @@ export function BulkMessageScreen() {
           {audienceKind === "segment" ? (
             <label className="block">
               Segment{" "}
-              <select value={segmentId} onChange={(e) => setSegmentId(e.target.value)} required aria-describedby="err-audience">
+              <select aria-label="Segment" value={segmentId} onChange={(e) => setSegmentId(e.target.value)} required aria-describedby="err-audience">
                 <option value="">(choose)</option>
                 {segments.data?.map((s) => (
                   <option key={s.id} value={s.id}>
@@ -234,7 +236,7 @@ export function BulkMessageScreen() {
           <div className="row">
             <label>
               Customer{" "}
-              <select value={previewFor} onChange={(e) => setPreviewFor(e.target.value)}>
+              <select aria-label="Preview customer" value={previewFor} onChange={(e) => setPreviewFor(e.target.value)}>
                 <option value="">(first in the audience)</option>
                 {audience.data?.members.map((m) => (
                   <option key={m.customer_id} value={m.customer_id}>
@@ -333,7 +335,7 @@ export function CampaignStats(props: { selected: string | null; onSelect: (id: s
       <ErrorBox error={list.error} />
       <label>
         Campaign{" "}
-        <select value={current?.campaign_id ?? ""} onChange={(e) => props.onSelect(e.target.value)}>
+        <select aria-label="Campaign" value={current?.campaign_id ?? ""} onChange={(e) => props.onSelect(e.target.value)}>
           {list.data?.map((c) => (
             <option key={c.campaign_id} value={c.campaign_id}>
               {c.name} ({c.channel}, {fmtDateTime(c.created_at)})

@@ -30,7 +30,7 @@ function Messages(props: { customerId: string }) {
       const recipients = must(
         await db
           .from("campaign_recipients")
-          .select("id,channel,address,status,queued_at,sent_at,delivered_at,failed_at,last_error,created_at,campaign:campaigns(name)")
+          .select("id,campaign_id,channel,address,status,queued_at,sent_at,delivered_at,failed_at,last_error,created_at")
           .eq("customer_id", props.customerId)
           .order("created_at", { ascending: false })
           .limit(50),
@@ -43,7 +43,11 @@ function Messages(props: { customerId: string }) {
           .order("occurred_at", { ascending: false })
           .limit(200),
       );
-      return { recipients, events };
+      // campaign_recipients has no foreign key to embed campaigns through: look the names up.
+      const ids = [...new Set(recipients.map((r) => r.campaign_id))];
+      const campaigns = ids.length ? must(await db.from("campaigns").select("id,name").in("id", ids)) : [];
+      const names = new Map(campaigns.map((c) => [c.id, c.name]));
+      return { recipients: recipients.map((r) => ({ ...r, campaign: names.get(r.campaign_id) ?? null })), events };
     },
   });
   return (
@@ -64,7 +68,7 @@ function Messages(props: { customerId: string }) {
           {msgs.data?.recipients.map((r) => (
             <tr key={r.id} data-testid="message-row">
               <td>
-                {(r.campaign as unknown as { name: string } | null)?.name ?? "—"}
+                {r.campaign ?? "—"}
                 <div className="muted small">{fmtDateTime(r.created_at)}</div>
               </td>
               <td>{r.channel}</td>
