@@ -11,6 +11,7 @@
 import { createServer, request as httpRequest } from "node:http";
 import { readFile, stat } from "node:fs/promises";
 import { extname, join, normalize, resolve } from "node:path";
+import { existsSync } from "node:fs";
 import { mintJwt } from "./mint-jwt.mjs";
 
 const root = resolve(import.meta.dirname, "..");
@@ -25,21 +26,35 @@ const localSignIn = process.env.CONSOLE_LOCAL_SIGN_IN !== "false";
 
 const types = { ".html": "text/html; charset=utf-8", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml", ".json": "application/json", ".png": "image/png" };
 
+// With the gateway of the local stack (scripts/keys.mjs present and no stand-in): the publishable
+// key, the secret key to list the logins, and ES256 access tokens as Supabase Auth issues them.
+// With the stand-in PostgREST: the legacy HS256 anon / service_role JWTs and HS256 user tokens.
+const keys = !restUpstream && existsSync(join(root, "scripts/keys.mjs")) ? await import("./keys.mjs") : null;
+
 async function anonKey() {
-  return process.env.CONSOLE_ANON_KEY ?? (await mintJwt("anon", undefined, 3600 * 24 * 365));
+  return process.env.CONSOLE_ANON_KEY ?? (keys ? keys.publishableKey() : await mintJwt("anon", undefined, 3600 * 24 * 365));
+}
+
+async function serviceHeaders() {
+  if (keys) return { apikey: keys.secretKey() };
+  const service = await mintJwt("service_role");
+  return { apikey: service, Authorization: `Bearer ${service}` };
+}
+
+async function userToken(user) {
+  return keys ? await keys.accessToken(user, 3600 * 12) : await mintJwt("authenticated", user.id, 3600 * 12);
 }
 
 // The seeded logins, looked up through the API with the service role (the same call any local
 // tool could make), each with a fresh token for its own user.
 async function localLogins() {
-  const service = await mintJwt("service_role");
   const url = `${apiUrl}/rest/v1/users?select=id,email,full_name,user_roles(role)&email=like.*%40rental.test&order=email`;
-  const res = await fetch(url, { headers: { apikey: service, Authorization: `Bearer ${service}` } });
+  const res = await fetch(url, { headers: await serviceHeaders() });
   if (!res.ok) throw new Error(`listing the seeded logins failed: ${res.status} ${await res.text()}`);
   const users = await res.json();
   return await Promise.all(users.map(async (u) => ({
     id: u.id, email: u.email, full_name: u.full_name, roles: u.user_roles.map((r) => r.role),
-    access_token: await mintJwt("authenticated", u.id, 3600 * 12),
+    access_token: await userToken(u),
   })));
 }
 

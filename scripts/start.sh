@@ -70,5 +70,12 @@ cat <<CURLS
   curl -s http://127.0.0.1:$FAKE_PROVIDER_PORT/__requests     # what the fake SendGrid received
 CURLS
 echo
+# --- Admin console (issue 14, docs/console.md): builds console/ and serves it on CONSOLE_PORT.
+export CONSOLE_PORT="${CONSOLE_PORT:-54323}"
+bash scripts/console.sh &
+pids+=($!)
+echo "  Admin console                  http://127.0.0.1:$CONSOLE_PORT   (sign in by picking a seeded login)"
+# ---
+echo
 echo "  Ctrl-C stops everything (the database keeps running; it is project-local in .db/)."
 wait
