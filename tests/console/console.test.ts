@@ -6,7 +6,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { PROVIDER_URL, sql } from "../support/index.ts";
-import { drain } from "../support/messaging.ts";
+import { drain, recipients } from "../support/messaging.ts";
+import { postSendgrid, sgEvent } from "../support/webhooks.ts";
 import { CONSOLE_URL, launch, shot, signIn, startConsole, stopConsole } from "./harness.ts";
 
 let browser: Browser;
@@ -132,6 +133,7 @@ describe("the seed's E2E in the browser", () => {
     await rule.locator("select.rule-operators").selectOption("containsAny");
     const [tag] = await sql`select id from public.customer_tags where name = ${tagName}`;
     await rule.locator("select.rule-value").selectOption([tag.id]);
+    await expect.poll(() => modal.getByTestId("live-count").textContent()).toBe("2 customers match so far.");
     await modal.getByRole("button", { name: "+ Condition" }).first().click();
     const second = modal.locator(".rule").nth(1);
     await second.locator("select.rule-fields").selectOption("consent_email");
@@ -170,10 +172,19 @@ describe("the seed's E2E in the browser", () => {
 
     // the dispatcher (as npm start runs it) sends to the fake SendGrid of the tests
     await drain([], 800, { SENDGRID_BASE_URL: PROVIDER_URL, SENDGRID_API_KEY: "SG.test-key", TWILIO_BASE_URL: PROVIDER_URL, EXPO_PUSH_BASE_URL: PROVIDER_URL });
+    // and SendGrid reports back (signed webhooks): both delivered, the first opened and clicked
+    const rows = await recipients(campaign.id);
+    const ev = (r: (typeof rows)[number], e: string, x: Record<string, unknown> = {}) =>
+      sgEvent(e, { email: r.address, recipient_id: r.id, campaign_id: campaign.id, ...x });
+    const hook = await postSendgrid([ev(rows[0], "delivered"), ev(rows[1], "delivered"), ev(rows[0], "open"), ev(rows[0], "click", { url: "https://rental.test/spring" })]);
+    expect(hook.status).toBe(200);
     const stats = page.getByTestId("campaign-stats");
     await expect.poll(() => stats.getByRole("combobox", { name: "Campaign" }).inputValue()).toBe(campaign.id);
     await expect.poll(() => stats.getByTestId("stat-sent").textContent(), { timeout: 15_000 }).toBe("2");
+    await expect.poll(() => stats.getByTestId("stat-clicks").textContent(), { timeout: 15_000 }).toBe("1");
     expect(await stats.getByTestId("stat-audience").textContent()).toBe("2");
+    expect(await stats.getByTestId("stat-delivered").textContent()).toBe("2");
+    expect(await stats.getByTestId("stat-opens").textContent()).toBe("1");
     await shot(page, "campaign-stats");
   });
 

@@ -1,6 +1,6 @@
 // Segment manager: saved segments with usage, size and last modified; duplicate, auto-refresh,
 // refresh, delete, edit; the builder is a multi-step modal (conditions, preview, save).
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import type { RuleGroupType } from "react-querybuilder";
 import { ApiError, must } from "../api.ts";
@@ -154,6 +154,23 @@ export function SegmentModal(props: { segment: SavedSegment | null; onClose: () 
   const [description, setDescription] = useState(props.segment?.description ?? "");
   const [autoRefresh, setAutoRefresh] = useState(props.segment?.auto_refresh ?? true);
 
+  // Live count while editing: once the conditions stop changing for a moment and the database
+  // accepts them (errors are shown when moving on to the preview).
+  const [settled, setSettled] = useState<Definition | null>(null);
+  useEffect(() => {
+    if (!toDefinition) return;
+    const t = setTimeout(() => setSettled(query.rules.length ? toDefinition(query) : null), 600);
+    return () => clearTimeout(t);
+  }, [query, toDefinition]);
+  const live = useQuery({
+    queryKey: ["live-count", settled],
+    enabled: !!settled,
+    queryFn: async () => {
+      if ((await checkDefinition(db, settled!)).length) return null;
+      return (must(await db.rpc("evaluate_segment", { definition: settled as never, page_size: 1 })) as unknown as Evaluation).total;
+    },
+  });
+
   async function toPreview() {
     if (!toDefinition) return;
     setChecking(true);
@@ -207,6 +224,9 @@ export function SegmentModal(props: { segment: SavedSegment | null; onClose: () 
       {step === 0 && (
         <div>
           <SegmentBuilder query={query} onChange={setQuery} errors={errors} />
+          <p className="muted" aria-live="polite" data-testid="live-count">
+            {!settled ? "Add conditions to see how many customers match." : live.data === null ? "Incomplete conditions." : live.data !== undefined ? `${live.data} customers match so far.` : "Counting…"}
+          </p>
           {errors.length > 0 && (
             <p role="alert" className="error" data-testid="definition-errors">
               The database refused the conditions ({errors.length} problem{errors.length === 1 ? "" : "s"}); see the marked {errors.length === 1 ? "rule" : "rules"}.
