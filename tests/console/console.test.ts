@@ -266,3 +266,98 @@ describe("a customer login", () => {
     await page.context().close();
   });
 });
+
+describe("the other screens, through the browser", () => {
+  let page: Page;
+  let customer: { id: string; email: string; full_name: string };
+
+  beforeAll(async () => {
+    [customer] = await sql`
+      select u.id, u.email, u.full_name from public.users u
+       where u.email like '%@example.test' and not exists (select 1 from public.user_roles r where r.user_id = u.id)
+       order by u.id offset 3 limit 1`;
+    page = await signIn(browser, "ada.admin@rental.test");
+    await page.getByRole("table", { name: "Customers" }).locator("tbody tr").first().waitFor();
+  });
+  afterAll(async () => {
+    await page?.context().close();
+  });
+  afterEach(async (ctx) => {
+    if (ctx.task.result?.state === "fail" && page) await shot(page, `failed-${ctx.task.name.replace(/\W+/g, "-").slice(0, 60)}`);
+  });
+
+  it("notes: creates a shared warning note and lists it with its author", async () => {
+    await fresh(page, "customers");
+    await openCustomer(page, customer.email);
+    const drawer = page.getByTestId("customer-drawer");
+    await drawer.getByRole("tab", { name: "Notes" }).click();
+    const form = drawer.getByRole("form", { name: "New note" });
+    await form.getByLabel("Note").fill(`Called about the excavator ${run}`);
+    await form.getByLabel("Type").selectOption("warning");
+    await form.getByLabel("Visibility").selectOption("shared");
+    await form.getByRole("button", { name: "Add note" }).click();
+    await drawer.getByRole("list", { name: "Notes" }).getByText(`Called about the excavator ${run}`).waitFor();
+    const [n] = await sql`select type, visibility, admin_id from public.customer_notes where note = ${`Called about the excavator ${run}`}`;
+    expect(n).toMatchObject({ type: "warning", visibility: "shared", admin_id: "00000000-0000-4000-a000-000000000001" });
+    expect(await drawer.getByRole("list", { name: "Notes" }).locator("li").first().textContent()).toContain("Ada Admin");
+  });
+
+  it("timeline: scrolling loads older pages by keyset until the end", async () => {
+    await sql`insert into public.customer_notes (customer_id, note, type, visibility, created_at)
+              select ${customer.id}, 'bulk note ' || i, 'info', 'internal', now() - make_interval(days => i)
+                from generate_series(1, 45) i`;
+    const [{ total }] = await sql`select count(*)::int as total from public.customer_timeline_events where customer_id = ${customer.id}`;
+    expect(total).toBeGreaterThan(60);
+    await fresh(page, "customers");
+    await openCustomer(page, customer.email);
+    const drawer = page.getByTestId("customer-drawer");
+    const events = drawer.getByTestId("timeline-event");
+    await expect.poll(() => events.count()).toBe(30);
+    for (let i = 0; i < 10 && (await events.count()) < total; i++) {
+      await events.last().scrollIntoViewIfNeeded();
+      await drawer.evaluate((el) => el.scrollTo(0, el.scrollHeight));
+      await page.waitForTimeout(300);
+    }
+    await expect.poll(() => events.count()).toBe(total);
+    const ids = await events.evaluateAll((els) => els.map((e) => e.textContent));
+    expect(new Set(ids).size).toBeGreaterThan(1);
+    expect(await drawer.getByRole("button", { name: "Load older events" }).count()).toBe(0);
+  });
+
+  it("consent: a customer's own opt-out shows who and when, and re-consent needs the override with a note", async () => {
+    await sql`select public.set_customer_consent(${customer.id}::uuid, 'sms', false, 'self_service', 'texted STOP')`;
+    await fresh(page, "customers");
+    await openCustomer(page, customer.email);
+    const drawer = page.getByTestId("customer-drawer");
+    await drawer.getByRole("tab", { name: "Communications" }).click();
+    await drawer.getByTestId("own-optout-sms").waitFor();
+    expect(await drawer.getByTestId("own-optout-sms").textContent()).toContain("self_service");
+    await drawer.getByRole("switch", { name: "sms consent" }).click();
+    const dialog = page.getByTestId("consent-override");
+    await dialog.getByRole("button", { name: "Override the opt-out" }).click(); // the note is required: nothing is sent
+    expect((await sql`select enabled from public.customer_consent where customer_id = ${customer.id} and channel = 'sms'`)[0].enabled).toBe(false);
+    await dialog.getByLabel("Note (required)").fill("Customer asked on the phone to get SMS again");
+    await dialog.getByRole("button", { name: "Override the opt-out" }).click();
+    await expect.poll(() => drawer.getByRole("switch", { name: "sms consent" }).getAttribute("aria-checked")).toBe("true");
+    const [h] = await sql`select new_enabled, note from public.customer_consent_history where customer_id = ${customer.id} and channel = 'sms' order by id desc limit 1`;
+    expect(h).toMatchObject({ new_enabled: true, note: "Customer asked on the phone to get SMS again" });
+  });
+
+  it("alerts: lists an open alert and acknowledges it", async () => {
+    const [a] = await sql`insert into public.alerts (kind, severity, title, body, customer_id)
+                          values ('risk_high', 'critical', ${`Risk jumped ${run}`}, 'score 91', ${customer.id}) returning id`;
+    await fresh(page, "alerts");
+    const row = page.getByTestId("alert-row").filter({ hasText: `Risk jumped ${run}` });
+    await row.getByRole("button", { name: /Acknowledge/ }).click();
+    await expect.poll(async () => (await sql`select acknowledged_at from public.alerts where id = ${a.id}`)[0].acknowledged_at !== null).toBe(true);
+    await expect.poll(() => row.count()).toBe(0); // open alerts only
+  });
+
+  it("an admin without the communications role is not offered bulk messages", async () => {
+    const alan = await signIn(browser, "alan.admin@rental.test");
+    const nav = alan.getByRole("navigation", { name: "Screens" });
+    await nav.getByRole("link", { name: "Customers" }).waitFor();
+    expect(await nav.getByRole("link", { name: "Bulk message" }).count()).toBe(0);
+    await alan.context().close();
+  });
+});

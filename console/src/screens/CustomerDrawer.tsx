@@ -80,8 +80,12 @@ export function CustomerDrawer(props: { customerId: string; onClose: () => void 
                 <dd>
                   <RiskBadge score={s.risk.score} level={s.risk.level} override={!!s.risk.override} />
                   {s.risk.override && (
-                    <span className="muted small"> override {s.risk.override.score} (computed {s.risk.computed ?? "—"})</span>
+                    <span className="muted small">
+                      {" "}
+                      override {s.risk.override.score} (computed {s.risk.computed ?? "—"}){s.risk.override.reason ? `: ${s.risk.override.reason}` : ""}
+                    </span>
                   )}
+                  <RiskOverride customerId={props.customerId} hasOverride={!!s.risk.override} />
                 </dd>
               </div>
               <div>
@@ -156,6 +160,73 @@ export function CustomerDrawer(props: { customerId: string; onClose: () => void 
         </div>
       </aside>
     </div>
+  );
+}
+
+// The admin's override of the risk score (logged in the timeline by the database), or clearing it.
+function RiskOverride(props: { customerId: string; hasOverride: boolean }) {
+  const db = useDb();
+  const qc = useQueryClient();
+  const [open, setOpen] = useState(false);
+  const [score, setScore] = useState("");
+  const [reason, setReason] = useState("");
+  const [expires, setExpires] = useState("");
+  const done = () => {
+    setOpen(false);
+    for (const k of [["summary", props.customerId], ["timeline", props.customerId], ["customers"]]) qc.invalidateQueries({ queryKey: k });
+  };
+  const save = useMutation({
+    mutationFn: async () =>
+      must(
+        await db.rpc("override_risk", {
+          customer_id: props.customerId,
+          score: (score.trim() === "" ? null : Number(score)) as number,
+          reason,
+          expires_at: expires ? new Date(expires + "T00:00:00Z").toISOString() : undefined,
+        }),
+      ),
+    onSuccess: done,
+  });
+  const clear = useMutation({
+    mutationFn: async () => must(await db.rpc("clear_risk_override", { customer_id: props.customerId })),
+    onSuccess: done,
+  });
+  return (
+    <span className="risk-override">
+      <button type="button" className="small" aria-expanded={open} onClick={() => setOpen((v) => !v)}>
+        Override…
+      </button>
+      {props.hasOverride && (
+        <button type="button" className="small" onClick={() => clear.mutate()} disabled={clear.isPending}>
+          Clear override
+        </button>
+      )}
+      {open && (
+        <form
+          className="panel"
+          aria-label="Risk override"
+          onSubmit={(e) => {
+            e.preventDefault();
+            save.mutate();
+          }}
+        >
+          <label>
+            Score (0–100) <input type="number" min={0} max={100} step="0.01" value={score} onChange={(e) => setScore(e.target.value)} required />
+          </label>
+          <label className="block">
+            Reason <input value={reason} onChange={(e) => setReason(e.target.value)} required />
+          </label>
+          <label>
+            Expires (optional) <input type="date" value={expires} onChange={(e) => setExpires(e.target.value)} />
+          </label>
+          <button type="submit" className="primary" disabled={save.isPending}>
+            Save override
+          </button>
+          <ErrorBox error={save.error} />
+        </form>
+      )}
+      <ErrorBox error={clear.error} />
+    </span>
   );
 }
 
