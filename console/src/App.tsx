@@ -51,7 +51,8 @@ export function App() {
   }, []);
 
   const signOut = useCallback(() => {
-    session?.db.auth && !session.config.localSignIn && session.db.auth.signOut().catch(() => {});
+    // a client made with accessToken (local sign-in) has no auth API; a Supabase Auth session ends here
+    if (session && !session.config.localSignIn) session.db.auth.signOut().catch(() => {});
     sessionStorage.removeItem("console-local-token");
     queryClient.clear();
     setSession(null);

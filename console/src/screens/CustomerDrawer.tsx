@@ -42,7 +42,9 @@ export function CustomerDrawer(props: { customerId: string; onClose: () => void 
   const ref = useRef<HTMLElement>(null);
   const tabRefs = useRef<(HTMLButtonElement | null)[]>([]);
   useEffect(() => {
+    const prev = document.activeElement as HTMLElement | null;
     ref.current?.focus();
+    return () => prev?.focus?.(); // back to the row that opened it
   }, [props.customerId]);
   const s = summary.data;
 
