@@ -119,6 +119,15 @@ describe("the seed's E2E in the browser", () => {
     await drawer.getByRole("button", { name: "Export CSV" }).click();
     const file = await download;
     expect(file.suggestedFilename()).toBe(`timeline-${targets[0].id}.csv`);
+    // risk override from the header: the badge shows the level the database derives, marked ✎
+    await drawer.getByRole("button", { name: "Override…" }).click();
+    const form = drawer.getByRole("form", { name: "Risk override" });
+    await form.getByLabel("Score (0–100)").fill("85");
+    await form.getByLabel("Reason").fill("Two unpaid invoices");
+    await form.getByRole("button", { name: "Save override" }).click();
+    const [{ level }] = await sql`select private.risk_level(85) as level`;
+    await expect.poll(() => drawer.getByRole("region", { name: "Summary" }).locator(".badge").first().textContent()).toBe(`${level} · 85 ✎`);
+    await drawer.getByRole("list", { name: "Timeline" }).getByTestId("timeline-event").filter({ has: page.getByRole("img", { name: "risk" }) }).first().waitFor();
     await shot(page, "customer-drawer");
     await closeDrawer(page);
   });

