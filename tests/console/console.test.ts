@@ -130,6 +130,7 @@ describe("the seed's E2E in the browser", () => {
     const [{ level }] = await sql`select private.risk_level(85) as level`;
     await poll(() => drawer.getByRole("region", { name: "Summary" }).locator(".badge").first().textContent()).toBe(`${level} · 85 ✎`);
     await drawer.getByRole("list", { name: "Timeline" }).getByTestId("timeline-event").filter({ has: page.getByRole("img", { name: "risk" }) }).first().waitFor();
+    await poll(() => form.count()).toBe(0); // the form closes once saved
     await shot(page, "customer-drawer");
     await closeDrawer(page);
   });
