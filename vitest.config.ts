@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import LedgerLastSequencer from "./tests/support/sequencer.ts";
 
 export default defineConfig({
   test: {
@@ -6,6 +7,8 @@ export default defineConfig({
     globalSetup: ["tests/global-setup.ts"],
     // One shared database: files run one after another.
     fileParallelism: false,
+    // tests/ledger/ asserts invariants over what every other file left: it runs last
+    sequence: { sequencer: LedgerLastSequencer },
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

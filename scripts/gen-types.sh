@@ -14,3 +14,5 @@ if [ "${1:-}" = "--check" ]; then
 else
   mkdir -p types && mv "$out" types/database.ts && echo "types: wrote types/database.ts"
 fi
+# the lists and limits the edge functions share with SQL (supabase/functions/_shared/generated/constants.ts)
+node "$ROOT/scripts/gen-constants.mjs" ${1:-}

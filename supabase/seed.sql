@@ -231,3 +231,7 @@ select c.customer_id, 'ExponentPushToken[' || substr(md5('push-' || c.customer_i
        (array['ios', 'android'])[1 + pg_temp.h('pp' || c.customer_id) % 2], now() - interval '30 days', now() - interval '1 day'
   from public.customer_consent c
  where c.channel = 'push' and c.enabled and pg_temp.h('pt' || c.customer_id) % 5 <> 0;
+
+-- Consent: email grants through the API wait for the customer's confirmation (double opt-in) in the
+-- demo world; the consents above are the demo's history, written directly by the owner.
+update public.consent_settings set double_opt_in = true where channel = 'email';

@@ -69,7 +69,8 @@ export async function setup(): Promise<void> {
   Object.assign(process.env, env);
   const postgrest = spawn("bash", ["scripts/postgrest.sh", String(TEST_PORTS.postgrest)], {
     cwd: root,
-    env: { ...process.env, ...env },
+    // PostgREST serves the database the tests use
+    env: { ...process.env, ...env, DB_PORT: new URL(TEST_PORTS.dbUrl).port || "5432" },
     stdio: ["ignore", "inherit", "inherit"],
   });
   children.push(postgrest);

@@ -151,28 +151,28 @@ isOneToOne: false
                   ]
                 },"campaign_recipients": {
                   Row: {
-                    "address": string | null,"attempts": number,"campaign_id": string,"channel": string,"consent_history_id": number | null,"created_at": string,"customer_id": string,"delivered_at": string | null,"failed_at": string | null,"id": string,"last_error": string | null,"lease_expires_at": string | null,"leased_by": string | null,"next_attempt_at": string | null,"provider_message_id": string | null,"queued_at": string | null,"sent_at": string | null,"status": string,"updated_at": string
+                    "address": string | null,"attempts": number,"campaign_id": string,"channel": string,"consent_checked_at": string | null,"consent_history_id": number | null,"created_at": string,"customer_id": string,"delivered_at": string | null,"failed_at": string | null,"id": string,"last_error": string | null,"lease_expires_at": string | null,"leased_by": string | null,"next_attempt_at": string | null,"provider_message_id": string | null,"queued_at": string | null,"sent_at": string | null,"status": string,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "address"?: string | null,"attempts"?: number,"campaign_id": string,"channel": string,"consent_history_id"?: number | null,"created_at"?: string,"customer_id": string,"delivered_at"?: string | null,"failed_at"?: string | null,"id"?: string,"last_error"?: string | null,"lease_expires_at"?: string | null,"leased_by"?: string | null,"next_attempt_at"?: string | null,"provider_message_id"?: string | null,"queued_at"?: string | null,"sent_at"?: string | null,"status": string,"updated_at"?: string
+                    "address"?: string | null,"attempts"?: number,"campaign_id": string,"channel": string,"consent_checked_at"?: string | null,"consent_history_id"?: number | null,"created_at"?: string,"customer_id": string,"delivered_at"?: string | null,"failed_at"?: string | null,"id"?: string,"last_error"?: string | null,"lease_expires_at"?: string | null,"leased_by"?: string | null,"next_attempt_at"?: string | null,"provider_message_id"?: string | null,"queued_at"?: string | null,"sent_at"?: string | null,"status": string,"updated_at"?: string
                   }
                   Update: {
-                    "address"?: string | null,"attempts"?: number,"campaign_id"?: string,"channel"?: string,"consent_history_id"?: number | null,"created_at"?: string,"customer_id"?: string,"delivered_at"?: string | null,"failed_at"?: string | null,"id"?: string,"last_error"?: string | null,"lease_expires_at"?: string | null,"leased_by"?: string | null,"next_attempt_at"?: string | null,"provider_message_id"?: string | null,"queued_at"?: string | null,"sent_at"?: string | null,"status"?: string,"updated_at"?: string
+                    "address"?: string | null,"attempts"?: number,"campaign_id"?: string,"channel"?: string,"consent_checked_at"?: string | null,"consent_history_id"?: number | null,"created_at"?: string,"customer_id"?: string,"delivered_at"?: string | null,"failed_at"?: string | null,"id"?: string,"last_error"?: string | null,"lease_expires_at"?: string | null,"leased_by"?: string | null,"next_attempt_at"?: string | null,"provider_message_id"?: string | null,"queued_at"?: string | null,"sent_at"?: string | null,"status"?: string,"updated_at"?: string
                   }
                   Relationships: [
                     
                   ]
                 },"campaigns": {
                   Row: {
-                    "audience": NonNullable<Json>,"cancelled_at": string | null,"channel": string,"completed_at": string | null,"content": NonNullable<Json>,"created_at": string,"created_by": string | null,"id": string,"name": string,"scheduled_at": string | null,"segment_id": string | null,"started_at": string | null,"status": string,"template_id": string | null,"template_version": number | null,"throttle_per_minute": number | null,"updated_at": string
+                    "audience": NonNullable<Json>,"cancelled_at": string | null,"channel": string,"completed_at": string | null,"content": NonNullable<Json>,"created_at": string,"created_by": string | null,"id": string,"name": string,"purpose": string,"scheduled_at": string | null,"segment_id": string | null,"started_at": string | null,"status": string,"template_id": string | null,"template_version": number | null,"throttle_per_minute": number | null,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "audience": NonNullable<Json>,"cancelled_at"?: string | null,"channel": string,"completed_at"?: string | null,"content": NonNullable<Json>,"created_at"?: string,"created_by"?: string | null,"id"?: string,"name": string,"scheduled_at"?: string | null,"segment_id"?: string | null,"started_at"?: string | null,"status"?: string,"template_id"?: string | null,"template_version"?: number | null,"throttle_per_minute"?: number | null,"updated_at"?: string
+                    "audience": NonNullable<Json>,"cancelled_at"?: string | null,"channel": string,"completed_at"?: string | null,"content": NonNullable<Json>,"created_at"?: string,"created_by"?: string | null,"id"?: string,"name": string,"purpose"?: string,"scheduled_at"?: string | null,"segment_id"?: string | null,"started_at"?: string | null,"status"?: string,"template_id"?: string | null,"template_version"?: number | null,"throttle_per_minute"?: number | null,"updated_at"?: string
                   }
                   Update: {
-                    "audience"?: NonNullable<Json>,"cancelled_at"?: string | null,"channel"?: string,"completed_at"?: string | null,"content"?: NonNullable<Json>,"created_at"?: string,"created_by"?: string | null,"id"?: string,"name"?: string,"scheduled_at"?: string | null,"segment_id"?: string | null,"started_at"?: string | null,"status"?: string,"template_id"?: string | null,"template_version"?: number | null,"throttle_per_minute"?: number | null,"updated_at"?: string
+                    "audience"?: NonNullable<Json>,"cancelled_at"?: string | null,"channel"?: string,"completed_at"?: string | null,"content"?: NonNullable<Json>,"created_at"?: string,"created_by"?: string | null,"id"?: string,"name"?: string,"purpose"?: string,"scheduled_at"?: string | null,"segment_id"?: string | null,"started_at"?: string | null,"status"?: string,"template_id"?: string | null,"template_version"?: number | null,"throttle_per_minute"?: number | null,"updated_at"?: string
                   }
                   Relationships: [
                     {
@@ -201,16 +201,100 @@ isOneToOne: false
       referencedColumns: ["id"]
     }
                   ]
-                },"customer_consent": {
+                },"consent_confirmations": {
                   Row: {
-                    "channel": string,"consent_history_id": number | null,"customer_id": string,"enabled": boolean,"granted_at": string | null,"note": string | null,"revoked_at": string | null,"source": string,"updated_at": string,"updated_by": string | null
+                    "address": string | null,"campaign_id": string | null,"channel": string,"closed_at": string | null,"confirmed_at": string | null,"confirmed_ip": string | null,"confirmed_link": string | null,"confirmed_message_sid": string | null,"confirmed_user_agent": string | null,"confirmed_via": string | null,"consent_history_id": number | null,"consent_text_id": number,"customer_id": string,"expires_at": string,"id": string,"note": string | null,"override_audit_id": number | null,"recipient_id": string | null,"requested_at": string,"requested_by": string | null,"requested_source": string,"status": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "channel": string,"consent_history_id"?: number | null,"customer_id": string,"enabled": boolean,"granted_at"?: string | null,"note"?: string | null,"revoked_at"?: string | null,"source"?: string,"updated_at"?: string,"updated_by"?: string | null
+                    "address"?: string | null,"campaign_id"?: string | null,"channel": string,"closed_at"?: string | null,"confirmed_at"?: string | null,"confirmed_ip"?: string | null,"confirmed_link"?: string | null,"confirmed_message_sid"?: string | null,"confirmed_user_agent"?: string | null,"confirmed_via"?: string | null,"consent_history_id"?: number | null,"consent_text_id": number,"customer_id": string,"expires_at": string,"id"?: string,"note"?: string | null,"override_audit_id"?: number | null,"recipient_id"?: string | null,"requested_at"?: string,"requested_by"?: string | null,"requested_source": string,"status"?: string
                   }
                   Update: {
-                    "channel"?: string,"consent_history_id"?: number | null,"customer_id"?: string,"enabled"?: boolean,"granted_at"?: string | null,"note"?: string | null,"revoked_at"?: string | null,"source"?: string,"updated_at"?: string,"updated_by"?: string | null
+                    "address"?: string | null,"campaign_id"?: string | null,"channel"?: string,"closed_at"?: string | null,"confirmed_at"?: string | null,"confirmed_ip"?: string | null,"confirmed_link"?: string | null,"confirmed_message_sid"?: string | null,"confirmed_user_agent"?: string | null,"confirmed_via"?: string | null,"consent_history_id"?: number | null,"consent_text_id"?: number,"customer_id"?: string,"expires_at"?: string,"id"?: string,"note"?: string | null,"override_audit_id"?: number | null,"recipient_id"?: string | null,"requested_at"?: string,"requested_by"?: string | null,"requested_source"?: string,"status"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "consent_confirmations_campaign_id_fkey"
+      columns: ["campaign_id"]
+isOneToOne: false
+      referencedRelation: "campaign_stats"
+      referencedColumns: ["campaign_id"]
+    },{
+      foreignKeyName: "consent_confirmations_campaign_id_fkey"
+      columns: ["campaign_id"]
+isOneToOne: false
+      referencedRelation: "campaigns"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "consent_confirmations_consent_text_id_fkey"
+      columns: ["consent_text_id"]
+isOneToOne: false
+      referencedRelation: "consent_texts"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "consent_confirmations_customer_id_fkey"
+      columns: ["customer_id"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "consent_confirmations_requested_by_fkey"
+      columns: ["requested_by"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"consent_settings": {
+                  Row: {
+                    "channel": string,"confirmation_ttl_hours": number,"double_opt_in": boolean,"updated_at": string,"updated_by": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "channel": string,"confirmation_ttl_hours"?: number,"double_opt_in"?: boolean,"updated_at"?: string,"updated_by"?: string | null
+                  }
+                  Update: {
+                    "channel"?: string,"confirmation_ttl_hours"?: number,"double_opt_in"?: boolean,"updated_at"?: string,"updated_by"?: string | null
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "consent_settings_updated_by_fkey"
+      columns: ["updated_by"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"consent_texts": {
+                  Row: {
+                    "channel": string,"created_at": string,"created_by": string | null,"id": number,"version": number,"wording": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "channel": string,"created_at"?: string,"created_by"?: string | null,"id"?: never,"version"?: number,"wording": string
+                  }
+                  Update: {
+                    "channel"?: string,"created_at"?: string,"created_by"?: string | null,"id"?: never,"version"?: number,"wording"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "consent_texts_created_by_fkey"
+      columns: ["created_by"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    }
+                  ]
+                },"customer_consent": {
+                  Row: {
+                    "channel": string,"confirmation_id": string | null,"consent_history_id": number | null,"consent_text_id": number | null,"customer_id": string,"enabled": boolean,"granted_at": string | null,"note": string | null,"override_audit_id": number | null,"revoked_at": string | null,"source": string,"updated_at": string,"updated_by": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "channel": string,"confirmation_id"?: string | null,"consent_history_id"?: number | null,"consent_text_id"?: number | null,"customer_id": string,"enabled": boolean,"granted_at"?: string | null,"note"?: string | null,"override_audit_id"?: number | null,"revoked_at"?: string | null,"source"?: string,"updated_at"?: string,"updated_by"?: string | null
+                  }
+                  Update: {
+                    "channel"?: string,"confirmation_id"?: string | null,"consent_history_id"?: number | null,"consent_text_id"?: number | null,"customer_id"?: string,"enabled"?: boolean,"granted_at"?: string | null,"note"?: string | null,"override_audit_id"?: number | null,"revoked_at"?: string | null,"source"?: string,"updated_at"?: string,"updated_by"?: string | null
                   }
                   Relationships: [
                     {
@@ -219,24 +303,18 @@ isOneToOne: false
 isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
-    },{
-      foreignKeyName: "customer_consent_updated_by_fkey"
-      columns: ["updated_by"]
-isOneToOne: false
-      referencedRelation: "users"
-      referencedColumns: ["id"]
     }
                   ]
                 },"customer_consent_history": {
                   Row: {
-                    "changed_at": string,"changed_by": string | null,"channel": string,"customer_id": string,"id": number,"new_enabled": boolean,"note": string | null,"old_enabled": boolean | null,"source": string
+                    "changed_at": string,"changed_by": string | null,"channel": string,"confirmation_id": string | null,"consent_text_id": number | null,"customer_id": string,"id": number,"new_enabled": boolean,"note": string | null,"old_enabled": boolean | null,"override_audit_id": number | null,"source": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "changed_at"?: string,"changed_by"?: string | null,"channel": string,"customer_id": string,"id"?: never,"new_enabled": boolean,"note"?: string | null,"old_enabled"?: boolean | null,"source": string
+                    "changed_at"?: string,"changed_by"?: string | null,"channel": string,"confirmation_id"?: string | null,"consent_text_id"?: number | null,"customer_id": string,"id"?: never,"new_enabled": boolean,"note"?: string | null,"old_enabled"?: boolean | null,"override_audit_id"?: number | null,"source": string
                   }
                   Update: {
-                    "changed_at"?: string,"changed_by"?: string | null,"channel"?: string,"customer_id"?: string,"id"?: never,"new_enabled"?: boolean,"note"?: string | null,"old_enabled"?: boolean | null,"source"?: string
+                    "changed_at"?: string,"changed_by"?: string | null,"channel"?: string,"confirmation_id"?: string | null,"consent_text_id"?: number | null,"customer_id"?: string,"id"?: never,"new_enabled"?: boolean,"note"?: string | null,"old_enabled"?: boolean | null,"override_audit_id"?: number | null,"source"?: string
                   }
                   Relationships: [
                     {
@@ -935,14 +1013,14 @@ isOneToOne: false
                   ]
                 },"users": {
                   Row: {
-                    "account_manager_id": string | null,"city": string | null,"country_code": string | null,"created_at": string,"email": string | null,"full_name": string | null,"id": string,"lifetime_value": number | null,"phone": string | null,"preferred_contact_method": string | null,"region": string | null,"risk_score": number | null,"updated_at": string
+                    "account_manager_id": string | null,"city": string | null,"country_code": string | null,"created_at": string,"email": string | null,"erased_at": string | null,"full_name": string | null,"id": string,"lifetime_value": number | null,"phone": string | null,"preferred_contact_method": string | null,"region": string | null,"risk_score": number | null,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "account_manager_id"?: string | null,"city"?: string | null,"country_code"?: string | null,"created_at"?: string,"email"?: string | null,"full_name"?: string | null,"id": string,"lifetime_value"?: number | null,"phone"?: string | null,"preferred_contact_method"?: string | null,"region"?: string | null,"risk_score"?: number | null,"updated_at"?: string
+                    "account_manager_id"?: string | null,"city"?: string | null,"country_code"?: string | null,"created_at"?: string,"email"?: string | null,"erased_at"?: string | null,"full_name"?: string | null,"id": string,"lifetime_value"?: number | null,"phone"?: string | null,"preferred_contact_method"?: string | null,"region"?: string | null,"risk_score"?: number | null,"updated_at"?: string
                   }
                   Update: {
-                    "account_manager_id"?: string | null,"city"?: string | null,"country_code"?: string | null,"created_at"?: string,"email"?: string | null,"full_name"?: string | null,"id"?: string,"lifetime_value"?: number | null,"phone"?: string | null,"preferred_contact_method"?: string | null,"region"?: string | null,"risk_score"?: number | null,"updated_at"?: string
+                    "account_manager_id"?: string | null,"city"?: string | null,"country_code"?: string | null,"created_at"?: string,"email"?: string | null,"erased_at"?: string | null,"full_name"?: string | null,"id"?: string,"lifetime_value"?: number | null,"phone"?: string | null,"preferred_contact_method"?: string | null,"region"?: string | null,"risk_score"?: number | null,"updated_at"?: string
                   }
                   Relationships: [
                     {
@@ -1051,8 +1129,19 @@ isOneToOne: false
 "cancel_campaign":
 { Args: { "campaign_id": string }; Returns: Json
                            },
+"check_consent_proofs":
+{ Args: Record<PropertyKey, never>; Returns: {
+              "campaign_id": string,"channel": string,"customer_id": string,"problem": string,"recipient_id": string,"status": string
+            }[]
+                           },
+"check_message_content":
+{ Args: { "channel": string,"content": Json }; Returns: Json
+                           },
 "clear_risk_override":
 { Args: { "customer_id": string }; Returns: Json
+                           },
+"consent_proof":
+{ Args: { "recipient_id": string }; Returns: Json
                            },
 "customer_summary":
 { Args: { "customer_id": string }; Returns: Json
@@ -1063,11 +1152,17 @@ isOneToOne: false
 "duplicate_segment":
 { Args: { "name"?: string,"segment_id": string }; Returns: string
                            },
+"erase_customer":
+{ Args: { "customer_id": string,"reason": string }; Returns: Json
+                           },
 "evaluate_segment":
 { Args: { "after"?: string,"definition": Json,"page_size"?: number }; Returns: Json
                            },
 "explain_segment_membership":
 { Args: { "customer_id": string,"definition": Json }; Returns: Json
+                           },
+"export_customer_data":
+{ Args: { "customer_id": string }; Returns: Json
                            },
 "freeze_campaign_audience":
 { Args: { "audience": Json,"campaign_id"?: string }; Returns: Json
@@ -1078,6 +1173,9 @@ isOneToOne: false
 "message_preview_context":
 { Args: { "customer_id": string,"template_id"?: string }; Returns: Json
                            },
+"messaging_rules":
+{ Args: Record<PropertyKey, never>; Returns: Json
+                           },
 "override_risk":
 { Args: { "customer_id": string,"expires_at"?: string,"reason": string,"score": number }; Returns: Json
                            },
@@ -1085,10 +1183,13 @@ isOneToOne: false
 { Args: { "campaign_id": string }; Returns: Json
                            },
 "queue_bulk_message":
-{ Args: { "request": Json }; Returns: Json
+{ Args: { "idempotency_key"?: string,"request": Json }; Returns: Json
                            },
 "refresh_segment":
 { Args: { "segment_id": string }; Returns: Json
+                           },
+"register_push_token":
+{ Args: { "platform"?: string,"token": string }; Returns: Json
                            },
 "resume_campaign":
 { Args: { "campaign_id": string }; Returns: Json
@@ -1098,6 +1199,9 @@ isOneToOne: false
                            },
 "set_customer_consent":
 { Args: { "channel": string,"customer_id": string,"enabled": boolean,"note"?: string,"override_opt_out"?: boolean,"source"?: string }; Returns: Json
+                           },
+"unregister_push_token":
+{ Args: { "token": string }; Returns: Json
                            },
 "validate_segment":
 { Args: { "definition": Json }; Returns: Json

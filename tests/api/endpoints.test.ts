@@ -71,6 +71,17 @@ afterAll(async () => {
   await sql`delete from public.customer_segments where id = any(${created.segments}::uuid[])`;
 });
 
+// A campaign recipient to prove: any, or one made for the purpose.
+async function anyRecipient(): Promise<string> {
+  const [r] = await sql<{ id: string }[]>`select id from public.campaign_recipients order by created_at desc limit 1`;
+  if (r) return r.id;
+  const [camp] = await sql<{ id: string }[]>`insert into public.campaigns (name, channel, status, content, audience)
+    values ('Proof fixture', 'email', 'draft', '{"subject":"s","text":"t"}', '{}') returning id`;
+  const [made] = await sql<{ id: string }[]>`insert into public.campaign_recipients (campaign_id, customer_id, channel, status)
+    values (${camp.id}, ${cora.id}, 'email', 'skipped_no_consent') returning id`;
+  return made.id;
+}
+
 const cases: Record<string, () => Promise<void>> = {
   "`GET /api/admin/customers/{id}/timeline`": async () => {
     const args = { customer_id: other, event_types: ["booking", "payment"], page_size: 50 };
@@ -276,6 +287,14 @@ const cases: Record<string, () => Promise<void>> = {
     expect((await invoke("customer", "bulk-message", body)).status).toBe(403);
     expect((await invoke("anon", "bulk-message", body)).status).toBe(403);
     expect((await invoke("comms", "bulk-message", { ...body, channel: "fax" })).status).toBe(400);
+    // with an Idempotency-Key, a retry answers the first answer
+    const headers = { "Idempotency-Key": randomUUID() };
+    const once = { ...body, name: `${body.name} once` };
+    const first = await c.comms.functions.invoke("bulk-message", { body: once, headers });
+    const again = await c.comms.functions.invoke("bulk-message", { body: once, headers });
+    expect(first.error).toBeNull();
+    expect(again.data).toEqual(first.data);
+    await sql`update public.campaigns set status = 'cancelled' where id = ${first.data.campaign_id} and status not in ('sent', 'cancelled')`;
   },
 
   // --- Beyond the seed's endpoints ---
@@ -387,6 +406,24 @@ const cases: Record<string, () => Promise<void>> = {
     expect((await invoke("comms", "message-preview", { ...body, channel: "sms" })).status).toBe(400);
   },
 
+  "limits of a message request": async () => {
+    const rules = ok(await c.comms.rpc("messaging_rules")).data as { content: { sms: { text: { max_chars: number } } } };
+    expect(rules.content.sms.text.max_chars).toBeGreaterThan(0);
+    ok(await c.comms.rpc("check_message_content", { channel: "sms", content: { text: "hi {{first_name}}" } }));
+    refused(await c.comms.rpc("check_message_content", { channel: "sms", content: { text: "hi", subject: "s" } }), 400, "22023");
+    anonRefused(await c.anon.rpc("check_message_content", { channel: "sms", content: { text: "hi" } }));
+  },
+
+  "register a device's push token (customer app)": async () => {
+    const t = `ExponentPushToken[${randomUUID().replaceAll("-", "")}]`;
+    expect(ok(await c.customer.rpc("register_push_token", { token: t, platform: "ios" })).data).toEqual({ token: t, registered: true });
+    expect(ok(await c.customer.from("customer_push_tokens").select("token").eq("token", t)).data).toEqual([{ token: t }]);
+    forbidden(await c.customer.from("customer_push_tokens").insert({ customer_id: cora.id, token: `${t.slice(0, -1)}x]` }));
+    ok(await c.customer.rpc("unregister_push_token", { token: t }));
+    anonRefused(await c.anon.rpc("register_push_token", { token: t }));
+    await sql`delete from public.customer_push_tokens where token = ${t}`;
+  },
+
   "templates": async () => {
     const t = { channel: "email", name: `Tpl ${randomUUID().slice(0, 8)}`, subject: "Hi {{first_name}}", body_text: "Hello", variables: ["first_name"] };
     const { data } = ok(await c.comms.from("message_templates").insert(t).select().single());
@@ -464,6 +501,90 @@ const cases: Record<string, () => Promise<void>> = {
     const res = await fetch(`${API_URL}/functions/v1/unsubscribe?r=${randomUUID()}&s=forged`);
     expect(res.status).toBe(400);
     expect(await res.text()).toMatch(/link/i);
+  },
+
+  // docs/compliance.md (h11) ------------------------------------------------------------------
+
+  "why was this message allowed?": async () => {
+    const recipient_id = await anyRecipient();
+    for (const p of ["comms", "admin"] as const) {
+      const { data } = ok(await c[p].rpc("consent_proof", { recipient_id }));
+      expect(data).toMatchObject({ recipient_id });
+    }
+    forbidden(await c.customer.rpc("consent_proof", { recipient_id }));
+    anonRefused(await c.anon.rpc("consent_proof", { recipient_id }));
+    refused(await c.admin.rpc("consent_proof", { recipient_id: randomUUID() }), 400, "22023");
+  },
+
+  "no message without a valid proof (zero rows expected)": async () => {
+    const { data } = ok(await c.admin.rpc("check_consent_proofs"));
+    expect(Array.isArray(data)).toBe(true);
+    forbidden(await c.customer.rpc("check_consent_proofs"));
+    anonRefused(await c.anon.rpc("check_consent_proofs"));
+  },
+
+  "a campaign's consent proofs as CSV": async () => {
+    const [{ id }] = await sql<{ id: string }[]>`select campaign_id as id from public.campaign_recipients where id = ${await anyRecipient()}`;
+    const get = async (persona: "admin" | "customer") =>
+      await fetch(`${API_URL}/functions/v1/consent-proofs?campaign_id=${id}`, { headers: { Authorization: `Bearer ${await tokenFor(persona)}` } });
+    const res = await get("admin");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/csv");
+    expect((await res.text()).startsWith("recipient_id,campaign_id,")).toBe(true);
+    const refusedRes = await get("customer");
+    expect(refusedRes.status).toBe(403);
+    await refusedRes.json();
+    const anon = await fetch(`${API_URL}/functions/v1/consent-proofs?campaign_id=${id}`);
+    expect(anon.status).toBe(401);
+    await anon.json();
+  },
+
+  "double opt-in settings and wording": async () => {
+    expect(ok(await c.admin.from("consent_settings").select("channel, double_opt_in, confirmation_ttl_hours")).data).toHaveLength(3);
+    const [{ doi }] = await sql<{ doi: boolean }[]>`select double_opt_in as doi from public.consent_settings where channel = 'sms'`;
+    ok(await c.admin.from("consent_settings").update({ double_opt_in: doi }).eq("channel", "sms"));
+    expect(ok(await c.customer.from("consent_settings").update({ double_opt_in: !doi }).eq("channel", "sms").select()).data).toEqual([]);
+    expect(ok(await c.customer.from("consent_texts").select("channel, version, wording")).data!.length).toBeGreaterThanOrEqual(3);
+    forbidden(await c.customer.from("consent_texts").insert({ channel: "email", wording: "forged wording" }));
+    anonRefused(await c.anon.from("consent_settings").select("channel"));
+    anonRefused(await c.anon.from("consent_texts").select("channel"));
+  },
+
+  "pending consent requests and their proof": async () => {
+    ok(await c.admin.from("consent_confirmations").select("*").eq("customer_id", other));
+    expect(ok(await c.customer.from("consent_confirmations").select("id").eq("customer_id", other)).data).toEqual([]);
+    ok(await c.customer.from("consent_confirmations").select("id").eq("customer_id", cora.id));
+    anonRefused(await c.anon.from("consent_confirmations").select("id"));
+  },
+
+  "confirmation link (double opt-in)": async () => {
+    const res = await fetch(`${API_URL}/functions/v1/consent-confirm?r=${randomUUID()}&s=forged&format=json`, { method: "POST" });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.code).toBe("bad_link");
+  },
+
+  "export a person's data": async () => {
+    const { data } = ok(await c.admin.rpc("export_customer_data", { customer_id: other }));
+    expect((data as { sections: { profile: unknown[] } }).sections.profile).toHaveLength(1);
+    forbidden(await c.customer.rpc("export_customer_data", { customer_id: cora.id }));
+    anonRefused(await c.anon.rpc("export_customer_data", { customer_id: other }));
+    const own = await fetch(`${API_URL}/functions/v1/customer-data-export`, { headers: { Authorization: `Bearer ${await tokenFor("customer")}` } });
+    expect(own.status).toBe(200);
+    expect((await own.json()).customer_id).toBe(cora.id);
+    const theirs = await fetch(`${API_URL}/functions/v1/customer-data-export?customer_id=${other}`, { headers: { Authorization: `Bearer ${await tokenFor("customer")}` } });
+    expect(theirs.status).toBe(403);
+    await theirs.json();
+  },
+
+  "erase a person (irreversible)": async () => {
+    const id = randomUUID();
+    await sql`insert into auth.users (id, email) values (${id}, ${`erase-${id}@example.test`})`;
+    await sql`insert into public.users (id, email, full_name) values (${id}, ${`erase-${id}@example.test`}, 'Erase Me')`;
+    forbidden(await c.customer.rpc("erase_customer", { customer_id: id, reason: "test" }));
+    anonRefused(await c.anon.rpc("erase_customer", { customer_id: id, reason: "test" }));
+    refused(await c.admin.rpc("erase_customer", { customer_id: id, reason: " " }), 400, "22023");
+    expect(ok(await c.admin.rpc("erase_customer", { customer_id: id, reason: "endpoint test DSR-1" })).data).toMatchObject({ status: "erased" });
+    expect(ok(await c.admin.rpc("erase_customer", { customer_id: id, reason: "again" })).data).toMatchObject({ status: "already_erased" });
   },
 };
 

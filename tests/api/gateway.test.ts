@@ -172,9 +172,10 @@ describe("/functions/v1 and the rest of the gateway", () => {
 // the functions answer 503 JSON while the database is unreachable and recover without a restart.
 describe("database down", () => {
   const root = resolve(import.meta.dirname, "../..");
-  const proxyPort = TEST_PORTS.functions + 3;
-  const postgrestPort = TEST_PORTS.functions + 4;
-  const gatewayPort = TEST_PORTS.functions + 5;
+  // free ports, asked of the OS (fixed offsets can collide with another checkout's stack)
+  let proxyPort = 0;
+  let postgrestPort = 0;
+  let gatewayPort = 0;
   const dbPort = Number(new URL(TEST_PORTS.dbUrl).port);
   const children: ChildProcess[] = [];
   const sockets = new Set<Socket>();
@@ -192,7 +193,18 @@ describe("database down", () => {
       upstream.on("error", drop).on("close", drop);
       client.pipe(upstream).pipe(client);
     });
-    return new Promise((r) => proxy!.listen(proxyPort, "127.0.0.1", () => r()));
+    return new Promise((r, reject) => {
+      proxy!.once("error", reject);
+      proxy!.listen(proxyPort, "127.0.0.1", () => r());
+    });
+  }
+
+  async function freePort(): Promise<number> {
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, "127.0.0.1", () => r()));
+    const { port } = probe.address() as { port: number };
+    await new Promise((r) => probe.close(r));
+    return port;
   }
 
   async function until(check: () => Promise<boolean>, ms = 30_000): Promise<void> {
@@ -208,6 +220,7 @@ describe("database down", () => {
   const fnStatus = async () => (await fetch(`http://127.0.0.1:${gatewayPort}/functions/v1/health`, { headers: { apikey: SECRET_KEY } }));
 
   beforeAll(async () => {
+    [proxyPort, postgrestPort, gatewayPort] = [await freePort(), await freePort(), await freePort()];
     await openProxy();
     const env = { ...process.env, DB_PORT: String(proxyPort), PGRST_LOG_LEVEL: "crit" };
     children.push(spawn("bash", ["scripts/postgrest.sh", String(postgrestPort)], { cwd: root, env, stdio: "ignore" }));

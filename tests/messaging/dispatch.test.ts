@@ -292,7 +292,7 @@ describe("campaign control", () => {
     const statuses = counts((await recipients(campaign_id)).map((r) => r.status));
     expect(Object.fromEntries(statuses)).toEqual({ sent: 10, cancelled: 10 });
     expect((await fakeProvider.requests())).toHaveLength(10);
-    await expect(rpc("resume_campaign")).rejects.toMatchObject({ code: "55000" });
+    await expect(rpc("resume_campaign")).rejects.toMatchObject({ code: "PT409" });
   });
 
   it("dispatch-messages answers only the service role", async () => {

@@ -34,10 +34,15 @@ describe("customer facts under concurrent writes", () => {
     const txB = b.begin(async (tx) => {
       await tx`insert into public.bookings (customer_id, status, start_date, end_date) values (${customer.id}, 'confirmed', current_date, current_date)`;
     });
-    // B is now waiting for A's lock on the facts row; let A commit.
-    await new Promise((r) => setTimeout(r, 300));
-    const waiting = await sql`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like 'insert into public.bookings%'`;
-    expect(waiting[0].n).toBeGreaterThanOrEqual(1);
+    // B is now waiting for A's lock on the facts row (on a loaded machine B may need a while to
+    // connect and get there: wait for it, up to 20 s); then let A commit.
+    let waiting = 0;
+    for (const until = Date.now() + 20_000; waiting < 1 && Date.now() < until;) {
+      await new Promise((r) => setTimeout(r, 100));
+      [{ n: waiting }] = await sql`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like 'insert into public.bookings%'`;
+    }
+    if (waiting < 1) releaseA(); // do not leave A open (and afterAll hanging) when the assertion fails
+    expect(waiting).toBeGreaterThanOrEqual(1);
     releaseA();
     await txA;
     await txB;

@@ -190,15 +190,25 @@ describe("sendgrid-events effects", () => {
         await tx`select set_config('role', 'authenticated', true), set_config('request.jwt.claims', ${JSON.stringify({ sub: admin.id, role: "authenticated" })}, true)`;
         return await q(tx);
       });
-    await expect(asAdmin((tx) => tx`select public.set_customer_consent(${customers[0].id}, 'email', true, 'admin', 'called us')`))
-      .rejects.toMatchObject({ code: "55000", message: expect.stringContaining("opted out of email themselves") });
-    await expect(asAdmin((tx) => tx`select public.set_customer_consent(${customers[0].id}, 'email', true, 'admin', null, true)`))
-      .rejects.toMatchObject({ code: "22023", message: expect.stringMatching(/^note:/) });
-    await asAdmin((tx) => tx`select public.set_customer_consent(${customers[0].id}, 'email', true, 'admin', 'Customer asked by phone to get offers again', true)`);
+    // the precedence rule, not double opt-in, is under test here (the demo seed holds email grants for confirmation)
+    const [{ doi }] = await sql`select double_opt_in as doi from public.consent_settings where channel = 'email'`;
+    await sql`update public.consent_settings set double_opt_in = false where channel = 'email'`;
+    try {
+      await expect(asAdmin((tx) => tx`select public.set_customer_consent(${customers[0].id}, 'email', true, 'admin', 'called us')`))
+        .rejects.toMatchObject({ code: "PT409", message: expect.stringContaining("opted out of email themselves") });
+      await expect(asAdmin((tx) => tx`select public.set_customer_consent(${customers[0].id}, 'email', true, 'admin', null, true)`))
+        .rejects.toMatchObject({ code: "22023", message: expect.stringMatching(/^note:/) });
+      await asAdmin((tx) => tx`select public.set_customer_consent(${customers[0].id}, 'email', true, 'admin', 'Customer asked by phone to get offers again', true)`);
+    } finally {
+      await sql`update public.consent_settings set double_opt_in = ${doi} where channel = 'email'`;
+    }
     const [consent] = await sql`select enabled, source from public.customer_consent where customer_id = ${customers[0].id} and channel = 'email'`;
     expect(consent).toMatchObject({ enabled: true, source: "admin" });
-    const [audit] = await sql`select actor_id, context from public.audit_log where action = 'override_opt_out' and entity_id = ${customers[0].id + ":email"}`;
-    expect(audit).toMatchObject({ actor_id: admin.id, context: { note: "Customer asked by phone to get offers again" } });
+    // the audit row holds who and when; the free-text reason is in the history row that names it
+    const [audit] = await sql`select id, actor_id from public.audit_log where action = 'override_opt_out' and entity_id = ${customers[0].id + ":email"}`;
+    expect(audit).toMatchObject({ actor_id: admin.id });
+    const [history] = await sql`select note from public.customer_consent_history where override_audit_id = ${audit.id}`;
+    expect(history.note).toBe("Customer asked by phone to get offers again");
   });
 
   it("campaign_stats and link clicks count the events", async () => {

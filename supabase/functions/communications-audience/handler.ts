@@ -1,14 +1,19 @@
 // POST /functions/v1/communications-audience: freezes an audience (segment_id, definition or
 // customer_ids) into campaign_audiences and reports its size and eligibility per channel.
 import { authenticate } from "../_shared/auth.ts";
-import { asCaller } from "../_shared/db.ts";
-import { json, requireMethod, serveJson } from "../_shared/http.ts";
+import { asCaller, requireRole } from "../_shared/db.ts";
+import { json, MiB, requireMethod, serveJson } from "../_shared/http.ts";
 import { audienceRequest } from "../_shared/messaging/schemas.ts";
 import { parseWith, readJson } from "../_shared/validate.ts";
+
+// 100,000 customer ids (about 4 MB) fit.
+const MAX_BODY_BYTES = 8 * MiB;
 
 export const handler = serveJson(async (req) => {
   requireMethod(req, "POST");
   const claims = await authenticate(req);
+  // who may call before what they send: a customer's body is never read
+  await asCaller(claims, (tx) => requireRole(tx, "communications"));
   const body = parseWith(audienceRequest, await readJson(req));
   const result = await asCaller(claims, async (tx) => {
     await tx`select private.require_role('communications')`;
@@ -17,4 +22,4 @@ export const handler = serveJson(async (req) => {
     return row.r;
   });
   return json(201, result);
-});
+}, { maxBodyBytes: MAX_BODY_BYTES });

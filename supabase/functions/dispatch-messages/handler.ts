@@ -1,7 +1,7 @@
 // POST /functions/v1/dispatch-messages: one dispatcher run (called every few seconds by pg_cron
 // through pg_net with the service-role key). Sends what is due within a time budget.
 import { authenticate } from "../_shared/auth.ts";
-import { HttpError, json, requireMethod, serveJson } from "../_shared/http.ts";
+import { HttpError, json, KiB, requireMethod, serveJson } from "../_shared/http.ts";
 import { dispatch } from "../_shared/messaging/dispatch.ts";
 
 export const handler = serveJson(async (req) => {
@@ -29,4 +29,4 @@ export const handler = serveJson(async (req) => {
   }
   const totals = await dispatch({ worker: `edge-${crypto.randomUUID()}`, budgetMs });
   return json(200, totals);
-});
+}, { maxBodyBytes: 16 * KiB });

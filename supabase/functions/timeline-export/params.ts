@@ -2,8 +2,10 @@
 // since and until (ISO date or date-time; a date is midnight UTC). Each bad one is named.
 import { z } from "zod";
 
-export const EVENT_TYPES = ["booking", "payment", "support", "note", "campaign", "logistics", "promotion",
-  "insurance", "consent", "risk", "tag", "segment"] as const;
+import { TIMELINE_EVENT_TYPES } from "../_shared/generated/constants.ts";
+
+// The event types SQL allows (customer_timeline_events.event_type), generated from the database.
+export const EVENT_TYPES = TIMELINE_EVENT_TYPES;
 
 const PARAMETERS = ["customer_id", "types", "since", "until"];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

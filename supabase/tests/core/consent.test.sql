@@ -1,7 +1,9 @@
 -- set_customer_consent: admins for anyone, a customer for themselves only (as self_service);
 -- history is appended on every change and cannot be edited; audit rows are written.
 begin;
-select plan(21);
+select plan(22);
+-- double opt-in has its own test (consent/double_opt_in); here grants take effect at once
+update public.consent_settings set double_opt_in = false;
 
 select tests.create_user('consent-admin@example.test', array['admin']) as admin_id \gset
 select tests.create_user('consent-cust@example.test') as cust_id \gset
@@ -27,17 +29,18 @@ select results_eq(
 
 -- a customer on their own record
 select tests.act_as(:'cust_id');
-select lives_ok(format($$select public.set_customer_consent(%L, 'sms', true, 'admin')$$, :'cust_id'),
+select lives_ok(format($$select public.set_customer_consent(%L, 'sms', true)$$, :'cust_id'),
   'a customer changes their own consent');
 select is((select source from public.customer_consent where customer_id = :'cust_id' and channel = 'sms'), 'self_service',
-  'a customer''s change is recorded as self_service whatever source they claim');
+  'a customer''s change is recorded as self_service');
+select throws_ok(format($$select public.set_customer_consent(%L, 'sms', true, 'admin')$$, :'cust_id'), '42501',
+  'source: a customer''s own change is always self_service; admin is not theirs to claim', 'a customer cannot claim another source');
 select is((select count(*) from public.customer_consent where customer_id = :'cust_id'), 2::bigint,
   'a customer reads their own consent');
 select throws_ok(format($$select public.set_customer_consent(%L, 'sms', true)$$, :'other_id'), '42501',
   'permission denied: a customer may change only their own consent', 'a customer is refused on someone else''s record');
-update public.customer_consent set source = 'admin', enabled = false where customer_id = :'cust_id' and channel = 'sms';
-select is((select source from public.customer_consent where customer_id = :'cust_id' and channel = 'sms'), 'self_service',
-  'a customer''s direct write through the API is stamped self_service too');
+select throws_ok(format($$update public.customer_consent set source = 'admin', enabled = false where customer_id = %L and channel = 'sms'$$, :'cust_id'),
+  '42501', null, 'a customer''s direct write through the API is refused');
 select tests.act_as_postgres();
 select is((select count(*) from public.customer_consent where customer_id = :'other_id'), 0::bigint,
   'nothing was written for the other customer');
@@ -57,7 +60,7 @@ select throws_ok(format($$update public.customer_consent_history set new_enabled
 select throws_ok(format($$delete from public.customer_consent_history where customer_id = %L$$, :'cust_id'),
   '42501', 'customer_consent_history is append-only: delete is not allowed', 'nor delete it while the customer exists');
 select throws_ok($$truncate public.customer_consent_history$$, '42501', null, 'nor truncate it');
-select is((select count(*) from public.audit_log where entity = 'customer_consent' and entity_id like :'cust_id' || ':%'), 4::bigint,
+select is((select count(*) from public.audit_log where entity = 'customer_consent' and entity_id like :'cust_id' || ':%'), 3::bigint,
   'every consent write is audited');
 -- erasing the customer takes their history with them
 delete from auth.users where id = :'cust_id';

@@ -46,8 +46,8 @@ select throws_like(format($$select public.set_customer_consent(%L, 'fax', true)$
 select throws_ok(format($$select public.set_customer_consent(%L, 'fax', true)$$, :'customer_id'), '22023', null,
   'with SQLSTATE 22023');
 select throws_ok($$select public.set_customer_consent('00000000-0000-4000-8000-00000000dead', 'email', true)$$,
-  '23503', 'customer_id: customer 00000000-0000-4000-8000-00000000dead does not exist',
-  'consent for a customer who does not exist is refused with 23503');
+  '22023', 'customer_id: customer 00000000-0000-4000-8000-00000000dead does not exist',
+  'consent for a customer who does not exist is refused with 22023 (a 400 through PostgREST)');
 
 select tests.act_as_postgres();
 select is((select count(*) from public.customer_tags where name in ('Bad color', '', '   ')), 0::bigint, 'no refused tag was written');

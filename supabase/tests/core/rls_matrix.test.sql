@@ -1,6 +1,8 @@
 -- The RLS matrix of CONTRACT §2 for every table of the core: anon, customer, admin and
 -- admin+communications, each × select, insert, update, delete. A refused write raises 42501;
 -- a filtered read returns only what the role may see; a filtered update/delete touches nothing.
+-- customer_consent is written only through set_customer_consent (direct writes: 42501) and users
+-- rows are removed only through erase_customer or the Auth server (delete: 42501).
 begin;
 select plan(353);
 
@@ -63,7 +65,7 @@ insert into fx
 select t.tbl, t.keys, null, t.patch, t.own_filter, t.c_ins, t.c_upd, t.c_del, t.a_ins, t.a_upd, t.a_del,
        case when t.tbl = 'audit_log' then 'action' when t.patch -> 'id' = 'null'::jsonb then 'customer_id' else t.keys[1] end
   from ids, lateral (values
-  ('users', '{id}'::text[], jsonb_build_object('id', x, 'email', 'rls-clone@example.test'), format('id = %L', c), 'denied', 'noop', 'noop', 'ok', 'ok', 'ok'),
+  ('users', '{id}'::text[], jsonb_build_object('id', x, 'email', 'rls-clone@example.test'), format('id = %L', c), 'denied', 'noop', 'denied', 'ok', 'ok', 'denied'),
   ('user_roles', '{user_id,role}', jsonb_build_object('user_id', c), format('user_id = %L', c), 'denied', 'denied', 'denied', 'denied', 'denied', 'denied'),
   ('equipment_categories', '{id}', '{"id":"20000000-0000-4000-8000-000000000001","slug":"rls-clone"}', null, 'denied', 'noop', 'noop', 'ok', 'ok', 'ok'),
   ('equipment', '{id}', '{"id":"20000000-0000-4000-8000-000000000002"}', null, 'denied', 'noop', 'noop', 'ok', 'ok', 'ok'),
@@ -82,7 +84,7 @@ select t.tbl, t.keys, null, t.patch, t.own_filter, t.c_ins, t.c_upd, t.c_del, t.
   ('customer_tags', '{id}', '{"id":"20000000-0000-4000-8000-00000000000d","name":"RLS clone tag"}', null, 'denied', 'noop', 'noop', 'ok', 'ok', 'ok'),
   ('customer_tag_members', '{customer_id,tag_id}', jsonb_build_object('customer_id', c), null, 'denied', 'noop', 'noop', 'ok', 'ok', 'ok'),
   ('customer_notes', '{id}', '{"id":"20000000-0000-4000-8000-00000000000e"}', format('customer_id = %L and visibility = %L', c, 'shared'), 'denied', 'noop', 'noop', 'ok', 'ok', 'ok'),
-  ('customer_consent', '{customer_id,channel}', '{"channel":"sms"}', format('customer_id = %L', c), 'denied', 'noop', 'denied', 'ok', 'ok', 'denied'),
+  ('customer_consent', '{customer_id,channel}', '{"channel":"sms"}', format('customer_id = %L', c), 'denied', 'denied', 'denied', 'denied', 'denied', 'denied'),
   ('customer_consent_history', '{id}', '{"id":null}', null, 'denied', 'denied', 'denied', 'denied', 'denied', 'denied'),
   ('customer_timeline_events', '{id}', '{"id":null,"seq":null,"event_key":"clone"}', null, 'denied', 'denied', 'denied', 'denied', 'denied', 'denied')
   ) as t(tbl, keys, patch, own_filter, c_ins, c_upd, c_del, a_ins, a_upd, a_del);

@@ -70,12 +70,12 @@ select ok(private.take_tokens('test', 100, 600) between 2 and 3, 'and refills at
 
 -- status transitions
 select tests.act_as_postgres();
-select throws_ok(format($$update public.campaigns set status = 'sending' where id = %L$$, :'campaign_id'), '55000',
+select throws_ok(format($$update public.campaigns set status = 'sending' where id = %L$$, :'campaign_id'), 'PT409',
   'status: a sent campaign cannot become sending', 'a sent campaign cannot be restarted');
-select throws_ok(format($$update public.campaigns set status = 'draft' where id = %L$$, :'campaign_id'), '55000', null,
+select throws_ok(format($$update public.campaigns set status = 'draft' where id = %L$$, :'campaign_id'), 'PT409', null,
   'nor go back to draft');
 select tests.act_as(:'comms_id');
-select throws_ok(format($$select public.cancel_campaign(%L)$$, :'campaign_id'), '55000', null, 'nor be cancelled once sent');
+select throws_ok(format($$select public.cancel_campaign(%L)$$, :'campaign_id'), 'PT409', null, 'nor be cancelled once sent');
 
 select * from finish();
 rollback;

@@ -1,6 +1,6 @@
 -- Messaging tables: communicators (admin + communications) write templates, settings and
 -- suppressions; admins read; campaigns, audiences and recipients change only through the RPCs;
--- customers manage only their own push tokens; anon has nothing.
+-- customers register push tokens through register_push_token only; anon has nothing.
 begin;
 select plan(26);
 
@@ -30,8 +30,8 @@ select is_empty($$select 1 from public.campaign_recipients$$, 'a customer sees n
 select is_empty($$select 1 from public.message_templates$$, 'a customer sees no templates');
 select throws_ok($$insert into public.message_templates (channel, name, body_text) values ('sms', 'x', 'y')$$, '42501', null,
   'a customer cannot write templates');
-select lives_ok(format($$insert into public.customer_push_tokens (customer_id, token) values (%L, 'ExponentPushToken[cust]')$$, :'cust_id'),
-  'a customer registers their own push token');
+select lives_ok($$select public.register_push_token('ExponentPushToken[cust]', 'ios')$$,
+  'a customer registers their own push token (through register_push_token)');
 select throws_ok(format($$insert into public.customer_push_tokens (customer_id, token) values (%L, 'ExponentPushToken[other]')$$, :'other_id'),
   '42501', null, 'a customer cannot register a token for someone else');
 select throws_ok(format($$select public.cancel_campaign(%L)$$, :'campaign_id'), '42501', null, 'a customer cannot cancel a campaign');

@@ -1,7 +1,9 @@
 -- customer_consent -> 'consent' event only when the state changes, by trigger, whatever the path
--- (set_customer_consent as admin or customer, or a direct write by a webhook's service role).
+-- (set_customer_consent as admin or customer, or a verified provider webhook).
 begin;
 select plan(9);
+-- double opt-in has its own test (consent/double_opt_in); here grants take effect at once
+update public.consent_settings set double_opt_in = false;
 
 select tests.create_user('tl-consent-customer@example.test') as customer \gset
 select tests.create_user('tl-consent-admin@example.test', array['admin']) as admin \gset
@@ -32,19 +34,17 @@ select tests.act_as_postgres();
 select is((select title from public.customer_timeline_events where source_table = 'customer_consent' and customer_id = (select id from public.users where email = 'tl-consent-customer@example.test') order by seq desc limit 1),
   'Email consent revoked (self-service)', 'the customer''s own revocation yields an event');
 
--- a webhook writing the table directly is covered too
-select tests.act_as_service();
-insert into public.customer_consent (customer_id, channel, enabled, source) values (:'customer', 'sms', false, 'twilio_inbound');
-select tests.act_as_postgres();
+-- a webhook's writer (private.apply_provider_consent, behind the verified ingest functions) too
+select private.apply_provider_consent(jsonb_build_array(jsonb_build_object(
+  'customer_id', :'customer', 'channel', 'sms', 'enabled', false, 'source', 'twilio_inbound', 'occurred_at', now())));
 select is((select count(*)::int from public.customer_timeline_events where source_table = 'customer_consent' and customer_id = (select id from public.users where email = 'tl-consent-customer@example.test')), 2,
   'a first row that is off changes nothing: no event');
-select tests.act_as_service();
-update public.customer_consent set enabled = true, source = 'twilio_inbound' where customer_id = :'customer' and channel = 'sms';
-select tests.act_as_postgres();
+select private.apply_provider_consent(jsonb_build_array(jsonb_build_object(
+  'customer_id', :'customer', 'channel', 'sms', 'enabled', true, 'source', 'twilio_inbound', 'occurred_at', now())));
 select results_eq(
   $$select title, metadata ->> 'from' from public.customer_timeline_events where source_table = 'customer_consent' and customer_id = (select id from public.users where email = 'tl-consent-customer@example.test') order by seq desc limit 1$$,
   $$values ('SMS consent granted (twilio-inbound)', 'false')$$,
-  'a direct write by the service role yields an event');
+  'a provider webhook''s change yields an event');
 
 -- on and off in one transaction: two events
 select tests.act_as(:'admin');

@@ -38,9 +38,12 @@ update public.email_logs set status = 'delivered';
 delete from public.email_logs where id in (select id from public.email_logs order by id limit 1);
 insert into public.customer_notes (customer_id, note) select id, 'Checked in' from public.users order by id limit 5;
 delete from public.customer_notes where id in (select id from public.customer_notes order by id limit 7);
+-- customers' own changes (the owner records them as self_service; staff may not)
+select tests.act_as_postgres();
 select public.set_customer_consent(u.id, 'sms', not coalesce(c.enabled, false), 'self_service')
   from public.users u left join public.customer_consent c on c.customer_id = u.id and c.channel = 'sms' order by u.id limit 30;
 select public.set_customer_consent(u.id, 'sms', true, 'self_service') from public.users u order by u.id limit 10;
+select tests.act_as(:'admin');
 delete from public.customer_tag_members where (customer_id, tag_id) in (select customer_id, tag_id from public.customer_tag_members order by 1, 2 limit 10);
 insert into public.customer_tag_members (customer_id, tag_id)
 select u.id, t.id from public.users u cross join public.customer_tags t order by u.id, t.id limit 40 on conflict do nothing;

@@ -1,4 +1,4 @@
--- customer_timeline refuses bad input with 22023 naming the parameter (P0002 for an unknown
+-- customer_timeline refuses bad input with 22023 naming the parameter (PT404, HTTP 404, for an unknown
 -- customer), before any role but admin could learn anything (42501 first).
 begin;
 select plan(11);
@@ -21,7 +21,7 @@ select throws_like(format($$select public.customer_timeline(%L, cursor => 'not-a
 select throws_like(format($$select public.customer_timeline(%L, cursor => %L)$$, :'customer',
                           private.timeline_cursor_encode('{"v":1,"o":"2026-01-01T00:00:00Z","i":"00000000-0000-4000-a000-000000000000","f":"other","c":{}}')),
   'cursor: belongs to another customer or other filters%', 'a cursor of another listing');
-select throws_ok($$select public.customer_timeline('00000000-0000-4000-a000-00000000dead')$$, 'P0002', null, 'an unknown customer is not found');
+select throws_ok($$select public.customer_timeline('00000000-0000-4000-a000-00000000dead')$$, 'PT404', null, 'an unknown customer is not found');
 
 select tests.act_as(:'customer');
 select throws_ok($$select public.customer_timeline(null, array['bogus'])$$, '42501', null, 'a non-admin gets 42501 whatever the input');

@@ -3,6 +3,7 @@
 // once; a dead one's leases expire and its recipients are claimed again.
 import { asService } from "../db.ts";
 import { preferencesUrl, unsubscribeUrl } from "./links.ts";
+import { fillConfirmUrl } from "../consent/links.ts";
 import type { Vars } from "./render.ts";
 import { expoProvider } from "../providers/expo.ts";
 import { sendgridProvider } from "../providers/sendgrid.ts";
@@ -59,8 +60,8 @@ export async function dispatchRound(channel: "email" | "sms" | "push", opts: Dis
     customerId: r.customer_id,
     address: r.address,
     subject: r.subject,
-    text: r.body_text,
-    html: r.body_html,
+    text: fillConfirmUrl(r.body_text, r.recipient_id) ?? "",
+    html: fillConfirmUrl(r.body_html, r.recipient_id, { html: true }),
     title: r.title,
     vars: { ...r.vars, unsubscribe_url: unsubscribeUrl(r.recipient_id), preferences_url: preferencesUrl(r.customer_id) },
   }));

@@ -1,15 +1,10 @@
 // One renderer for previews and sends: {{ variable }} placeholders from a whitelist; values are
 // HTML-escaped in HTML bodies. Unknown variables never reach here (refused when saved/queued).
 
-export const MESSAGE_VARIABLES = [
-  "first_name",
-  "full_name",
-  "city",
-  "region",
-  "email",
-  "unsubscribe_url",
-  "preferences_url",
-] as const;
+import { MESSAGE_VARIABLES } from "../generated/constants.ts";
+
+// The whitelist is SQL's (private.message_variables(), generated into ../generated/constants.ts).
+export { MESSAGE_VARIABLES };
 export type MessageVariable = (typeof MESSAGE_VARIABLES)[number];
 export type Vars = Partial<Record<MessageVariable, string>>;
 

@@ -1,0 +1,601 @@
+-- Data-subject requests: export everything held about a person, and erase (pseudonymise) it.
+--
+-- Export: one JSON document, section by section (private.customer_data_sections is the one
+-- definition; export_customer_data aggregates it for admins, the customer-data-export edge
+-- function streams it for the customer themselves or an admin). Every export is audited.
+--
+-- Erasure: erase_customer(customer_id, reason) keeps every row that aggregates and the audit trail
+-- need (the users row stays, pseudonymised, so bookings, payments, campaign stats and scores keep
+-- their keys) and removes the person from them: name, email, phone and city from the profile and
+-- the Auth identity; addresses from the ledger, logs and provider events; note text, ticket
+-- subjects and message bodies; free text in timeline metadata; the double opt-in proof's IP and
+-- user agent. The erased addresses are kept only as SHA-256 hashes, so a re-import of the same
+-- address is suppressed at once. The audit trail is never rewritten: its rows hold ids, not
+-- personal data (consent notes no longer go into audit rows; the erasure's own row holds who,
+-- when and the reason). Erasing twice answers a no-op. A staff member's authorship of notes and
+-- campaigns stays as a reference to the pseudonymised row; their staff roles are removed.
+
+alter table public.users add column erased_at timestamptz;
+comment on column public.users.erased_at is 'Set by erase_customer: the person''s data was pseudonymised; the row stays for the ledger''s keys.';
+
+create table private.erased_addresses (
+  channel text not null constraint erased_addresses_channel_is_email_or_sms check (channel in ('email', 'sms')),
+  address_hash text not null,
+  erased_at timestamptz not null default now(),
+  primary key (channel, address_hash)
+);
+comment on table private.erased_addresses is 'SHA-256 of erased addresses (lower-cased, trimmed): a re-imported address is suppressed, never messaged.';
+
+create index message_events_customer_id_idx on public.message_events (customer_id);
+
+create or replace function private.address_hash(address text)
+returns text
+language sql
+immutable
+set search_path = ''
+as $$
+  select encode(extensions.digest(lower(btrim(address_hash.address)), 'sha256'), 'hex')
+$$;
+
+-- A users row whose email or phone was erased before is suppressed on that channel.
+create or replace function private.tg_users__suppress_erased()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  -- most databases have erased nobody: a bulk import pays one cheap probe per row
+  if new.erased_at is not null or not exists (select 1 from private.erased_addresses) then
+    return null;
+  end if;
+  insert into public.suppressions (channel, address, reason, source, details)
+  select e.channel, a.address, 'manual', 'erasure', jsonb_build_object('note', 'this address belonged to an erased person', 'erased_at', e.erased_at)
+    from (values ('email', new.email), ('sms', new.phone)) a(channel, address)
+    join private.erased_addresses e on e.channel = a.channel and e.address_hash = private.address_hash(a.address)
+   where nullif(btrim(a.address), '') is not null
+  on conflict on constraint suppressions_channel_address_key do nothing;
+  return null;
+end
+$$;
+create trigger _300_suppress_erased after insert or update of email, phone on public.users
+  for each row execute function private.tg_users__suppress_erased();
+
+-- Consent notes are free text: audit rows of customer_consent no longer copy them (the note is in
+-- customer_consent_history, which erasure may scrub); the override's audit names its reason there.
+create or replace function private.tg_customer_consent__audit()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform private.write_audit(
+    lower(tg_op), 'customer_consent', (case when tg_op = 'DELETE' then old.customer_id else new.customer_id end) || ':' ||
+                                      (case when tg_op = 'DELETE' then old.channel else new.channel end),
+    case when tg_op in ('UPDATE', 'DELETE') then to_jsonb(old) - 'note' end,
+    case when tg_op in ('INSERT', 'UPDATE') then to_jsonb(new) - 'note' end);
+  return null;
+end
+$$;
+drop trigger _900_audit on public.customer_consent;
+create trigger _900_audit after insert or update or delete on public.customer_consent
+  for each row execute function private.tg_customer_consent__audit();
+
+-- History rows are never edited, except that erasure replaces an erased person's note text.
+-- Re-defined from 20261124000200.
+create or replace function private.tg_customer_consent_history__append_only()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if tg_op = 'DELETE' and not exists (select 1 from public.users u where u.id = old.customer_id) then
+    return old;
+  end if;
+  if tg_op = 'UPDATE' and (to_jsonb(new) - 'note') = (to_jsonb(old) - 'note')
+     and exists (select 1 from public.users u where u.id = old.customer_id and u.erased_at is not null) then
+    return new;
+  end if;
+  raise exception using errcode = '42501',
+    message = format('customer_consent_history is append-only: %s is not allowed', lower(tg_op));
+end
+$$;
+
+-- Re-defined from 20261203030200: the override's audit row holds no free text (the note is in the
+-- history row the override allowed).
+create or replace function private.change_consent(
+  customer_id uuid, channel text, enabled boolean, source text, note text, override_opt_out boolean
+)
+returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  caller text := private.consent_caller();
+  effective_source text;
+  override_id bigint;
+  cur public.customer_consent;
+  result public.customer_consent;
+  req public.consent_confirmations;
+begin
+  if change_consent.customer_id is null then
+    raise exception using errcode = '22023', message = 'customer_id: is required';
+  end if;
+  if change_consent.channel is null or change_consent.channel not in ('email', 'sms', 'push') then
+    raise exception using errcode = '22023',
+      message = format('channel: must be one of email, sms, push; got %s', coalesce(quote_literal(change_consent.channel), 'null'));
+  end if;
+  if change_consent.enabled is null then
+    raise exception using errcode = '22023', message = 'enabled: must be true or false';
+  end if;
+  effective_source := private.consent_source_for(caller, change_consent.customer_id, change_consent.enabled, change_consent.source);
+  if char_length(change_consent.note) > 2000 then
+    raise exception using errcode = '22023', message = 'note: must be at most 2000 characters';
+  end if;
+  if coalesce(change_consent.override_opt_out, false) then
+    if caller not in ('staff', 'service', 'owner') then
+      raise exception using errcode = '42501', message = 'permission denied: only staff override a customer''s own opt-out';
+    end if;
+    if coalesce(btrim(change_consent.note), '') = '' then
+      raise exception using errcode = '22023', message = 'note: an override of the customer''s own opt-out needs a note saying why';
+    end if;
+  end if;
+  if not exists (select 1 from public.users u where u.id = change_consent.customer_id) then
+    raise exception using errcode = '22023',
+      message = format('customer_id: customer %s does not exist', change_consent.customer_id);
+  end if;
+  if exists (select 1 from public.users u where u.id = change_consent.customer_id and u.erased_at is not null) and change_consent.enabled then
+    raise exception using errcode = 'PT409', message = 'consent: this person was erased; nobody may consent for them',
+      detail = 'rule: erased people are never messaged';
+  end if;
+  select * into cur from public.customer_consent c where c.customer_id = change_consent.customer_id and c.channel = change_consent.channel;
+
+  if coalesce(change_consent.override_opt_out, false) and change_consent.enabled then
+    override_id := private.write_audit('override_opt_out', 'customer_consent',
+      change_consent.customer_id || ':' || change_consent.channel, null, null,
+      jsonb_build_object('source', effective_source, 'reason', 'the note of the consent history row that names this audit row'));
+  end if;
+
+  if change_consent.enabled and caller <> 'owner' and not coalesce(cur.enabled, false)
+     and coalesce((select s.double_opt_in from public.consent_settings s where s.channel = change_consent.channel), false) then
+    perform private.assert_opt_out_precedence(change_consent.customer_id, change_consent.channel, effective_source, override_id);
+    req := private.request_consent_confirmation(change_consent.customer_id, change_consent.channel, effective_source,
+                                                change_consent.note, override_id);
+    return jsonb_build_object(
+      'customer_id', change_consent.customer_id, 'channel', change_consent.channel, 'enabled', coalesce(cur.enabled, false),
+      'status', 'pending', 'confirmation_id', req.id, 'expires_at', req.expires_at, 'source', effective_source,
+      'granted_at', cur.granted_at, 'revoked_at', cur.revoked_at, 'note', cur.note, 'updated_at', cur.updated_at,
+      'consent_history_id', cur.consent_history_id);
+  end if;
+
+  insert into public.customer_consent as c (customer_id, channel, enabled, source, note, override_audit_id)
+  values (change_consent.customer_id, change_consent.channel, change_consent.enabled, effective_source, change_consent.note, override_id)
+  on conflict on constraint customer_consent_pkey do update
+    set enabled = excluded.enabled, source = excluded.source, note = excluded.note, override_audit_id = excluded.override_audit_id
+  returning * into result;
+  return jsonb_build_object(
+    'customer_id', result.customer_id, 'channel', result.channel, 'enabled', result.enabled,
+    'status', case when result.enabled then 'granted' else 'revoked' end,
+    'granted_at', result.granted_at, 'revoked_at', result.revoked_at, 'source', result.source,
+    'note', result.note, 'updated_at', result.updated_at, 'consent_history_id', result.consent_history_id);
+end
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Export
+-- ---------------------------------------------------------------------------------------------
+
+-- Every kind of record held about a person, one row per record: (section, item). The caller's
+-- right is checked by the callers of this function (admin, or the customer for themselves).
+create or replace function private.customer_data_sections(customer_id uuid, include_internal boolean)
+returns table (section text, item jsonb)
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  with me as (select customer_data_sections.customer_id as id)
+  select 'profile', to_jsonb(u) from public.users u, me where u.id = me.id
+  union all
+  select 'staff_roles', to_jsonb(r) from public.user_roles r, me where r.user_id = me.id
+  union all
+  select 'bookings', to_jsonb(b) || jsonb_build_object(
+           'items', coalesce((select jsonb_agg(to_jsonb(i) || jsonb_build_object('equipment', e.name) order by e.name)
+                                from public.booking_items i join public.equipment e on e.id = i.equipment_id where i.booking_id = b.id), '[]'::jsonb),
+           'logistics_tasks', coalesce((select jsonb_agg(to_jsonb(t) order by t.scheduled_for) from public.logistics_tasks t where t.booking_id = b.id), '[]'::jsonb))
+    from public.bookings b, me where b.customer_id = me.id
+  union all
+  select 'payments', to_jsonb(p) from public.payments p, me where p.customer_id = me.id
+  union all
+  select 'manual_payments', to_jsonb(p) from public.manual_payments p, me where p.customer_id = me.id
+  union all
+  select 'support_tickets', to_jsonb(t) || jsonb_build_object(
+           'messages', coalesce((select jsonb_agg(to_jsonb(m) order by m.created_at, m.id) from public.support_messages m where m.ticket_id = t.id), '[]'::jsonb))
+    from public.support_tickets t, me where t.customer_id = me.id
+  union all
+  select 'insurance_documents', to_jsonb(d) from public.insurance_documents d, me where d.customer_id = me.id
+  union all
+  select 'notes', to_jsonb(n) from public.customer_notes n, me
+   where n.customer_id = me.id and (customer_data_sections.include_internal or n.visibility = 'shared')
+  union all
+  select 'tags', jsonb_build_object('tag_id', m.tag_id, 'name', t.name, 'assigned_at', m.assigned_at)
+    from public.customer_tag_members m join public.customer_tags t on t.id = m.tag_id, me where m.customer_id = me.id
+  union all
+  select 'consent', to_jsonb(c) from public.customer_consent c, me where c.customer_id = me.id
+  union all
+  select 'consent_history', to_jsonb(h) from public.customer_consent_history h, me where h.customer_id = me.id
+  union all
+  select 'consent_confirmations', to_jsonb(k) from public.consent_confirmations k, me where k.customer_id = me.id
+  union all
+  select 'segments', jsonb_build_object('segment_id', s.id, 'name', s.name, 'description', s.description)
+    from public.customer_segment_members sm join public.customer_segments s on s.id = sm.segment_id, me
+   where sm.customer_id = me.id
+  union all
+  select 'messages', to_jsonb(r) - array['leased_by', 'lease_expires_at'] || jsonb_build_object(
+           'campaign', jsonb_build_object('name', c.name, 'purpose', c.purpose, 'content', c.content),
+           'events', coalesce((select jsonb_agg(jsonb_build_object('event', e.event, 'occurred_at', e.occurred_at, 'url', e.url, 'reason', e.reason)
+                                                order by e.occurred_at, e.id)
+                                 from public.message_events e where e.recipient_id = r.id), '[]'::jsonb))
+    from public.campaign_recipients r join public.campaigns c on c.id = r.campaign_id, me where r.customer_id = me.id
+  union all
+  select 'provider_events', to_jsonb(e) from public.message_events e, me where e.customer_id = me.id
+  union all
+  select 'email_logs', to_jsonb(l) from public.email_logs l, me where l.customer_id = me.id
+  union all
+  select 'sms_logs', to_jsonb(l) from public.sms_logs l, me where l.customer_id = me.id
+  union all
+  select 'push_logs', to_jsonb(l) from public.push_logs l, me where l.customer_id = me.id
+  union all
+  select 'push_tokens', to_jsonb(t) from public.customer_push_tokens t, me where t.customer_id = me.id
+  union all
+  select 'timeline', to_jsonb(e) - array['seq', 'event_key'] from public.customer_timeline_events e, me
+   where e.customer_id = me.id and (customer_data_sections.include_internal or e.event_type <> 'note' or e.metadata ->> 'visibility' = 'shared')
+  union all
+  select 'facts', to_jsonb(f) from public.customer_facts f, me where f.customer_id = me.id
+  union all
+  select 'scores', to_jsonb(s) from public.customer_scores s, me where s.customer_id = me.id
+  union all
+  select 'score_history', to_jsonb(s) from public.customer_score_history s, me where s.customer_id = me.id
+  union all
+  select 'risk_overrides', to_jsonb(o) from public.customer_risk_overrides o, me
+   where o.customer_id = me.id and customer_data_sections.include_internal
+  union all
+  select 'alerts', to_jsonb(a) from public.alerts a, me where a.customer_id = me.id and customer_data_sections.include_internal
+$$;
+
+create or replace function private.customer_data_section_names()
+returns text[]
+language sql
+immutable
+set search_path = ''
+as $$
+  select array['profile', 'staff_roles', 'bookings', 'payments', 'manual_payments', 'support_tickets', 'insurance_documents', 'notes',
+               'tags', 'consent', 'consent_history', 'consent_confirmations', 'segments', 'messages', 'provider_events', 'email_logs',
+               'sms_logs', 'push_logs', 'push_tokens', 'timeline', 'facts', 'scores', 'score_history', 'risk_overrides', 'alerts']
+$$;
+
+-- Who may export whose data: an admin anyone's (internal records included); a customer their own
+-- (without internal notes, risk overrides and alerts). Raises 42501 / 22023; returns include_internal.
+create or replace function private.authorize_customer_export(customer_id uuid)
+returns boolean
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  caller text := private.consent_caller();
+begin
+  if caller = 'anon' then
+    raise exception using errcode = '42501', message = 'permission denied: sign in to export data';
+  end if;
+  if authorize_customer_export.customer_id is null then
+    raise exception using errcode = '22023', message = 'customer_id: is required';
+  end if;
+  if caller = 'customer' and authorize_customer_export.customer_id is distinct from auth.uid() then
+    raise exception using errcode = '42501', message = 'permission denied: a customer may export only their own data';
+  end if;
+  if not exists (select 1 from public.users u where u.id = authorize_customer_export.customer_id) then
+    raise exception using errcode = '22023', message = format('customer_id: no customer %s', authorize_customer_export.customer_id);
+  end if;
+  return caller <> 'customer' or private.has_role('admin');
+end
+$$;
+
+create or replace function private.audit_customer_export(customer_id uuid, context jsonb)
+returns bigint
+language sql
+volatile
+security definer
+set search_path = ''
+as $$
+  select private.write_audit('export', 'customer_data', audit_customer_export.customer_id::text, null, null, audit_customer_export.context)
+$$;
+
+create or replace function public.export_customer_data(customer_id uuid)
+returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+declare
+  result jsonb;
+  counts jsonb;
+begin
+  perform private.require_role('admin');
+  perform private.authorize_customer_export(export_customer_data.customer_id);
+  select coalesce(jsonb_object_agg(n, coalesce(s.items, '[]'::jsonb)), '{}'::jsonb),
+         coalesce(jsonb_object_agg(n, coalesce(jsonb_array_length(s.items), 0)), '{}'::jsonb)
+    into result, counts
+    from unnest(private.customer_data_section_names()) n
+    left join (select d.section, jsonb_agg(d.item) as items
+                 from private.customer_data_sections(export_customer_data.customer_id, true) d group by d.section) s on s.section = n;
+  perform private.audit_customer_export(export_customer_data.customer_id,
+    jsonb_build_object('format', 'json', 'via', 'export_customer_data', 'counts', counts));
+  return jsonb_build_object('customer_id', export_customer_data.customer_id, 'exported_at', now(), 'counts', counts,
+                            'sections', result);
+end
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Erasure
+-- ---------------------------------------------------------------------------------------------
+
+-- Replaces each needle (case-insensitive, literally) with [erased].
+create or replace function private.scrub(value text, needles text[])
+returns text
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  n text;
+  result text := scrub.value;
+begin
+  if result is null then
+    return null;
+  end if;
+  foreach n in array scrub.needles loop
+    continue when n is null or char_length(n) < 3;
+    result := regexp_replace(result, regexp_replace(n, '([][(){}.*+?^$|\\])', '\\\1', 'g'), '[erased]', 'gi');
+  end loop;
+  return result;
+end
+$$;
+
+create or replace function private.scrub_jsonb(value jsonb, needles text[])
+returns jsonb
+language sql
+immutable
+set search_path = ''
+as $$
+  select case when scrub_jsonb.value is null then null
+              else private.scrub(scrub_jsonb.value::text, scrub_jsonb.needles)::jsonb end
+$$;
+
+create or replace function public.erase_customer(customer_id uuid, reason text)
+returns jsonb
+language plpgsql
+volatile
+set search_path = ''
+as $$
+begin
+  perform private.require_role('admin');
+  return private.erase_person(erase_customer.customer_id, erase_customer.reason);
+end
+$$;
+
+create or replace function private.erase_person(customer_id uuid, reason text)
+returns jsonb
+language plpgsql
+volatile
+security definer
+set search_path = ''
+as $$
+declare
+  u public.users;
+  me uuid := erase_person.customer_id;
+  needles text[];
+  n integer;
+  touched jsonb := '{}'::jsonb;
+  auth_scrubbed boolean := false;
+  audit_id bigint;
+  tbl record;
+  not_scrubbed jsonb := '{}'::jsonb;
+begin
+  perform private.assert_staff('admin');
+  if me is null then
+    raise exception using errcode = '22023', message = 'customer_id: is required';
+  end if;
+  if coalesce(btrim(erase_person.reason), '') = '' then
+    raise exception using errcode = '22023', message = 'reason: say why (for example the request''s reference); it is kept in the audit trail';
+  end if;
+  if char_length(erase_person.reason) > 500 then
+    raise exception using errcode = '22023', message = 'reason: must be at most 500 characters';
+  end if;
+  select * into u from public.users x where x.id = me for update;
+  if not found then
+    raise exception using errcode = '22023', message = format('customer_id: no customer %s', me);
+  end if;
+  if u.erased_at is not null then
+    return jsonb_build_object('customer_id', me, 'status', 'already_erased', 'erased_at', u.erased_at,
+                              'message', 'this person was already erased; nothing was changed');
+  end if;
+
+  needles := array_remove(array[u.full_name, u.email, u.phone, ltrim(u.phone, '+'),
+                                case when char_length(split_part(u.full_name, ' ', 1)) >= 3 and u.full_name like '% %'
+                                     then split_part(u.full_name, ' ', 1) end,
+                                split_part(u.email, '@', 1)], null);
+
+  -- hashed suppression first, so nothing below can re-send
+  insert into private.erased_addresses (channel, address_hash)
+  select a.channel, private.address_hash(a.address)
+    from (values ('email', u.email), ('sms', u.phone)) a(channel, address)
+   where nullif(btrim(a.address), '') is not null
+  on conflict do nothing;
+  delete from public.suppressions s
+   where (s.channel = 'email' and s.address_key = lower(btrim(u.email))) or (s.channel = 'sms' and s.address_key = lower(btrim(u.phone)));
+  update public.campaign_recipients r set status = 'cancelled', lease_expires_at = null, leased_by = null, updated_at = now()
+   where r.customer_id = me and r.status = 'queued';
+  update public.consent_confirmations k set status = 'cancelled', closed_at = coalesce(k.closed_at, now())
+   where k.customer_id = me and k.status = 'pending';
+
+  -- the profile and the Auth identity
+  update public.users x set full_name = 'Erased person', email = null, phone = null, city = null, region = null,
+                            erased_at = now()
+   where x.id = me;
+  delete from public.user_roles r where r.user_id = me;
+  -- the Auth identity (owned by the Auth server; the postgres role may write it on Supabase): no
+  -- email, phone or profile metadata, no way to sign in, no live session
+  begin
+    execute 'update auth.users set email = null, phone = null, raw_user_meta_data = ''{}''::jsonb where id = $1' using me;
+    auth_scrubbed := true;
+  exception when others then
+    auth_scrubbed := false;
+  end;
+  begin
+    execute 'update auth.users set email_change = '''', phone_change = '''', banned_until = ''infinity'' where id = $1' using me;
+  exception when others then null;
+  end;
+  begin
+    execute 'delete from auth.identities where user_id = $1' using me;
+  exception when others then null;
+  end;
+  begin
+    execute 'delete from auth.sessions where user_id = $1' using me;
+  exception when others then null;
+  end;
+  begin
+    execute 'delete from auth.refresh_tokens where user_id = $1::text' using me;
+  exception when others then null;
+  end;
+
+  -- free text about the person, whole
+  update public.customer_notes x set note = '[erased]' where x.customer_id = me;
+  get diagnostics n = row_count; touched := touched || jsonb_build_object('customer_notes', n);
+  update public.support_tickets x set subject = '[erased]' where x.customer_id = me;
+  get diagnostics n = row_count; touched := touched || jsonb_build_object('support_tickets', n);
+  update public.support_messages m set body = '[erased]'
+    from public.support_tickets t where t.id = m.ticket_id and t.customer_id = me;
+  get diagnostics n = row_count; touched := touched || jsonb_build_object('support_messages', n);
+  update public.sms_logs l set body = '[erased]', to_phone = '[erased]',
+                               provider_message_id = private.scrub(l.provider_message_id, needles)
+   where l.customer_id = me;
+  get diagnostics n = row_count; touched := touched || jsonb_build_object('sms_logs', n);
+  update public.email_logs l set to_email = '[erased]', subject = private.scrub(l.subject, needles),
+                                 provider_message_id = private.scrub(l.provider_message_id, needles)
+   where l.customer_id = me;
+  get diagnostics n = row_count; touched := touched || jsonb_build_object('email_logs', n);
+  update public.push_logs l set to_token = '[erased]', title = private.scrub(l.title, needles) where l.customer_id = me;
+  get diagnostics n = row_count; touched := touched || jsonb_build_object('push_logs', n);
+  delete from public.customer_push_tokens t where t.customer_id = me;
+  get diagnostics n = row_count; touched := touched || jsonb_build_object('customer_push_tokens', n);
+
+  -- the ledger: addresses and provider data
+  update public.campaign_recipients r set address = null, last_error = private.scrub(r.last_error, needles),
+                                          provider_message_id = private.scrub(r.provider_message_id, needles)
+   where r.customer_id = me;
+  get diagnostics n = row_count; touched := touched || jsonb_build_object('campaign_recipients', n);
+  update public.message_events e
+     set address = null, reason = private.scrub(e.reason, needles), url = private.scrub(e.url, needles),
+         provider_event_id = private.scrub(e.provider_event_id, needles),
+         payload = (select coalesce(jsonb_object_agg(k, v), '{}'::jsonb) from jsonb_each(e.payload) p(k, v)
+                     where k in ('event', 'timestamp', 'sg_event_id', 'sg_message_id', 'recipient_id', 'campaign_id', 'MessageSid',
+                                 'SmsSid', 'MessageStatus', 'SmsStatus', 'ErrorCode', 'type', 'asm_group_id'))
+                   || jsonb_build_object('erased', true)
+   where e.customer_id = me or e.recipient_id in (select r.id from public.campaign_recipients r where r.customer_id = me);
+  get diagnostics n = row_count; touched := touched || jsonb_build_object('message_events', n);
+  update public.consent_confirmations k set address = null, confirmed_ip = null, confirmed_user_agent = null,
+                                            note = private.scrub(k.note, needles)
+   where k.customer_id = me;
+  get diagnostics n = row_count; touched := touched || jsonb_build_object('consent_confirmations', n);
+  update public.customer_consent c set note = private.scrub(c.note, needles)
+   where c.customer_id = me and c.note is distinct from private.scrub(c.note, needles);
+  update public.customer_consent_history h set note = private.scrub(h.note, needles)
+   where h.customer_id = me and h.note is distinct from private.scrub(h.note, needles);
+  update public.customer_risk_overrides o set reason = private.scrub(o.reason, needles)
+   where o.customer_id = me and o.reason is distinct from private.scrub(o.reason, needles);
+  update public.alerts a set title = private.scrub(a.title, needles), body = private.scrub(a.body, needles),
+                             details = private.scrub_jsonb(a.details, needles)
+   where a.customer_id = me;
+
+  -- the timeline: free text out, names and addresses scrubbed
+  update public.customer_timeline_events e
+     set title = case when e.event_type in ('note') then '[erased]'
+                      when e.source_table = 'support_tickets' or e.source_table = 'support_messages' then
+                        regexp_replace(private.scrub(e.title, needles), ':.*$', ': [erased]')
+                      else private.scrub(e.title, needles) end,
+         metadata = private.scrub_jsonb(e.metadata - array['note', 'excerpt', 'subject', 'ticket_subject', 'address', 'body'], needles)
+                    || (select coalesce(jsonb_object_agg(k, '[erased]'), '{}'::jsonb) from jsonb_object_keys(e.metadata) k
+                         where k in ('note', 'excerpt', 'subject', 'ticket_subject', 'address', 'body'))
+   where e.customer_id = me;
+  get diagnostics n = row_count; touched := touched || jsonb_build_object('customer_timeline_events', n);
+
+  -- tables not named above and not keyed by customer (settings, templates, segments, campaigns,
+  -- provider inboxes added later): every text and jsonb column, scrubbed where it names the person.
+  -- Tables keyed by customer_id are covered above or hold no free text; the audit trail is never
+  -- rewritten; a table that refuses the update (append-only) is reported, not skipped silently.
+  for tbl in
+    select c.table_schema as s, c.table_name as t, c.column_name as col, c.data_type as typ
+      from information_schema.columns c
+      join information_schema.tables x on x.table_schema = c.table_schema and x.table_name = c.table_name and x.table_type = 'BASE TABLE'
+     where c.table_schema in ('public', 'private')
+       and c.data_type in ('text', 'jsonb', 'character varying')
+       and c.table_name not in ('audit_log', 'users', 'customer_notes', 'support_tickets', 'support_messages', 'sms_logs', 'email_logs',
+                                'push_logs', 'customer_push_tokens', 'campaign_recipients', 'message_events', 'consent_confirmations',
+                                'customer_consent', 'customer_consent_history', 'customer_risk_overrides', 'alerts',
+                                'customer_timeline_events', 'suppressions', 'erased_addresses')
+       and not exists (select 1 from information_schema.columns k
+                        where k.table_schema = c.table_schema and k.table_name = c.table_name and k.column_name = 'customer_id')
+     order by 1, 2, 3
+  loop
+    begin
+      execute format('update %I.%I set %I = %s where %I::text ilike any($1)', tbl.s, tbl.t, tbl.col,
+                     case when tbl.typ = 'jsonb' then format('private.scrub_jsonb(%I, $2)', tbl.col)
+                          else format('private.scrub(%I, $2)', tbl.col) end, tbl.col)
+        using array(select '%' || replace(replace(replace(x, '\', '\\'), '%', '\%'), '_', '\_') || '%'
+                      from unnest(needles) x where char_length(x) >= 3), needles;
+      get diagnostics n = row_count;
+      if n > 0 then
+        touched := touched || jsonb_build_object(tbl.s || '.' || tbl.t || '.' || tbl.col, n);
+      end if;
+    exception when others then
+      not_scrubbed := not_scrubbed || jsonb_build_object(tbl.s || '.' || tbl.t || '.' || tbl.col, sqlerrm);
+    end;
+  end loop;
+
+  audit_id := private.write_audit('erase', 'users', me::text, null, null,
+    jsonb_build_object('reason', erase_person.reason, 'records', touched, 'auth_identity_scrubbed', auth_scrubbed,
+                       'not_scrubbed', not_scrubbed));
+  return jsonb_build_object('customer_id', me, 'status', 'erased', 'erased_at', now(), 'audit_id', audit_id,
+                            'records', touched, 'auth_identity_scrubbed', auth_scrubbed, 'not_scrubbed', not_scrubbed);
+end
+$$;
+
+-- An erased person gets no consent back through the provider paths either.
+create or replace function private.tg_customer_consent__not_erased()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if new.enabled and exists (select 1 from public.users u where u.id = new.customer_id and u.erased_at is not null) then
+    raise exception using errcode = 'PT409', message = 'consent: this person was erased; nobody may consent for them',
+      detail = 'rule: erased people are never messaged';
+  end if;
+  return new;
+end
+$$;
+create trigger _005_not_erased before insert or update on public.customer_consent
+  for each row execute function private.tg_customer_consent__not_erased();
+
+grant execute on function public.export_customer_data(uuid), public.erase_customer(uuid, text) to authenticated, service_role;
+grant execute on function private.customer_data_sections(uuid, boolean), private.customer_data_section_names(),
+  private.authorize_customer_export(uuid), private.audit_customer_export(uuid, jsonb), private.erase_person(uuid, text),
+  private.scrub(text, text[]), private.scrub_jsonb(jsonb, text[]), private.address_hash(text)
+  to authenticated, service_role;
