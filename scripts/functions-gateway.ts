@@ -46,7 +46,7 @@ async function load(name: string): Promise<Handler | undefined> {
 
 const cors: Record<string, string> = {
   "Access-Control-Allow-Origin": "*",
-  "Access-Control-Allow-Headers": "authorization, x-client-info, apikey, content-type, prefer, range, accept-profile, content-profile, x-upsert",
+  "Access-Control-Allow-Headers": "authorization, x-client-info, apikey, content-type, prefer, range, accept-profile, content-profile, x-upsert, idempotency-key",
   "Access-Control-Allow-Methods": "GET, POST, PATCH, PUT, DELETE, HEAD, OPTIONS",
   "Access-Control-Expose-Headers": "content-range, content-location, preference-applied",
 };

@@ -104,5 +104,12 @@ cat <<INFO
     curl -s -X POST "$API/functions/v1/dispatch-messages" -H "apikey: \$SUPABASE_SECRET_KEY" -H 'Content-Type: application/json' -d '{}'
 INFO
 echo
+# --- Admin console (issue 14, docs/console.md): builds console/ and serves it on CONSOLE_PORT.
+export CONSOLE_PORT="${CONSOLE_PORT:-54323}"
+bash scripts/console.sh &
+pids+=($!)
+echo "  Admin console                  http://127.0.0.1:$CONSOLE_PORT   (sign in by picking a seeded login)"
+# ---
+echo
 echo "  Ctrl-C stops everything (the database keeps running; its cluster is in $DB_HOME)."
 wait

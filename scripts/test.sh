@@ -14,7 +14,8 @@ step "db:start"; bash scripts/db-start.sh
 step "db:reset"; bash scripts/db-reset.sh
 step "pgTAP"; bash scripts/test-db.sh
 step "typecheck"; tsc --noEmit -p tsconfig.json
-step "TypeScript tests (vitest)"; vitest run
+step "console: Chromium for the browser tests, typecheck"; bash scripts/ensure-chromium.sh >/dev/null; tsc --noEmit -p console/tsconfig.json
+step "TypeScript tests (vitest, with the console's browser tests)"; vitest run
 step "advisors"; bash scripts/advisors.sh
 step "lint (plpgsql_check)"; bash scripts/lint.sh
 step "types freshness"; bash scripts/gen-types.sh --check

@@ -1242,6 +1242,9 @@ isOneToOne: false
 "resume_campaign":
 { Args: { "campaign_id": string }; Returns: Json
                            },
+"segment_whitelist":
+{ Args: Record<PropertyKey, never>; Returns: Json
+                           },
 "set_customer_consent":
 { Args: { "channel": string,"customer_id": string,"enabled": boolean,"note"?: string,"override_opt_out"?: boolean,"source"?: string }; Returns: Json
                            },
