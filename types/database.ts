@@ -151,33 +151,39 @@ isOneToOne: false
                   ]
                 },"campaign_recipients": {
                   Row: {
-                    "address": string | null,"attempts": number,"campaign_id": string,"channel": string,"consent_checked_at": string | null,"consent_history_id": number | null,"created_at": string,"customer_id": string,"delivered_at": string | null,"failed_at": string | null,"id": string,"last_error": string | null,"lease_expires_at": string | null,"leased_by": string | null,"next_attempt_at": string | null,"provider_message_id": string | null,"queued_at": string | null,"sent_at": string | null,"status": string,"updated_at": string
+                    "address": string | null,"attempt_id": string | null,"attempt_started_at": string | null,"attempt_worker": string | null,"attempts": number,"campaign_id": string,"channel": string,"consent_checked_at": string | null,"consent_history_id": number | null,"created_at": string,"customer_id": string,"delivered_at": string | null,"failed_at": string | null,"id": string,"in_doubt_since": string | null,"last_error": string | null,"lease_expires_at": string | null,"leased_by": string | null,"next_attempt_at": string | null,"provider_message_id": string | null,"queued_at": string | null,"resolution": string | null,"sent_at": string | null,"status": string,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "address"?: string | null,"attempts"?: number,"campaign_id": string,"channel": string,"consent_checked_at"?: string | null,"consent_history_id"?: number | null,"created_at"?: string,"customer_id": string,"delivered_at"?: string | null,"failed_at"?: string | null,"id"?: string,"last_error"?: string | null,"lease_expires_at"?: string | null,"leased_by"?: string | null,"next_attempt_at"?: string | null,"provider_message_id"?: string | null,"queued_at"?: string | null,"sent_at"?: string | null,"status": string,"updated_at"?: string
+                    "address"?: string | null,"attempt_id"?: string | null,"attempt_started_at"?: string | null,"attempt_worker"?: string | null,"attempts"?: number,"campaign_id": string,"channel": string,"consent_checked_at"?: string | null,"consent_history_id"?: number | null,"created_at"?: string,"customer_id": string,"delivered_at"?: string | null,"failed_at"?: string | null,"id"?: string,"in_doubt_since"?: string | null,"last_error"?: string | null,"lease_expires_at"?: string | null,"leased_by"?: string | null,"next_attempt_at"?: string | null,"provider_message_id"?: string | null,"queued_at"?: string | null,"resolution"?: string | null,"sent_at"?: string | null,"status": string,"updated_at"?: string
                   }
                   Update: {
-                    "address"?: string | null,"attempts"?: number,"campaign_id"?: string,"channel"?: string,"consent_checked_at"?: string | null,"consent_history_id"?: number | null,"created_at"?: string,"customer_id"?: string,"delivered_at"?: string | null,"failed_at"?: string | null,"id"?: string,"last_error"?: string | null,"lease_expires_at"?: string | null,"leased_by"?: string | null,"next_attempt_at"?: string | null,"provider_message_id"?: string | null,"queued_at"?: string | null,"sent_at"?: string | null,"status"?: string,"updated_at"?: string
+                    "address"?: string | null,"attempt_id"?: string | null,"attempt_started_at"?: string | null,"attempt_worker"?: string | null,"attempts"?: number,"campaign_id"?: string,"channel"?: string,"consent_checked_at"?: string | null,"consent_history_id"?: number | null,"created_at"?: string,"customer_id"?: string,"delivered_at"?: string | null,"failed_at"?: string | null,"id"?: string,"in_doubt_since"?: string | null,"last_error"?: string | null,"lease_expires_at"?: string | null,"leased_by"?: string | null,"next_attempt_at"?: string | null,"provider_message_id"?: string | null,"queued_at"?: string | null,"resolution"?: string | null,"sent_at"?: string | null,"status"?: string,"updated_at"?: string
                   }
                   Relationships: [
                     
                   ]
                 },"campaigns": {
                   Row: {
-                    "audience": NonNullable<Json>,"cancelled_at": string | null,"channel": string,"completed_at": string | null,"content": NonNullable<Json>,"created_at": string,"created_by": string | null,"id": string,"name": string,"purpose": string,"scheduled_at": string | null,"segment_id": string | null,"started_at": string | null,"status": string,"template_id": string | null,"template_version": number | null,"throttle_per_minute": number | null,"updated_at": string
+                    "audience": NonNullable<Json>,"cancelled_at": string | null,"channel": string,"completed_at": string | null,"content": NonNullable<Json>,"created_at": string,"created_by": string | null,"id": string,"local_send_time": string | null,"name": string,"purpose": string,"quiet_hours_override_by": string | null,"quiet_hours_override_reason": string | null,"scheduled_at": string | null,"segment_id": string | null,"send_window_end": string | null,"send_window_start": string | null,"started_at": string | null,"status": string,"template_id": string | null,"template_version": number | null,"throttle_per_minute": number | null,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "audience": NonNullable<Json>,"cancelled_at"?: string | null,"channel": string,"completed_at"?: string | null,"content": NonNullable<Json>,"created_at"?: string,"created_by"?: string | null,"id"?: string,"name": string,"purpose"?: string,"scheduled_at"?: string | null,"segment_id"?: string | null,"started_at"?: string | null,"status"?: string,"template_id"?: string | null,"template_version"?: number | null,"throttle_per_minute"?: number | null,"updated_at"?: string
+                    "audience": NonNullable<Json>,"cancelled_at"?: string | null,"channel": string,"completed_at"?: string | null,"content": NonNullable<Json>,"created_at"?: string,"created_by"?: string | null,"id"?: string,"local_send_time"?: string | null,"name": string,"purpose"?: string,"quiet_hours_override_by"?: string | null,"quiet_hours_override_reason"?: string | null,"scheduled_at"?: string | null,"segment_id"?: string | null,"send_window_end"?: string | null,"send_window_start"?: string | null,"started_at"?: string | null,"status"?: string,"template_id"?: string | null,"template_version"?: number | null,"throttle_per_minute"?: number | null,"updated_at"?: string
                   }
                   Update: {
-                    "audience"?: NonNullable<Json>,"cancelled_at"?: string | null,"channel"?: string,"completed_at"?: string | null,"content"?: NonNullable<Json>,"created_at"?: string,"created_by"?: string | null,"id"?: string,"name"?: string,"purpose"?: string,"scheduled_at"?: string | null,"segment_id"?: string | null,"started_at"?: string | null,"status"?: string,"template_id"?: string | null,"template_version"?: number | null,"throttle_per_minute"?: number | null,"updated_at"?: string
+                    "audience"?: NonNullable<Json>,"cancelled_at"?: string | null,"channel"?: string,"completed_at"?: string | null,"content"?: NonNullable<Json>,"created_at"?: string,"created_by"?: string | null,"id"?: string,"local_send_time"?: string | null,"name"?: string,"purpose"?: string,"quiet_hours_override_by"?: string | null,"quiet_hours_override_reason"?: string | null,"scheduled_at"?: string | null,"segment_id"?: string | null,"send_window_end"?: string | null,"send_window_start"?: string | null,"started_at"?: string | null,"status"?: string,"template_id"?: string | null,"template_version"?: number | null,"throttle_per_minute"?: number | null,"updated_at"?: string
                   }
                   Relationships: [
                     {
       foreignKeyName: "campaigns_created_by_fkey"
       columns: ["created_by"]
+isOneToOne: false
+      referencedRelation: "users"
+      referencedColumns: ["id"]
+    },{
+      foreignKeyName: "campaigns_quiet_hours_override_by_fkey"
+      columns: ["quiet_hours_override_by"]
 isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
@@ -303,12 +309,6 @@ isOneToOne: false
 isOneToOne: false
       referencedRelation: "users"
       referencedColumns: ["id"]
-    },{
-      foreignKeyName: "customer_consent_updated_by_fkey"
-      columns: ["updated_by"]
-isOneToOne: false
-      referencedRelation: "users"
-      referencedColumns: ["id"]
     }
                   ]
                 },"customer_consent_history": {
@@ -399,14 +399,14 @@ isOneToOne: false
                   ]
                 },"customer_risk_overrides": {
                   Row: {
-                    "created_at": string,"created_by": string | null,"customer_id": string,"expires_at": string | null,"id": string,"reason": string,"score": number
+                    "created_at": string,"created_by": string | null,"customer_id": string,"expires_at": string | null,"id": string,"reason": string,"revision": number,"score": number
                   }
                   ComputedFields: never
                   Insert: {
-                    "created_at"?: string,"created_by"?: string | null,"customer_id": string,"expires_at"?: string | null,"id"?: string,"reason": string,"score": number
+                    "created_at"?: string,"created_by"?: string | null,"customer_id": string,"expires_at"?: string | null,"id"?: string,"reason": string,"revision"?: number,"score": number
                   }
                   Update: {
-                    "created_at"?: string,"created_by"?: string | null,"customer_id"?: string,"expires_at"?: string | null,"id"?: string,"reason"?: string,"score"?: number
+                    "created_at"?: string,"created_by"?: string | null,"customer_id"?: string,"expires_at"?: string | null,"id"?: string,"reason"?: string,"revision"?: number,"score"?: number
                   }
                   Relationships: [
                     {
@@ -1053,14 +1053,14 @@ isOneToOne: false
                   ]
                 },"users": {
                   Row: {
-                    "account_manager_id": string | null,"city": string | null,"country_code": string | null,"created_at": string,"email": string | null,"erased_at": string | null,"full_name": string | null,"id": string,"lifetime_value": number | null,"phone": string | null,"preferred_contact_method": string | null,"region": string | null,"risk_score": number | null,"updated_at": string
+                    "account_manager_id": string | null,"city": string | null,"country_code": string | null,"created_at": string,"email": string | null,"erased_at": string | null,"full_name": string | null,"id": string,"lifetime_value": number | null,"phone": string | null,"preferred_contact_method": string | null,"region": string | null,"risk_score": number | null,"time_zone": string | null,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "account_manager_id"?: string | null,"city"?: string | null,"country_code"?: string | null,"created_at"?: string,"email"?: string | null,"erased_at"?: string | null,"full_name"?: string | null,"id": string,"lifetime_value"?: number | null,"phone"?: string | null,"preferred_contact_method"?: string | null,"region"?: string | null,"risk_score"?: number | null,"updated_at"?: string
+                    "account_manager_id"?: string | null,"city"?: string | null,"country_code"?: string | null,"created_at"?: string,"email"?: string | null,"erased_at"?: string | null,"full_name"?: string | null,"id": string,"lifetime_value"?: number | null,"phone"?: string | null,"preferred_contact_method"?: string | null,"region"?: string | null,"risk_score"?: number | null,"time_zone"?: string | null,"updated_at"?: string
                   }
                   Update: {
-                    "account_manager_id"?: string | null,"city"?: string | null,"country_code"?: string | null,"created_at"?: string,"email"?: string | null,"erased_at"?: string | null,"full_name"?: string | null,"id"?: string,"lifetime_value"?: number | null,"phone"?: string | null,"preferred_contact_method"?: string | null,"region"?: string | null,"risk_score"?: number | null,"updated_at"?: string
+                    "account_manager_id"?: string | null,"city"?: string | null,"country_code"?: string | null,"created_at"?: string,"email"?: string | null,"erased_at"?: string | null,"full_name"?: string | null,"id"?: string,"lifetime_value"?: number | null,"phone"?: string | null,"preferred_contact_method"?: string | null,"region"?: string | null,"risk_score"?: number | null,"time_zone"?: string | null,"updated_at"?: string
                   }
                   Relationships: [
                     {
@@ -1238,6 +1238,9 @@ isOneToOne: false
                            },
 "register_push_token":
 { Args: { "platform"?: string,"token": string }; Returns: Json
+                           },
+"release_held_recipients":
+{ Args: { "action": string,"campaign_id": string }; Returns: Json
                            },
 "resume_campaign":
 { Args: { "campaign_id": string }; Returns: Json

@@ -264,8 +264,11 @@ function foldIntoTables(text) {
       const ref = /REFERENCES (\S+?)\(/.exec(con[2])?.[1];
       if (!ref || !createdAt.has(ref) || createdAt.get(ref) <= createdAt.get(con[1])) {
         const t = createdAt.get(con[1]);
-        stmts[t] = stmts[t].replace(/\n\);$/, `,\n    CONSTRAINT ${con[2]}\n);`);
-        return;
+        // a table with storage parameters ends in `) WITH (...)`: its constraints stay ALTER TABLEs
+        if (/\n\);$/.test(stmts[t])) {
+          stmts[t] = stmts[t].replace(/\n\);$/, `,\n    CONSTRAINT ${con[2]}\n);`);
+          return;
+        }
       }
     }
     const ident = /^ALTER TABLE (\S+) ALTER COLUMN (\S+) ADD GENERATED (ALWAYS|BY DEFAULT) AS IDENTITY \(\n    SEQUENCE NAME (\S+)\n    START WITH 1\n    INCREMENT BY 1\n    NO MINVALUE\n    NO MAXVALUE\n    CACHE 1\n\);$/.exec(st);

@@ -37,7 +37,14 @@ create schema if not exists private;
 alter default privileges revoke execute on functions from public;
 alter default privileges in schema public revoke execute on functions from public;
 alter default privileges in schema public revoke execute on functions from anon, authenticated, service_role;
-alter default privileges in schema private revoke execute on functions from public;`,
+alter default privileges in schema private revoke execute on functions from public;
+-- Supabase's platform grants anon, authenticated and service_role everything created in public by
+-- default: take that back, so each object grants what each role needs (docs/api.md, grants).
+alter default privileges for role postgres in schema public revoke all on tables from public, anon, authenticated, service_role;
+alter default privileges for role postgres in schema public revoke all on sequences from public, anon, authenticated, service_role;
+alter default privileges for role postgres in schema public revoke all on functions from public, anon, authenticated, service_role;
+alter default privileges for role postgres in schema private revoke all on tables from public, anon, authenticated, service_role;
+alter default privileges for role postgres in schema private revoke all on sequences from public, anon, authenticated, service_role;`,
     objects: [
       "schema:private",
       "public.users", "public.equipment_categories", "public.equipment", "public.bookings",
@@ -137,6 +144,7 @@ customer_facts, evaluation, explanation, and its settings.`,
       "private.segment_settings", "private.segment_query", "private.segment_*", "public.validate_segment",
       "private.assert_valid_segment", "private.compile_segment*", "public.evaluate_segment",
       "private.explain_segment_node", "public.explain_segment_membership", "private.tg_segment_settings__apply",
+      "public.segment_whitelist",
     ],
   },
   {
@@ -162,6 +170,7 @@ customer_facts, evaluation, explanation, and its settings.`,
     objects: [
       "public.message_templates", "private.tg_message_templates__validate", "private.message_variables",
       "private.template_variables_used", "private.check_message_content",
+      "private.messaging_rules", "public.messaging_rules", "private.is_blank", "public.check_message_content",
     ],
   },
   {
@@ -174,13 +183,17 @@ campaign state machine.`,
       "public.sms_logs", "public.push_logs", "private.tg_campaigns__*", "private.tg_users__delete_recipients",
       "private.set_campaign_state", "public.pause_campaign", "public.resume_campaign", "public.cancel_campaign",
       "private.recipient_fate", "private.audience_counts", "private.freeze_audience", "public.freeze_campaign_audience",
+      "private.address_key", "private.check_campaign_content",
     ],
   },
   {
     feature: "push_tokens",
     title: "Push tokens",
     about: `Customers' Expo push tokens.`,
-    objects: ["public.customer_push_tokens"],
+    objects: [
+      "public.customer_push_tokens", "private.register_push_token", "public.register_push_token",
+      "private.unregister_push_token", "public.unregister_push_token",
+    ],
   },
   {
     feature: "messaging_queue",
@@ -192,6 +205,25 @@ rate buckets, and the dispatch settings.`,
       "private.rate_buckets", "private.take_tokens", "private.enqueue_recipients", "private.close_finished_campaigns",
       "private.queue_campaign", "private.claim_recipients", "private.complete_recipients", "public.queue_bulk_message",
       "public.message_preview_context",
+      "private.bulk_message_requests", "private.queue_campaign_once", "private.messaging_setting",
+    ],
+  },
+  {
+    feature: "delivery",
+    title: "Delivery: local time, quiet hours, in-doubt sends, one-click unsubscribe",
+    about: `When and whether a claimed message may leave: customers' time zones, campaign send
+windows and local send times, SMS quiet hours, attempts recorded before the provider call and
+in-doubt rows settled from provider evidence (or held for review), and signed one-click
+unsubscribe links (RFC 8058).`,
+    data: ["private.country_time_zones"],
+    objects: [
+      "private.country_time_zones", "private.is_time_zone", "private.tg_users__check_time_zone", "private.default_time_zone",
+      "private.customer_time_zone", "private.parse_local_time", "private.next_local_time", "private.local_window_open",
+      "private.next_send_opening", "private.channel_quiet_hours", "private.campaign_send_rules", "private.send_allowed",
+      "private.set_campaign_local_time", "private.schedule_local_send", "private.return_tokens",
+      "private.validate_delivery_setting", "private.mark_attempt_unknown", "private.complete_late",
+      "private.in_doubt_lookups", "private.resolve_in_doubt", "private.release_held_recipients",
+      "public.release_held_recipients", "private.unsubscribe_from_link", "private.unsubscribe_link_ttl_days",
     ],
   },
   {
@@ -204,6 +236,23 @@ consent changes, suppressions, and campaign statistics.`,
       "public.message_events", "public.suppressions", "private.provider_sync_state", "private.recipient_status_ranks",
       "private.provider_event_statuses", "private.apply_recipient_events", "private.apply_provider_consent",
       "private.ingest_*", "private.suppression_sync_since", "public.campaign_stats", "public.campaign_link_clicks",
+    ],
+  },
+  {
+    feature: "webhook_inbox",
+    title: "Webhook inbox",
+    about: `Provider webhooks stored verified and answered at once, applied by workers (two appliers,
+each on its half of the customers); the opt-out fast path applied before the answer; machine opens
+and bot clicks kept apart by settings; events rejected as inconsistent or ignored with a reason.`,
+    data: ["public.engagement_settings"],
+    objects: [
+      "private.webhook_inbox", "public.engagement_settings", "private.engagement_setting",
+      "private.tg_engagement_settings__validate", "private.tg_engagement_settings__refresh_facts",
+      "public.message_event_rejections", "private.sendgrid_classify", "private.accept_webhook",
+      "private.apply_sendgrid_contact_effects", "private.apply_sendgrid_contact_events", "private.apply_inbox_row",
+      "private.apply_webhook_inbox", "private.webhook_apply_parts", "private.mark_inbox_applied",
+      "private.apply_webhooks_job_command", "private.prune_webhook_inbox", "private.webhook_inbox_health",
+      "public.webhook_inbox_health",
     ],
   },
   {
@@ -258,7 +307,11 @@ scrubbing free text, suppressing erased addresses, and refusing consent for an e
       "private.address_hash", "private.audit_customer_export", "private.authorize_customer_export",
       "private.customer_data_section_names", "private.customer_data_sections", "private.scrub", "private.scrub_jsonb",
       "private.tg_users__suppress_erased", "private.tg_customer_consent__not_erased",
+      "private.tg_auth_users__delete_crm_user",
     ],
+    // auth.users is the Auth server's table (not dumped with public/private): its trigger is written here
+    after: `create trigger _100_delete_crm_user before delete on auth.users
+  for each row execute function private.tg_auth_users__delete_crm_user();`,
   },
   {
     feature: "cron_jobs",

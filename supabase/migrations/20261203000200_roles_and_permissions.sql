@@ -185,8 +185,6 @@ ALTER TABLE public.user_roles ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY user_roles_select_self_or_admin ON public.user_roles FOR SELECT TO authenticated USING (((user_id = ( SELECT auth.uid() AS uid)) OR ( SELECT private.is_admin() AS is_admin)));
 
-CREATE POLICY users_delete_admin ON public.users FOR DELETE TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
 CREATE POLICY users_insert_admin ON public.users FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_admin() AS is_admin));
 
 CREATE POLICY users_select_self_or_admin ON public.users FOR SELECT TO authenticated USING (((id = ( SELECT auth.uid() AS uid)) OR ( SELECT private.is_admin() AS is_admin)));
@@ -198,7 +196,7 @@ CREATE POLICY users_update_admin ON public.users FOR UPDATE TO authenticated USI
 -- ------------------------------------------------------------------------------------------------
 
 revoke all on table public.user_roles from public, anon, authenticated, service_role;
-grant select, truncate, references, trigger on table public.user_roles to authenticated;
+grant select on table public.user_roles to authenticated;
 grant all on table public.user_roles to service_role;
 revoke all on function
   private.assert_staff(text),

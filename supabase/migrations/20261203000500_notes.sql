@@ -57,7 +57,8 @@ CREATE POLICY customer_notes_update_admin ON public.customer_notes FOR UPDATE TO
 -- ------------------------------------------------------------------------------------------------
 
 revoke all on table public.customer_notes from public, anon, authenticated, service_role;
-grant all on table public.customer_notes to authenticated, service_role;
+grant select, insert, update, delete on table public.customer_notes to authenticated;
+grant all on table public.customer_notes to service_role;
 
 reset search_path;
 reset check_function_bodies;

@@ -46,7 +46,7 @@ begin
        into customers, next_after
       using q.texts, q.ints, q.nums, q.times, list_customers.after, list_customers.page_size + 1;
   exception when query_canceled then
-    raise exception using errcode = '57014', message = private.segment_timeout_message();
+    raise exception using errcode = '54001', message = private.segment_timeout_message(), detail = 'query_canceled (57014) by statement_timeout';
   end;
   return jsonb_build_object('customers', customers, 'next_after', next_after);
 end
@@ -89,7 +89,7 @@ COMMENT ON VIEW public.admin_customers IS 'Admin customer list: facts plus tags 
 -- ------------------------------------------------------------------------------------------------
 
 revoke all on table public.admin_customers from public, anon, authenticated, service_role;
-grant all on table public.admin_customers to authenticated, service_role;
+grant select on table public.admin_customers to authenticated, service_role;
 revoke all on function public.list_customers(jsonb,integer,uuid) from public, anon, authenticated, service_role;
 grant execute on function public.list_customers(jsonb,integer,uuid) to authenticated, service_role;
 

@@ -98,7 +98,8 @@ CREATE POLICY audit_log_select_admin ON public.audit_log FOR SELECT TO authentic
 revoke all on table public.audit_log from public, anon, authenticated, service_role;
 grant select on table public.audit_log to authenticated, service_role;
 revoke all on sequence public.audit_log_id_seq from public, anon, authenticated, service_role;
-grant select, update, usage on sequence public.audit_log_id_seq to anon, authenticated, service_role;
+grant select, usage on sequence public.audit_log_id_seq to authenticated;
+grant select, update, usage on sequence public.audit_log_id_seq to service_role;
 revoke all on function
   private.tg_audit(),
   private.tg_refuse_change(),

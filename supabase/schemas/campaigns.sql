@@ -53,7 +53,12 @@ CREATE TABLE public.campaign_recipients (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     consent_checked_at timestamp with time zone,
-    CONSTRAINT campaign_recipients_status_is_known CHECK ((status = ANY (ARRAY['queued'::text, 'sending'::text, 'sent'::text, 'delivered'::text, 'deferred'::text, 'opened'::text, 'clicked'::text, 'bounced'::text, 'dropped'::text, 'failed'::text, 'unsubscribed'::text, 'spam_reported'::text, 'cancelled'::text, 'skipped_no_consent'::text, 'skipped_suppressed'::text, 'skipped_no_address'::text, 'skipped_frequency_cap'::text]))),
+    attempt_id uuid,
+    attempt_started_at timestamp with time zone,
+    attempt_worker text,
+    in_doubt_since timestamp with time zone,
+    resolution text,
+    CONSTRAINT campaign_recipients_status_is_known CHECK ((status = ANY (ARRAY['queued'::text, 'sending'::text, 'in_doubt'::text, 'held'::text, 'sent'::text, 'delivered'::text, 'deferred'::text, 'opened'::text, 'clicked'::text, 'bounced'::text, 'dropped'::text, 'failed'::text, 'unsubscribed'::text, 'spam_reported'::text, 'cancelled'::text, 'skipped_no_consent'::text, 'skipped_suppressed'::text, 'skipped_no_address'::text, 'skipped_duplicate_address'::text, 'skipped_frequency_cap'::text]))),
     CONSTRAINT campaign_recipients_one_per_member UNIQUE (campaign_id, customer_id, channel),
     CONSTRAINT campaign_recipients_pkey PRIMARY KEY (id)
 );
@@ -61,6 +66,10 @@ CREATE TABLE public.campaign_recipients (
 COMMENT ON COLUMN public.campaign_recipients.consent_history_id IS 'The customer_consent_history row that allowed the send (checked again when it leaves).';
 
 COMMENT ON COLUMN public.campaign_recipients.consent_checked_at IS 'When claim_recipients re-checked consent and suppression before the send.';
+
+COMMENT ON COLUMN public.campaign_recipients.attempt_id IS 'The last attempt, recorded (committed) before the provider call: a row whose worker died is in doubt, not unclaimed.';
+
+COMMENT ON COLUMN public.campaign_recipients.resolution IS 'How an in-doubt attempt was resolved, from which evidence.';
 
 CREATE TABLE public.campaigns (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
@@ -81,13 +90,21 @@ CREATE TABLE public.campaigns (
     completed_at timestamp with time zone,
     cancelled_at timestamp with time zone,
     purpose text DEFAULT 'marketing'::text NOT NULL,
+    send_window_start time without time zone,
+    send_window_end time without time zone,
+    local_send_time time without time zone,
+    quiet_hours_override_reason text,
+    quiet_hours_override_by uuid,
     CONSTRAINT campaigns_channel_is_email_sms_or_push CHECK ((channel = ANY (ARRAY['email'::text, 'sms'::text, 'push'::text]))),
     CONSTRAINT campaigns_name_length_1_to_200 CHECK (((char_length(btrim(name)) >= 1) AND (char_length(btrim(name)) <= 200))),
     CONSTRAINT campaigns_purpose_is_known CHECK ((purpose = ANY (ARRAY['marketing'::text, 'consent_confirmation'::text]))),
+    CONSTRAINT campaigns_send_window_not_empty CHECK (((send_window_start IS DISTINCT FROM send_window_end) OR (send_window_start IS NULL))),
+    CONSTRAINT campaigns_send_window_start_and_end CHECK (((send_window_start IS NULL) = (send_window_end IS NULL))),
     CONSTRAINT campaigns_status_is_known CHECK ((status = ANY (ARRAY['draft'::text, 'scheduled'::text, 'sending'::text, 'paused'::text, 'sent'::text, 'cancelled'::text]))),
     CONSTRAINT campaigns_throttle_per_minute_1_to_100000 CHECK (((throttle_per_minute >= 1) AND (throttle_per_minute <= 100000))),
     CONSTRAINT campaigns_pkey PRIMARY KEY (id),
     CONSTRAINT campaigns_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(id) ON DELETE SET NULL,
+    CONSTRAINT campaigns_quiet_hours_override_by_fkey FOREIGN KEY (quiet_hours_override_by) REFERENCES public.users(id) ON DELETE SET NULL,
     CONSTRAINT campaigns_segment_id_fkey FOREIGN KEY (segment_id) REFERENCES public.customer_segments(id) ON DELETE SET NULL,
     CONSTRAINT campaigns_template_id_fkey FOREIGN KEY (template_id) REFERENCES public.message_templates(id) ON DELETE SET NULL
 );
@@ -95,6 +112,12 @@ CREATE TABLE public.campaigns (
 COMMENT ON COLUMN public.campaigns.content IS 'Frozen copy of what is sent: {"subject","text","html"}; later template edits do not change it.';
 
 COMMENT ON COLUMN public.campaigns.purpose IS 'marketing: needs consent at enqueue and send; consent_confirmation: the double opt-in message itself (transactional, consent-exempt, never suppressed-exempt).';
+
+COMMENT ON COLUMN public.campaigns.send_window_start IS 'Send only between send_window_start and send_window_end in each recipient''s local time (may cross midnight).';
+
+COMMENT ON COLUMN public.campaigns.local_send_time IS 'Send at this local time for each recipient (the first such time at or after scheduled_at).';
+
+COMMENT ON COLUMN public.campaigns.quiet_hours_override_reason IS 'Set when the campaign ignores the channel''s quiet hours (audited).';
 
 CREATE TABLE public.push_logs (
     id uuid DEFAULT gen_random_uuid() NOT NULL,
@@ -139,6 +162,8 @@ CREATE INDEX campaign_recipients_customer_idx ON public.campaign_recipients USIN
 
 CREATE INDEX campaign_recipients_due_idx ON public.campaign_recipients USING btree (campaign_id, next_attempt_at) WHERE (status = 'queued'::text);
 
+CREATE INDEX campaign_recipients_in_doubt_idx ON public.campaign_recipients USING btree (channel, in_doubt_since) WHERE (status = ANY (ARRAY['in_doubt'::text, 'held'::text]));
+
 CREATE INDEX campaign_recipients_leased_idx ON public.campaign_recipients USING btree (campaign_id, lease_expires_at) WHERE (status = 'sending'::text);
 
 CREATE INDEX campaign_recipients_provider_message_id_idx ON public.campaign_recipients USING btree (provider_message_id) WHERE (provider_message_id IS NOT NULL);
@@ -146,6 +171,8 @@ CREATE INDEX campaign_recipients_provider_message_id_idx ON public.campaign_reci
 CREATE INDEX campaigns_active_idx ON public.campaigns USING btree (channel, status) WHERE (status = ANY (ARRAY['scheduled'::text, 'sending'::text]));
 
 CREATE INDEX campaigns_created_by_idx ON public.campaigns USING btree (created_by);
+
+CREATE INDEX campaigns_quiet_hours_override_by_idx ON public.campaigns USING btree (quiet_hours_override_by);
 
 CREATE INDEX campaigns_segment_id_idx ON public.campaigns USING btree (segment_id);
 
@@ -184,6 +211,16 @@ ALTER TABLE ONLY public.email_logs
 -- Functions and views
 -- ------------------------------------------------------------------------------------------------
 
+CREATE FUNCTION private.address_key(channel text, address text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select case address_key.channel
+           when 'sms' then nullif(regexp_replace(address_key.address, '[^0-9+]', '', 'g'), '')
+           when 'email' then lower(btrim(address_key.address))
+           else btrim(address_key.address) end
+$$;
+
 CREATE FUNCTION private.audience_counts(audience_id uuid, channels text[] DEFAULT ARRAY['email'::text, 'sms'::text, 'push'::text]) RETURNS jsonb
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO ''
@@ -210,6 +247,51 @@ CREATE FUNCTION private.audience_counts(audience_id uuid, channels text[] DEFAUL
                 left join public.suppressions s on s.channel = ch and s.address_key = lower(a.address)
                where m.audience_id = audience_counts.audience_id) f
     ) c
+$$;
+
+CREATE FUNCTION private.check_campaign_content(channel text, content jsonb) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+declare
+  rules jsonb := private.messaging_rules() -> 'content' -> check_campaign_content.channel;
+  c jsonb := check_campaign_content.content;
+  k text;
+  rule jsonb;
+begin
+  if rules is null then
+    raise exception using errcode = '22023', message = 'channel: must be one of email, sms, push';
+  end if;
+  if jsonb_typeof(c) is distinct from 'object' then
+    raise exception using errcode = '22023', message = 'content: must be an object';
+  end if;
+  select x into k from jsonb_object_keys(c) x where not rules ? x order by x limit 1;
+  if k is not null then
+    raise exception using errcode = '22023',
+      message = format('content.%s: not part of %s content; use %s', k, check_campaign_content.channel,
+                       (select string_agg(f, ', ') from jsonb_object_keys(rules) f));
+  end if;
+  for k, rule in select * from jsonb_each(rules) loop
+    if c ? k and jsonb_typeof(c -> k) <> 'string' then
+      raise exception using errcode = '22023', message = format('content.%s: must be a string', k);
+    end if;
+    if (rule ->> 'required')::boolean and private.is_blank(c ->> k) then
+      raise exception using errcode = '22023', message = case
+        when k = 'subject' then 'content.subject: an email needs a subject'
+        else format('content.%s: is required', k) end;
+    end if;
+  end loop;
+  begin
+    perform private.check_message_content(check_campaign_content.channel, c ->> 'subject', c ->> 'text', c ->> 'html', null);
+  exception when sqlstate '22023' then
+    raise exception using errcode = '22023',
+      message = 'content.' || replace(replace(sqlerrm, 'body_text:', 'text:'), 'body_html:', 'html:');
+  end;
+  if c ? 'title' and char_length(c ->> 'title') > (rules -> 'title' ->> 'max_chars')::integer then
+    raise exception using errcode = '22023',
+      message = format('content.title: a %s title is at most %s characters', check_campaign_content.channel, rules -> 'title' ->> 'max_chars');
+  end if;
+end
 $$;
 
 CREATE FUNCTION private.freeze_audience(audience jsonb, campaign_id uuid DEFAULT NULL::uuid, channels text[] DEFAULT ARRAY['email'::text, 'sms'::text, 'push'::text]) RETURNS uuid
@@ -323,7 +405,7 @@ begin
   perform private.assert_staff('communications');
   select * into c from public.campaigns where id = set_campaign_state.campaign_id for update;
   if not found then
-    raise exception using errcode = 'P0002', message = format('campaign_id: no campaign %s', set_campaign_state.campaign_id);
+    raise sqlstate 'PT404' using detail = 'no_data_found (P0002)', message = format('campaign_id: no campaign %s', set_campaign_state.campaign_id);
   end if;
   case set_campaign_state.action
     when 'pause' then
@@ -363,7 +445,7 @@ begin
     or (old.status = 'scheduled' and new.status in ('sending', 'paused', 'cancelled'))
     or (old.status = 'sending' and new.status in ('paused', 'sent', 'cancelled'))
     or (old.status = 'paused' and new.status in ('sending', 'scheduled', 'cancelled'))) then
-    raise exception using errcode = '55000',
+    raise sqlstate 'PT409' using detail = 'object_not_in_prerequisite_state (55000)',
       message = format('status: a %s campaign cannot become %s', old.status, new.status);
   end if;
   if new.status = 'sending' and old.status <> 'sending' then
@@ -500,7 +582,9 @@ grant select, insert, update, delete on table
   public.sms_logs
 to service_role;
 revoke all on function
+  private.address_key(text,text),
   private.audience_counts(uuid,text[]),
+  private.check_campaign_content(text,jsonb),
   private.freeze_audience(jsonb,uuid,text[]),
   private.recipient_fate(boolean,boolean,text,boolean),
   private.set_campaign_state(uuid,text),
@@ -513,6 +597,8 @@ revoke all on function
   public.resume_campaign(uuid)
 from public, anon, authenticated, service_role;
 grant execute on function
+  private.address_key(text,text),
+  private.check_campaign_content(text,jsonb),
   private.freeze_audience(jsonb,uuid,text[]),
   private.recipient_fate(boolean,boolean,text,boolean),
   private.set_campaign_state(uuid,text),

@@ -63,9 +63,10 @@ CREATE TABLE public.customer_consent (
     CONSTRAINT customer_consent_note_max_2000 CHECK ((char_length(note) <= 2000)),
     CONSTRAINT customer_consent_source_is_known CHECK ((source = ANY (ARRAY['admin'::text, 'self_service'::text, 'signup'::text, 'import'::text, 'sendgrid'::text, 'twilio_inbound'::text, 'twilio_status'::text, 'system'::text]))),
     CONSTRAINT customer_consent_pkey PRIMARY KEY (customer_id, channel),
-    CONSTRAINT customer_consent_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE,
-    CONSTRAINT customer_consent_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES public.users(id) ON DELETE SET NULL
+    CONSTRAINT customer_consent_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.users(id) ON DELETE CASCADE
 );
+
+COMMENT ON COLUMN public.customer_consent.updated_by IS 'Who recorded the current state (auth uid); kept after that user is deleted, like customer_consent_history.changed_by.';
 
 COMMENT ON COLUMN public.customer_consent.override_audit_id IS 'The audit_log row of the override (override_opt_out) that allowed re-consent after the customer''s own opt-out.';
 
@@ -726,10 +727,8 @@ revoke all on sequence
   public.consent_texts_id_seq,
   public.customer_consent_history_id_seq
 from public, anon, authenticated, service_role;
-grant select, update, usage on sequence
-  public.consent_texts_id_seq,
-  public.customer_consent_history_id_seq
-to anon, authenticated, service_role;
+grant select, usage on sequence public.customer_consent_history_id_seq to authenticated;
+grant select, update, usage on sequence public.customer_consent_history_id_seq to service_role;
 revoke all on function
   private.apply_sms_keyword(text,boolean,text,text),
   private.assert_opt_out_precedence(uuid,text,text,bigint),

@@ -136,9 +136,10 @@ grant execute on function private.prune_cron_history(interval) to service_role;
 -- Schedules
 -- ------------------------------------------------------------------------------------------------
 
-select cron.unschedule(j.jobid) from cron.job j where j.jobname in ('crm_expire_risk_overrides', 'crm_prune_cron_history', 'crm_refresh_segments', 'crm_score_customers', 'crm_timeline_counts_compact');
+select cron.unschedule(j.jobid) from cron.job j where j.jobname in ('crm_expire_risk_overrides', 'crm_prune_cron_history', 'crm_prune_webhook_inbox', 'crm_refresh_segments', 'crm_score_customers', 'crm_timeline_counts_compact');
 select cron.schedule('crm_expire_risk_overrides', '*/5 * * * *', 'select private.expire_risk_overrides()');
 select cron.schedule('crm_prune_cron_history', '45 3 * * *', 'select private.prune_cron_history()');
+select cron.schedule('crm_prune_webhook_inbox', '50 3 * * *', 'select private.prune_webhook_inbox()');
 select cron.schedule('crm_refresh_segments', '30 2 * * *', 'select private.refresh_auto_segments()');
 select cron.schedule('crm_score_customers', '15 2 * * *', 'select private.run_nightly_scoring()');
 select cron.schedule('crm_timeline_counts_compact', '* * * * *', 'select private.compact_timeline_counts()');

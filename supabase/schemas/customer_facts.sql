@@ -45,16 +45,17 @@ CREATE FUNCTION private.customer_engagement(customer_ids uuid[]) RETURNS TABLE(c
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO ''
     AS $$
+declare
+  machine_opens boolean := coalesce((private.engagement_setting('count_machine_opens') #>> '{}')::boolean, false);
+  bot_clicks boolean := coalesce((private.engagement_setting('count_bot_clicks') #>> '{}')::boolean, false);
 begin
-  if to_regclass('public.message_events') is null or to_regclass('private.provider_event_statuses') is null then
-    return;
-  end if;
   return query
   select e.customer_id, max(e.occurred_at),
          (count(distinct e.campaign_id) filter (where e.occurred_at >= now() - interval '90 days'))::integer
     from public.message_events e
-    join private.provider_event_statuses m on m.provider = e.provider and m.event = e.event and m.status in ('opened', 'clicked')
-   where e.customer_id is not null
+   where e.event in ('open', 'click', 'read', 'machine_open', 'bot_click')
+     and (e.event in ('open', 'click', 'read') or (e.event = 'machine_open' and machine_opens) or (e.event = 'bot_click' and bot_clicks))
+     and e.customer_id is not null
      and (customer_engagement.customer_ids is null or e.customer_id = any (customer_engagement.customer_ids))
    group by e.customer_id;
 end
@@ -446,7 +447,9 @@ CREATE FUNCTION private.tg_message_events__facts() RETURNS trigger
 declare
   ids uuid[];
 begin
-  select array_agg(distinct n.customer_id) into ids from new_rows n where n.customer_id is not null;
+  select array_agg(distinct n.customer_id) into ids
+    from new_rows n
+   where n.customer_id is not null and n.event in ('open', 'click', 'read', 'machine_open', 'bot_click');
   if ids is not null then
     perform private.refresh_engagement_facts(ids);
   end if;

@@ -356,6 +356,28 @@ CREATE FUNCTION private.scrub_jsonb(value jsonb, needles text[]) RETURNS jsonb
               else private.scrub(scrub_jsonb.value::text, scrub_jsonb.needles)::jsonb end
 $$;
 
+CREATE FUNCTION private.tg_auth_users__delete_crm_user() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  staff_roles text[];
+begin
+  if not exists (select 1 from public.users u where u.id = old.id) then
+    return old;  -- an auth user without a CRM profile
+  end if;
+  select coalesce(array_agg(r.role order by r.role), '{}') into staff_roles
+    from public.user_roles r where r.user_id = old.id;
+  delete from public.users u where u.id = old.id;
+  -- the deletion itself is audited; no personal data beyond the id
+  perform private.write_audit('delete', 'users', old.id::text, null, null,
+    jsonb_build_object('via', 'auth.users', 'db_user', session_user, 'staff_roles', to_jsonb(staff_roles)));
+  return old;
+end
+$$;
+
+COMMENT ON FUNCTION private.tg_auth_users__delete_crm_user() IS 'Before a user is deleted from auth.users (by the Auth server, as supabase_auth_admin): deletes the CRM''s users row as postgres, so the cascade and its triggers run with the CRM owner''s rights, and audits the deletion.';
+
 CREATE FUNCTION private.tg_customer_consent__not_erased() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
@@ -443,6 +465,7 @@ revoke all on function
   private.erase_person(uuid,text),
   private.scrub_jsonb(jsonb,text[]),
   private.scrub(text,text[]),
+  private.tg_auth_users__delete_crm_user(),
   private.tg_customer_consent__not_erased(),
   private.tg_users__suppress_erased(),
   public.erase_customer(uuid,text),
@@ -460,6 +483,9 @@ grant execute on function
   public.erase_customer(uuid,text),
   public.export_customer_data(uuid)
 to authenticated, service_role;
+
+create trigger _100_delete_crm_user before delete on auth.users
+  for each row execute function private.tg_auth_users__delete_crm_user();
 
 reset search_path;
 reset check_function_bodies;

@@ -12,6 +12,17 @@ set search_path = '';              -- every name below is schema-qualified
 -- Tables, constraints and indexes
 -- ------------------------------------------------------------------------------------------------
 
+CREATE TABLE private.bulk_message_requests (
+    caller uuid NOT NULL,
+    idempotency_key text NOT NULL,
+    request_hash text NOT NULL,
+    response jsonb,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT bulk_message_requests_pkey PRIMARY KEY (caller, idempotency_key)
+);
+
+COMMENT ON TABLE private.bulk_message_requests IS 'The first answer per (caller, Idempotency-Key), kept 24 hours; a repeat of the same request gets it again.';
+
 CREATE TABLE private.rate_buckets (
     key text NOT NULL,
     tokens double precision NOT NULL,
@@ -25,12 +36,14 @@ CREATE TABLE public.messaging_settings (
     value jsonb NOT NULL,
     updated_by uuid DEFAULT auth.uid(),
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT messaging_settings_key_is_known CHECK ((key = ANY (ARRAY['frequency_cap'::text, 'dispatch'::text]))),
+    CONSTRAINT messaging_settings_key_is_known CHECK ((key = ANY (ARRAY['frequency_cap'::text, 'dispatch'::text, 'quiet_hours'::text, 'default_time_zone'::text, 'in_doubt'::text, 'unsubscribe'::text]))),
     CONSTRAINT messaging_settings_pkey PRIMARY KEY (key),
     CONSTRAINT messaging_settings_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES public.users(id) ON DELETE SET NULL
 );
 
-COMMENT ON TABLE public.messaging_settings IS 'frequency_cap: {"email":{"max":3,"days":7},...} (off unless set); dispatch: {"max_attempts":5,"lease_seconds":60,"base_backoff_seconds":5}';
+COMMENT ON TABLE public.messaging_settings IS 'frequency_cap: {"email":{"max":3,"days":7},...} (off unless set); dispatch: {"max_attempts":5,"lease_seconds":60,"base_backoff_seconds":5}; quiet_hours: {"sms":{"start":"21:00","end":"08:00"}} (the default; "sms":null turns it off); default_time_zone: "Europe/Oslo"; in_doubt: {"email":{"wait_seconds":300,"then":"resend"},"sms":{"wait_seconds":300,"then":"hold"},"push":{...},"settle_seconds":30}; unsubscribe: {"link_ttl_days":90}';
+
+CREATE INDEX bulk_message_requests_created_at_idx ON private.bulk_message_requests USING btree (created_at);
 
 CREATE INDEX messaging_settings_updated_by_idx ON public.messaging_settings USING btree (updated_by);
 
@@ -44,12 +57,23 @@ CREATE FUNCTION private.claim_recipients(worker text, channel text, max_batch in
     AS $$
 declare
   camp record;
+  rules record;
   budget integer := claim_recipients.max_batch;
   wanted integer;
+  granted integer;
+  sending integer;
   lease interval := make_interval(secs => coalesce(claim_recipients.lease_seconds, private.dispatch_setting('lease_seconds', 60)));
   claimed uuid[] := array[]::uuid[];
   batch uuid[];
+  attempt uuid := gen_random_uuid();
 begin
+  -- a lease that ran out after its attempt was recorded: the provider may have it
+  update public.campaign_recipients r
+     set status = case when r.attempt_id is null then 'queued' else 'in_doubt' end,
+         in_doubt_since = case when r.attempt_id is null then null else clock_timestamp() end,
+         leased_by = null, lease_expires_at = null, updated_at = now()
+   where r.status = 'sending' and r.channel = claim_recipients.channel and r.lease_expires_at < clock_timestamp();
+
   if exists (select 1 from private.rate_buckets b where b.key = 'provider:' || claim_recipients.channel and b.blocked_until > clock_timestamp()) then
     return;
   end if;
@@ -63,29 +87,32 @@ begin
   loop
     exit when budget <= 0;
     wanted := budget;
+    granted := null;
     if camp.throttle_per_minute is not null then
       -- never take more tokens than there is due work
       wanted := least(wanted, (select count(*) from (
                   select 1 from public.campaign_recipients r
-                   where r.campaign_id = camp.id
-                     and ((r.status = 'queued' and r.next_attempt_at <= now()) or (r.status = 'sending' and r.lease_expires_at < clock_timestamp()))
+                   where r.campaign_id = camp.id and r.status = 'queued' and r.next_attempt_at <= now()
                    limit budget) d)::integer);
       continue when wanted = 0;
       wanted := private.take_tokens('campaign:' || camp.id, wanted, camp.throttle_per_minute);
       continue when wanted = 0;
+      granted := wanted;
     end if;
+    rules := private.campaign_send_rules(camp.id);
 
     with due as (
       select r.id from public.campaign_recipients r
-       where r.campaign_id = camp.id
-         and ((r.status = 'queued' and r.next_attempt_at <= now()) or (r.status = 'sending' and r.lease_expires_at < clock_timestamp()))
+       where r.campaign_id = camp.id and r.status = 'queued' and r.next_attempt_at <= now()
        order by r.next_attempt_at
        limit wanted
        for update skip locked
     ), checked as (
       select d.id,
-             case when camp.purpose = 'consent_confirmation' then
-                    -- transactional: the request must still be pending; suppressions still apply
+             case when rules.windowed and not private.send_allowed(z.tz, clock_timestamp(), rules.window_start, rules.window_end,
+                                                                     rules.quiet_start, rules.quiet_end) then 'deferred'
+                  when camp.purpose = 'consent_confirmation' then
+                    -- (h11) transactional: the request must still be pending; suppressions still apply
                     case when not exists (select 1 from public.consent_confirmations k
                                            where k.recipient_id = d.id and k.status = 'pending' and k.expires_at > now()) then 'cancelled'
                          when s.id is not null then 'skipped_suppressed'
@@ -95,27 +122,42 @@ begin
                   when s.id is not null then 'skipped_suppressed'
                   when r.address is null then 'skipped_no_address'
                   else 'queued' end as fate,
+             z.tz,
              case when camp.purpose = 'consent_confirmation' then null else cc.consent_history_id end as consent_history_id
         from due d
         join public.campaign_recipients r on r.id = d.id
+        join public.users u on u.id = r.customer_id
+        cross join lateral (select case when rules.windowed then private.customer_time_zone(u.time_zone, u.country_code, u.region) end as tz) z
         left join public.customer_consent cc on cc.customer_id = r.customer_id and cc.channel = r.channel
         left join public.suppressions s on s.channel = r.channel and s.address_key = lower(r.address)
     ), updated as (
       update public.campaign_recipients r
-         set status = case when ch.fate = 'queued' then 'sending' else ch.fate end,
-             consent_history_id = ch.consent_history_id,
-             consent_checked_at = clock_timestamp(),
+         set status = case when ch.fate in ('queued', 'deferred') then case when ch.fate = 'queued' then 'sending' else 'queued' end
+                           else ch.fate end,
+             consent_history_id = case when ch.fate = 'deferred' then r.consent_history_id else ch.consent_history_id end,
+             consent_checked_at = case when ch.fate = 'deferred' then r.consent_checked_at else clock_timestamp() end,
              attempts = r.attempts + case when ch.fate = 'queued' then 1 else 0 end,
+             next_attempt_at = case when ch.fate = 'deferred'
+               then coalesce(private.next_send_opening(ch.tz, clock_timestamp(), rules.window_start, rules.window_end, rules.quiet_start, rules.quiet_end), 'infinity')
+               else r.next_attempt_at end,
              lease_expires_at = case when ch.fate = 'queued' then clock_timestamp() + lease end,
              leased_by = case when ch.fate = 'queued' then claim_recipients.worker end,
+             attempt_id = case when ch.fate = 'queued' then attempt else r.attempt_id end,
+             attempt_started_at = case when ch.fate = 'queued' then clock_timestamp() else r.attempt_started_at end,
+             attempt_worker = case when ch.fate = 'queued' then claim_recipients.worker else r.attempt_worker end,
              updated_at = now()
         from checked ch
        where r.id = ch.id
-      returning r.id, r.status
+      returning r.id, r.status, ch.fate
     )
-    select coalesce(array_agg(u.id) filter (where u.status = 'sending'), array[]::uuid[]), count(*)::integer
-      into batch, wanted
+    select coalesce(array_agg(u.id) filter (where u.status = 'sending'), array[]::uuid[]),
+           (count(*) filter (where u.fate <> 'deferred'))::integer,
+           (count(*) filter (where u.status = 'sending'))::integer
+      into batch, wanted, sending
       from updated u;
+    if granted is not null then
+      perform private.return_tokens('campaign:' || camp.id, granted - sending, camp.throttle_per_minute);
+    end if;
     claimed := claimed || batch;
     budget := budget - wanted;
     if camp.purpose = 'consent_confirmation' then
@@ -143,7 +185,8 @@ CREATE FUNCTION private.close_finished_campaigns(campaign_ids uuid[]) RETURNS vo
   update public.campaigns c set status = 'sent'
    where c.id = any(close_finished_campaigns.campaign_ids)
      and c.status = 'sending'
-     and not exists (select 1 from public.campaign_recipients r where r.campaign_id = c.id and r.status in ('queued', 'sending'))
+     and not exists (select 1 from public.campaign_recipients r
+                      where r.campaign_id = c.id and r.status in ('queued', 'sending', 'in_doubt', 'held'))
 $$;
 
 CREATE FUNCTION private.complete_recipients(worker text, results jsonb) RETURNS jsonb
@@ -265,19 +308,38 @@ CREATE FUNCTION private.enqueue_recipients(campaign_id uuid, audience_id uuid) R
     SET search_path TO ''
     AS $$
 declare
+  -- up to this many members, the cap locks each (customer, channel); above, the whole channel
+  per_customer_lock_limit constant integer := 100;
   c public.campaigns;
   cap_max integer;
   cap_days integer;
+  member_count integer;
   result jsonb;
 begin
   select * into c from public.campaigns where id = enqueue_recipients.campaign_id;
+  select a.count into member_count from public.campaign_audiences a where a.id = enqueue_recipients.audience_id;
   -- a large audience was just written: fresh statistics let the planner hash-join it
-  if (select a.count from public.campaign_audiences a where a.id = enqueue_recipients.audience_id) > 10000 then
+  if member_count > 10000 then
     analyze public.campaign_audience_members;
   end if;
   select (s.value -> c.channel ->> 'max')::integer, (s.value -> c.channel ->> 'days')::integer
     into cap_max, cap_days
     from public.messaging_settings s where s.key = 'frequency_cap' and s.value ? c.channel;
+
+  -- The cap is decided under a lock per customer and channel held to commit: a parallel campaign
+  -- waits here, then counts what this one queued (each statement sees what committed before it).
+  -- Large audiences take the channel exclusively instead (the lock table is finite); small ones
+  -- hold it shared, so the two kinds exclude each other. Keys in order: no deadlock.
+  if cap_max is not null then
+    if member_count <= per_customer_lock_limit then
+      perform pg_advisory_xact_lock_shared(hashtextextended('crm.frequency_cap:' || c.channel, 0));
+      perform pg_advisory_xact_lock(hashtext('crm.frequency_cap:' || c.channel), k.key)
+         from (select distinct hashtext(m.customer_id::text) as key from public.campaign_audience_members m
+                where m.audience_id = enqueue_recipients.audience_id order by 1) k;
+    else
+      perform pg_advisory_xact_lock(hashtextextended('crm.frequency_cap:' || c.channel, 0));
+    end if;
+  end if;
 
   with recent as (
     select r.customer_id, count(*) as n
@@ -285,20 +347,14 @@ begin
      where cap_max is not null
        and r.channel = c.channel
        and r.created_at > now() - make_interval(days => cap_days)
-       and r.status in ('queued', 'sending', 'sent', 'delivered', 'deferred', 'opened', 'clicked', 'bounced', 'unsubscribed', 'spam_reported')
+       -- in_doubt and held (h12a) may have left: they count
+       and r.status in ('queued', 'sending', 'in_doubt', 'held', 'sent', 'delivered', 'deferred', 'opened', 'clicked', 'bounced',
+                        'unsubscribed', 'spam_reported')
      group by r.customer_id
-  ), inserted as (
-    insert into public.campaign_recipients (campaign_id, customer_id, channel, address, status, consent_history_id, next_attempt_at, queued_at)
-    select c.id, m.customer_id, c.channel, a.address,
-           -- private.recipient_fate, inlined: a function call per member would dominate at a million
-           case when cc.enabled is not true then 'skipped_no_consent'
-                when s.id is not null then 'skipped_suppressed'
-                when a.address is null then 'skipped_no_address'
-                when coalesce(recent.n, 0) >= cap_max then 'skipped_frequency_cap'
-                else 'queued' end,
-           cc.consent_history_id,
-           coalesce(c.scheduled_at, now()),
-           now()
+  ), members as (
+    select m.customer_id, a.address, cc.enabled, cc.consent_history_id, s.id as suppression_id,
+           coalesce(recent.n, 0) >= cap_max as capped,
+           (cc.enabled is true and s.id is null and a.address is not null) as reachable
       from public.campaign_audience_members m
       join public.users u on u.id = m.customer_id
       left join public.customer_consent cc on cc.customer_id = m.customer_id and cc.channel = c.channel
@@ -309,6 +365,31 @@ begin
       left join public.suppressions s on s.channel = c.channel and s.address_key = lower(a.address)
       left join recent on recent.customer_id = m.customer_id
      where m.audience_id = enqueue_recipients.audience_id
+  ), ranked as (
+    -- of the reachable members sharing an address, one gets the message: one not capped first
+    select m.*,
+           row_number() over w as address_rank,
+           first_value(m.customer_id) over w as address_winner
+      from members m
+    window w as (partition by m.reachable, case when m.reachable then private.address_key(c.channel, m.address) end
+                 order by m.capped nulls first, m.customer_id)
+  ), inserted as (
+    insert into public.campaign_recipients (campaign_id, customer_id, channel, address, status, consent_history_id,
+                                            next_attempt_at, queued_at, last_error)
+    select c.id, m.customer_id, c.channel, m.address,
+           -- private.recipient_fate, inlined: a function call per member would dominate at a million
+           case when m.enabled is not true then 'skipped_no_consent'
+                when m.suppression_id is not null then 'skipped_suppressed'
+                when m.address is null then 'skipped_no_address'
+                when m.address_rank > 1 then 'skipped_duplicate_address'
+                when m.capped then 'skipped_frequency_cap'
+                else 'queued' end,
+           m.consent_history_id,
+           coalesce(c.scheduled_at, now()),
+           now(),
+           case when m.reachable and m.address_rank > 1
+                then format('address shared with customer %s, who gets this campaign''s message', m.address_winner) end
+      from ranked m
      -- in key order, the unique and per-customer indexes are filled front to back, not scattered
      order by m.customer_id
     returning status
@@ -320,11 +401,19 @@ begin
              'no_consent', count(*) filter (where status = 'skipped_no_consent'),
              'suppressed', count(*) filter (where status = 'skipped_suppressed'),
              'no_address', count(*) filter (where status = 'skipped_no_address'),
+             'duplicate_address', count(*) filter (where status = 'skipped_duplicate_address'),
              'frequency_cap', count(*) filter (where status = 'skipped_frequency_cap')))
     into result
     from inserted;
   return result;
 end
+$$;
+
+CREATE FUNCTION private.messaging_setting(key text) RETURNS jsonb
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select s.value from public.messaging_settings s where s.key = messaging_setting.key
 $$;
 
 CREATE FUNCTION private.queue_campaign(request jsonb) RETURNS jsonb
@@ -333,6 +422,10 @@ CREATE FUNCTION private.queue_campaign(request jsonb) RETURNS jsonb
     AS $_$
 declare
   r jsonb := queue_campaign.request;
+  rules jsonb := private.messaging_rules() -> 'request';
+  -- quiet hours and local send times (h12a's migration 20261203040100) when merged with it
+  local_time regprocedure := to_regprocedure('private.set_campaign_local_time(uuid, jsonb)');
+  local_send regprocedure := to_regprocedure('private.schedule_local_send(uuid)');
   unknown_key text;
   ch text;
   content jsonb;
@@ -349,15 +442,19 @@ begin
     raise exception using errcode = '22023', message = 'body: must be a JSON object';
   end if;
   select k into unknown_key from jsonb_object_keys(r) k
-   where k not in ('name', 'channel', 'template_id', 'content', 'audience', 'scheduled_at', 'throttle_per_minute') limit 1;
+   where k not in ('name', 'channel', 'template_id', 'content', 'audience', 'scheduled_at', 'throttle_per_minute')
+     -- the local-time fields of quiet hours (branch h12a), where its functions are installed
+     and not (k in ('send_window', 'local_send_time', 'quiet_hours_override') and local_time is not null)
+   limit 1;
   if unknown_key is not null then
     raise exception using errcode = '22023', message = format('%s: unknown field', unknown_key);
   end if;
-  if jsonb_typeof(r -> 'name') <> 'string' or char_length(btrim(r ->> 'name')) not between 1 and 200 then
-    raise exception using errcode = '22023', message = 'name: must be 1 to 200 characters';
+  if jsonb_typeof(r -> 'name') is distinct from 'string' or private.is_blank(r ->> 'name')
+     or char_length(r ->> 'name') > (rules -> 'name' ->> 'max_chars')::integer then
+    raise exception using errcode = '22023', message = format('name: must be 1 to %s characters', rules -> 'name' ->> 'max_chars');
   end if;
   ch := r ->> 'channel';
-  if jsonb_typeof(r -> 'channel') is distinct from 'string' or ch not in ('email', 'sms', 'push') then
+  if jsonb_typeof(r -> 'channel') is distinct from 'string' or not (private.messaging_rules() -> 'channels') ? ch then
     raise exception using errcode = '22023', message = 'channel: must be one of email, sms, push';
   end if;
   if (r ? 'template_id') = (r ? 'content') then
@@ -379,24 +476,7 @@ begin
     content := jsonb_strip_nulls(jsonb_build_object('subject', tmpl.subject, 'text', tmpl.body_text, 'html', tmpl.body_html));
   else
     content := r -> 'content';
-    if jsonb_typeof(content) is distinct from 'object' then
-      raise exception using errcode = '22023', message = 'content: must be an object';
-    end if;
-    select k into unknown_key from jsonb_object_keys(content) k
-     where k not in ('subject', 'text', 'html', 'title') or (ch <> 'email' and k in ('subject', 'html')) or (ch <> 'push' and k = 'title')
-     limit 1;
-    if unknown_key is not null then
-      raise exception using errcode = '22023', message = format('content.%s: not part of %s content', unknown_key, ch);
-    end if;
-    if jsonb_typeof(content -> 'text') is distinct from 'string' then
-      raise exception using errcode = '22023', message = 'content.text: is required';
-    end if;
-    begin
-      perform private.check_message_content(ch, content ->> 'subject', content ->> 'text', content ->> 'html', null);
-    exception when sqlstate '22023' then
-      raise exception using errcode = '22023',
-        message = 'content.' || replace(replace(sqlerrm, 'body_text:', 'text:'), 'body_html:', 'html:');
-    end;
+    perform private.check_campaign_content(ch, content);
   end if;
 
   if r ? 'scheduled_at' and r -> 'scheduled_at' <> 'null'::jsonb then
@@ -407,23 +487,34 @@ begin
     end;
   end if;
   if r ? 'throttle_per_minute' and r -> 'throttle_per_minute' <> 'null'::jsonb then
-    if jsonb_typeof(r -> 'throttle_per_minute') <> 'number' or (r ->> 'throttle_per_minute')::numeric not between 1 and 100000
+    if jsonb_typeof(r -> 'throttle_per_minute') <> 'number'
+       or (r ->> 'throttle_per_minute')::numeric not between (rules -> 'throttle_per_minute' ->> 'min')::numeric
+                                                        and (rules -> 'throttle_per_minute' ->> 'max')::numeric
        or (r ->> 'throttle_per_minute')::numeric <> trunc((r ->> 'throttle_per_minute')::numeric) then
-      raise exception using errcode = '22023', message = 'throttle_per_minute: must be an integer from 1 to 100000';
+      raise exception using errcode = '22023', message = format('throttle_per_minute: must be an integer from %s to %s',
+        rules -> 'throttle_per_minute' ->> 'min', rules -> 'throttle_per_minute' ->> 'max');
     end if;
     throttle := (r ->> 'throttle_per_minute')::integer;
   end if;
 
   insert into public.campaigns (name, channel, status, template_id, template_version, content, audience, segment_id,
                                 scheduled_at, throttle_per_minute, created_by)
-  values (btrim(r ->> 'name'), ch, 'draft', tmpl.id, tmpl.version, content, coalesce(r -> 'audience', 'null'::jsonb),
+  values (btrim(r ->> 'name', private.messaging_rules() ->> 'blank_characters'), ch, 'draft', tmpl.id, tmpl.version, content,
+          coalesce(r -> 'audience', 'null'::jsonb),
           case when r -> 'audience' ? 'segment_id' and (r -> 'audience' ->> 'segment_id') ~* '^[0-9a-f-]{36}$'
                then (select s.id from public.customer_segments s where s.id::text = lower(r -> 'audience' ->> 'segment_id')) end,
           sched, throttle, auth.uid())
   returning id into campaign_id;
+  -- send window, local send time, quiet-hours override (h12a): validated, stored, audited
+  if local_time is not null then
+    execute format('select %s($1, $2)', local_time::oid::regproc) using campaign_id, r;
+  end if;
 
   audience_id := private.freeze_audience(r -> 'audience', campaign_id, array[ch]);
   counts := private.enqueue_recipients(campaign_id, audience_id);
+  if local_send is not null then
+    execute format('select %s($1)', local_send::oid::regproc) using campaign_id;
+  end if;
 
   final_status := case when sched > now() then 'scheduled' else 'sending' end;
   update public.campaigns set status = final_status where id = campaign_id;
@@ -431,6 +522,54 @@ begin
 
   return jsonb_build_object('campaign_id', campaign_id, 'audience_id', audience_id,
                             'status', (select c.status from public.campaigns c where c.id = campaign_id)) || counts;
+end
+$_$;
+
+CREATE FUNCTION private.queue_campaign_once(request jsonb, idempotency_key text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+declare
+  keep constant interval := interval '24 hours';
+  max_chars integer := (private.messaging_rules() -> 'request' -> 'idempotency_key' ->> 'max_chars')::integer;
+  caller_id uuid := coalesce(auth.uid(), '00000000-0000-0000-0000-000000000000');
+  hash text := encode(sha256(convert_to(coalesce(queue_campaign_once.request::text, 'null'), 'UTF8')), 'hex');
+  prior private.bulk_message_requests;
+  claimed boolean;
+  result jsonb;
+begin
+  perform private.assert_staff('communications');
+  if queue_campaign_once.idempotency_key is null then
+    return private.queue_campaign(queue_campaign_once.request);
+  end if;
+  if private.is_blank(queue_campaign_once.idempotency_key) or char_length(queue_campaign_once.idempotency_key) > max_chars
+     or queue_campaign_once.idempotency_key !~ '^[\x21-\x7e]+$' then
+    raise exception using errcode = '22023',
+      message = format('idempotency_key: must be 1 to %s visible ASCII characters (a UUID is a good key)', max_chars);
+  end if;
+  -- expired keys go a few at a time, never waiting on a row another request holds
+  delete from private.bulk_message_requests b
+   where (b.caller, b.idempotency_key) in (
+     select x.caller, x.idempotency_key from private.bulk_message_requests x
+      where x.created_at < now() - keep order by x.created_at limit 100 for update skip locked);
+  insert into private.bulk_message_requests (caller, idempotency_key, request_hash)
+  values (caller_id, queue_campaign_once.idempotency_key, hash)
+  on conflict do nothing
+  returning true into claimed;
+  if claimed is null then
+    select * into prior from private.bulk_message_requests b
+     where b.caller = caller_id and b.idempotency_key = queue_campaign_once.idempotency_key;
+    if prior.request_hash <> hash then
+      raise exception using errcode = 'PT422',
+        message = 'idempotency_key: this key was already used for a different request; use a new key for a new request',
+        detail = format('first used at %s', prior.created_at);
+    end if;
+    return prior.response;
+  end if;
+  result := private.queue_campaign(queue_campaign_once.request);
+  update private.bulk_message_requests b set response = result
+   where b.caller = caller_id and b.idempotency_key = queue_campaign_once.idempotency_key;
+  return result;
 end
 $_$;
 
@@ -484,6 +623,8 @@ begin
       raise exception using errcode = '22023',
         message = 'value: dispatch takes positive numbers max_attempts, lease_seconds, base_backoff_seconds, max_backoff_seconds';
     end if;
+  elsif new.key in ('quiet_hours', 'default_time_zone', 'in_doubt', 'unsubscribe') then
+    perform private.validate_delivery_setting(new.key, new.value);
   end if;
   new.updated_by := auth.uid();
   new.updated_at := now();
@@ -502,12 +643,12 @@ begin
   perform private.require_role('communications');
   select * into u from public.users where id = message_preview_context.customer_id;
   if not found then
-    raise exception using errcode = 'P0002', message = format('customer_id: no customer %s', message_preview_context.customer_id);
+    raise sqlstate 'PT404' using detail = 'no_data_found (P0002)', message = format('customer_id: no customer %s', message_preview_context.customer_id);
   end if;
   if message_preview_context.template_id is not null then
     select * into t from public.message_templates where id = message_preview_context.template_id;
     if not found then
-      raise exception using errcode = 'P0002', message = format('template_id: no template %s', message_preview_context.template_id);
+      raise sqlstate 'PT404' using detail = 'no_data_found (P0002)', message = format('template_id: no template %s', message_preview_context.template_id);
     end if;
   end if;
   return jsonb_build_object(
@@ -518,13 +659,13 @@ begin
 end
 $$;
 
-CREATE FUNCTION public.queue_bulk_message(request jsonb) RETURNS jsonb
+CREATE FUNCTION public.queue_bulk_message(request jsonb, idempotency_key text DEFAULT NULL::text) RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
 begin
   perform private.require_role('communications');
-  return private.queue_campaign(queue_bulk_message.request);
+  return private.queue_campaign_once(queue_bulk_message.request, queue_bulk_message.idempotency_key);
 end
 $$;
 
@@ -555,6 +696,7 @@ CREATE POLICY messaging_settings_update_communicator ON public.messaging_setting
 -- ------------------------------------------------------------------------------------------------
 
 revoke all on table
+  private.bulk_message_requests,
   private.rate_buckets,
   public.messaging_settings
 from public, anon, authenticated, service_role;
@@ -565,11 +707,13 @@ revoke all on function
   private.complete_recipients(text,jsonb),
   private.dispatch_setting(text,numeric),
   private.enqueue_recipients(uuid,uuid),
+  private.messaging_setting(text),
+  private.queue_campaign_once(jsonb,text),
   private.queue_campaign(jsonb),
   private.take_tokens(text,integer,integer),
   private.tg_messaging_settings__validate(),
   public.message_preview_context(uuid,uuid),
-  public.queue_bulk_message(jsonb)
+  public.queue_bulk_message(jsonb,text)
 from public, anon, authenticated, service_role;
 grant execute on function
   private.claim_recipients(text,text,integer,integer),
@@ -577,9 +721,11 @@ grant execute on function
 to service_role;
 grant execute on function
   private.dispatch_setting(text,numeric),
+  private.messaging_setting(text),
+  private.queue_campaign_once(jsonb,text),
   private.queue_campaign(jsonb),
   public.message_preview_context(uuid,uuid),
-  public.queue_bulk_message(jsonb)
+  public.queue_bulk_message(jsonb,text)
 to authenticated, service_role;
 
 reset search_path;

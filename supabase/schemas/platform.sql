@@ -21,6 +21,13 @@ alter default privileges revoke execute on functions from public;
 alter default privileges in schema public revoke execute on functions from public;
 alter default privileges in schema public revoke execute on functions from anon, authenticated, service_role;
 alter default privileges in schema private revoke execute on functions from public;
+-- Supabase's platform grants anon, authenticated and service_role everything created in public by
+-- default: take that back, so each object grants what each role needs (docs/api.md, grants).
+alter default privileges for role postgres in schema public revoke all on tables from public, anon, authenticated, service_role;
+alter default privileges for role postgres in schema public revoke all on sequences from public, anon, authenticated, service_role;
+alter default privileges for role postgres in schema public revoke all on functions from public, anon, authenticated, service_role;
+alter default privileges for role postgres in schema private revoke all on tables from public, anon, authenticated, service_role;
+alter default privileges for role postgres in schema private revoke all on sequences from public, anon, authenticated, service_role;
 
 -- ------------------------------------------------------------------------------------------------
 -- Tables, constraints and indexes
@@ -150,6 +157,7 @@ CREATE TABLE public.users (
     preferred_contact_method text,
     account_manager_id uuid,
     erased_at timestamp with time zone,
+    time_zone text,
     CONSTRAINT users_country_code_is_iso2 CHECK ((country_code ~ '^[A-Z]{2}$'::text)),
     CONSTRAINT users_phone_is_e164 CHECK ((phone ~ '^\+[1-9][0-9]{6,14}$'::text)),
     CONSTRAINT users_preferred_contact_method_is_channel CHECK ((preferred_contact_method = ANY (ARRAY['email'::text, 'sms'::text, 'push'::text]))),
@@ -160,6 +168,8 @@ CREATE TABLE public.users (
 );
 
 COMMENT ON COLUMN public.users.erased_at IS 'Set by erase_customer: the person''s data was pseudonymised; the row stays for the ledger''s keys.';
+
+COMMENT ON COLUMN public.users.time_zone IS 'IANA time zone (e.g. Europe/Oslo); null: derived from country_code/region where one zone fits, else the default_time_zone setting.';
 
 CREATE TABLE public.booking_items (
     booking_id uuid NOT NULL,
@@ -337,6 +347,19 @@ revoke all on table
   public.support_tickets,
   public.users
 from public, anon, authenticated, service_role;
+grant select, insert, update, delete on table
+  public.booking_items,
+  public.bookings,
+  public.email_logs,
+  public.equipment,
+  public.equipment_categories,
+  public.insurance_documents,
+  public.logistics_tasks,
+  public.manual_payments,
+  public.payments,
+  public.support_messages,
+  public.support_tickets
+to authenticated;
 grant all on table
   public.booking_items,
   public.bookings,
@@ -349,8 +372,9 @@ grant all on table
   public.payments,
   public.support_messages,
   public.support_tickets
-to authenticated, service_role;
-grant select, insert, update, truncate, references, trigger on table public.users to authenticated, service_role;
+to service_role;
+grant select, insert, update on table public.users to authenticated;
+grant select, insert, update, truncate, references, trigger on table public.users to service_role;
 revoke all on function private.tg_set_updated_at() from public, anon, authenticated, service_role;
 
 reset search_path;

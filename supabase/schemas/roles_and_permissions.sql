@@ -196,7 +196,7 @@ CREATE POLICY users_update_admin ON public.users FOR UPDATE TO authenticated USI
 -- ------------------------------------------------------------------------------------------------
 
 revoke all on table public.user_roles from public, anon, authenticated, service_role;
-grant select, truncate, references, trigger on table public.user_roles to authenticated;
+grant select on table public.user_roles to authenticated;
 grant all on table public.user_roles to service_role;
 revoke all on function
   private.assert_staff(text),

@@ -80,7 +80,7 @@ begin
   -- One refresh per segment at a time.
   select * into seg from public.customer_segments s where s.id = apply_segment_refresh.segment_id for update;
   if not found then
-    raise exception using errcode = 'P0002', message = format('segment_id: no segment %s', apply_segment_refresh.segment_id);
+    raise sqlstate 'PT404' using detail = 'no_data_found (P0002)', message = format('segment_id: no segment %s', apply_segment_refresh.segment_id);
   end if;
 
   select coalesce(array_agg(m), '{}'::uuid[]) into target from private.segment_member_ids(seg.definition) m;
@@ -213,7 +213,7 @@ begin
   perform private.require_role('admin');
   select * into source from public.customer_segments s where s.id = duplicate_segment.segment_id;
   if not found then
-    raise exception using errcode = 'P0002', message = format('segment_id: no segment %s', coalesce(duplicate_segment.segment_id::text, 'null'));
+    raise sqlstate 'PT404' using detail = 'no_data_found (P0002)', message = format('segment_id: no segment %s', coalesce(duplicate_segment.segment_id::text, 'null'));
   end if;
   if new_name is null then
     new_name := left(source.name, 110) || ' (copy)';
@@ -320,12 +320,13 @@ revoke all on table
   public.segment_manager,
   public.segment_usage
 from public, anon, authenticated, service_role;
-grant select on table public.customer_segment_members to authenticated, service_role;
-grant all on table
-  public.customer_segments,
+grant select on table
+  public.customer_segment_members,
   public.segment_manager,
   public.segment_usage
 to authenticated, service_role;
+grant select, insert, update, delete on table public.customer_segments to authenticated;
+grant all on table public.customer_segments to service_role;
 revoke all on function
   private.apply_segment_refresh(uuid),
   private.refresh_auto_segments(),

@@ -47,7 +47,7 @@ CREATE FUNCTION private.assert_valid_segment(definition jsonb, context text DEFA
     SET search_path TO ''
     AS $$
 declare
-  errors jsonb := public.validate_segment(assert_valid_segment.definition);
+  errors jsonb := private.segment_errors(assert_valid_segment.definition);
 begin
   if jsonb_array_length(errors) > 0 then
     raise exception using errcode = '22023',
@@ -251,7 +251,6 @@ CREATE FUNCTION private.segment_check_group(node jsonb, path text, depth integer
 declare
   g jsonb := segment_check_group.node;
   p text := segment_check_group.path;
-  k text;
   child jsonb;
   child_path text;
 begin
@@ -263,13 +262,17 @@ begin
     errors := errors || private.segment_error(p, 'too_deep', 'groups nest at most 5 deep');
     return;
   end if;
-  for k in select jsonb_object_keys(g) loop
-    if k not in ('combinator', 'not', 'rules', 'id') and not (k = 'version' and segment_check_group.depth = 1) then
-      errors := errors || private.segment_error(private.segment_path_key(p, k), 'unknown_key',
-        format('a group has only the keys %scombinator, not, rules and id; %s is not one',
-               case when segment_check_group.depth = 1 then 'version, ' else '' end, to_jsonb(left(k, 64))::text));
-    end if;
-  end loop;
+  -- set-based and capped: one more than the cap, so the caller knows there were more
+  errors := errors || coalesce((
+    select jsonb_agg(private.segment_error(private.segment_path_key(p, x.k), 'unknown_key',
+             format('a group has only the keys %scombinator, not, rules and id; %s is not one',
+                    case when segment_check_group.depth = 1 then 'version, ' else '' end, to_jsonb(left(x.k, 64))::text)) order by x.ord)
+      from (select o.k, o.ord from jsonb_object_keys(g) with ordinality o(k, ord)
+             where o.k not in ('combinator', 'not', 'rules', 'id') and not (o.k = 'version' and segment_check_group.depth = 1)
+             order by o.ord limit greatest(private.segment_max_errors() + 1 - jsonb_array_length(errors), 0)) x), '[]'::jsonb);
+  if jsonb_array_length(errors) > private.segment_max_errors() then
+    return;
+  end if;
   if segment_check_group.depth = 1 and (g -> 'version') is distinct from '1'::jsonb then
     errors := errors || private.segment_error(p || '.version', 'bad_version',
       format('version must be 1; got %s', coalesce(private.segment_show(g -> 'version'), 'none')));
@@ -305,7 +308,7 @@ begin
       end if;
       errors := errors || private.segment_check_rule(child, child_path);
     end if;
-    if rule_count > 100 or jsonb_array_length(errors) >= 50 then
+    if rule_count > 100 or jsonb_array_length(errors) > private.segment_max_errors() then
       return;
     end if;
   end loop;
@@ -364,19 +367,19 @@ declare
   r jsonb := segment_check_rule.rule;
   p text := segment_check_rule.path;
   errors jsonb := '[]'::jsonb;
-  k text;
   field text;
   kind text;
   op text;
   v jsonb;
   err jsonb;
 begin
-  for k in select jsonb_object_keys(r) loop
-    if k not in ('field', 'operator', 'value', 'id') then
-      errors := errors || private.segment_error(private.segment_path_key(p, k), 'unknown_key',
-        format('a rule has only the keys field, operator, value and id; %s is not one', to_jsonb(left(k, 64))::text));
-    end if;
-  end loop;
+  -- set-based and capped: one more than the cap, so the caller knows there were more
+  select coalesce(jsonb_agg(private.segment_error(private.segment_path_key(p, x.k), 'unknown_key',
+           format('a rule has only the keys field, operator, value and id; %s is not one', to_jsonb(left(x.k, 64))::text)) order by x.ord), '[]'::jsonb)
+    into errors
+    from (select o.k, o.ord from jsonb_object_keys(r) with ordinality o(k, ord)
+           where o.k not in ('field', 'operator', 'value', 'id')
+           order by o.ord limit private.segment_max_errors() + 1) x;
 
   if not r ? 'field' then
     return errors || private.segment_error(p || '.field', 'unknown_field', 'field is required; use one of ' || array_to_string(private.segment_fields(), ', '));
@@ -503,6 +506,23 @@ CREATE FUNCTION private.segment_error(path text, code text, message text) RETURN
   select jsonb_build_object('path', segment_error.path, 'code', segment_error.code, 'message', segment_error.message)
 $$;
 
+CREATE FUNCTION private.segment_errors(definition jsonb) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $_$
+declare
+  errors jsonb := (private.segment_check_group(segment_errors.definition, '$', 1, 0, '[]'::jsonb)).errors;
+  cap integer := private.segment_max_errors();
+begin
+  if jsonb_array_length(errors) <= cap then
+    return errors;
+  end if;
+  return (select jsonb_agg(e.x order by e.ord) from jsonb_array_elements(errors) with ordinality e(x, ord) where e.ord <= cap)
+         || private.segment_error('$', 'too_many_errors',
+              format('validation stopped after %s errors; fix these and validate again', cap));
+end
+$_$;
+
 CREATE FUNCTION private.segment_field_kind(field text) RETURNS text
     LANGUAGE sql IMMUTABLE
     SET search_path TO ''
@@ -531,6 +551,13 @@ CREATE FUNCTION private.segment_like_literal(value text) RETURNS text
     SET search_path TO ''
     AS $$
   select replace(replace(replace(lower(segment_like_literal.value), '\', '\\'), '%', '\%'), '_', '\_')
+$$;
+
+CREATE FUNCTION private.segment_max_errors() RETURNS integer
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select 50
 $$;
 
 CREATE FUNCTION private.segment_member_ids(definition jsonb) RETURNS SETOF uuid
@@ -618,7 +645,7 @@ begin
     new.value := current_setting('statement_timeout');
     perform set_config('statement_timeout', outer_timeout, true);
     foreach fn in array array['public.evaluate_segment(jsonb, integer, uuid)', 'public.explain_segment_membership(jsonb, uuid)',
-                              'public.list_customers(jsonb, integer, uuid)'] loop
+                              'public.list_customers(jsonb, integer, uuid)', 'public.validate_segment(jsonb)'] loop
       execute format('alter function %s set statement_timeout = %L', fn, new.value);
     end loop;
   end if;
@@ -662,7 +689,7 @@ begin
        into members, next_after
       using q.texts, q.ints, q.nums, q.times, evaluate_segment.after, evaluate_segment.page_size + 1;
   exception when query_canceled then
-    raise exception using errcode = '57014', message = private.segment_timeout_message();
+    raise exception using errcode = '54001', message = private.segment_timeout_message(), detail = 'query_canceled (57014) by statement_timeout';
   end;
   return jsonb_build_object('total', total, 'members', members, 'next_after', next_after);
 end
@@ -683,13 +710,13 @@ begin
   perform private.assert_valid_segment(explain_segment_membership.definition);
   select to_jsonb(f) - 'updated_at' into facts from public.customer_facts f where f.customer_id = explain_segment_membership.customer_id;
   if facts is null then
-    raise exception using errcode = 'P0002',
+    raise sqlstate 'PT404' using detail = 'no_data_found (P0002)',
       message = format('customer_id: no customer %s', coalesce(explain_segment_membership.customer_id::text, 'null'));
   end if;
   begin
     explained := private.explain_segment_node(explain_segment_membership.definition, '$', explain_segment_membership.customer_id, facts);
   exception when query_canceled then
-    raise exception using errcode = '57014', message = private.segment_timeout_message();
+    raise exception using errcode = '54001', message = private.segment_timeout_message(), detail = 'query_canceled (57014) by statement_timeout';
   end;
   return jsonb_build_object('customer_id', explain_segment_membership.customer_id, 'member', explained -> 'matched',
                             'facts', facts, 'explanation', explained);
@@ -698,14 +725,36 @@ $_$;
 
 COMMENT ON FUNCTION public.explain_segment_membership(definition jsonb, customer_id uuid) IS 'Admin only. Why a customer is or is not in a segment: every rule with the customer''s value and whether it matched.';
 
-CREATE FUNCTION public.validate_segment(definition jsonb) RETURNS jsonb
-    LANGUAGE sql IMMUTABLE
+CREATE FUNCTION public.segment_whitelist() RETURNS jsonb
+    LANGUAGE sql STABLE
     SET search_path TO ''
-    AS $_$
-  select (private.segment_check_group(validate_segment.definition, '$', 1, 0, '[]'::jsonb)).errors
-$_$;
+    AS $$
+  select coalesce(jsonb_agg(jsonb_build_object(
+           'field', f.field,
+           'kind', private.segment_field_kind(f.field),
+           'operators', to_jsonb(private.segment_operators(private.segment_field_kind(f.field))))
+         order by f.n), '[]'::jsonb)
+    from unnest(private.segment_fields()) with ordinality as f(field, n)
+$$;
 
-COMMENT ON FUNCTION public.validate_segment(definition jsonb) IS 'Checks a v1 segment definition against the whitelist: [] when valid, else [{"path","code","message"}]. See docs/segments.md for the codes.';
+COMMENT ON FUNCTION public.segment_whitelist() IS 'The v1 segment whitelist: [{"field","kind","operators":[...]}] in the validator''s order (kinds: text, integer, number, date, array, boolean).';
+
+CREATE FUNCTION public.validate_segment(definition jsonb) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    SET statement_timeout TO '10s'
+    AS $$
+begin
+  perform private.require_role('admin');
+  begin
+    return private.segment_errors(validate_segment.definition);
+  exception when query_canceled then
+    raise exception using errcode = '54001', message = private.segment_timeout_message(), detail = 'query_canceled (57014) by statement_timeout';
+  end;
+end
+$$;
+
+COMMENT ON FUNCTION public.validate_segment(definition jsonb) IS 'Admin only. Checks a v1 segment definition against the whitelist: [] when valid, else [{"path","code","message"}], at most 50 then too_many_errors. See docs/segments.md for the codes.';
 
 -- ------------------------------------------------------------------------------------------------
 -- Triggers
@@ -730,9 +779,11 @@ revoke all on function
   private.segment_check_scalar(text,jsonb,text,boolean),
   private.segment_day_start(date),
   private.segment_error(text,text,text),
+  private.segment_errors(jsonb),
   private.segment_field_kind(text),
   private.segment_fields(),
   private.segment_like_literal(text),
+  private.segment_max_errors(),
   private.segment_member_ids(jsonb),
   private.segment_member_json(uuid),
   private.segment_operators(text),
@@ -742,6 +793,7 @@ revoke all on function
   private.tg_segment_settings__apply(),
   public.evaluate_segment(jsonb,integer,uuid),
   public.explain_segment_membership(jsonb,uuid),
+  public.segment_whitelist(),
   public.validate_segment(jsonb)
 from public, anon, authenticated, service_role;
 grant execute on function
@@ -756,9 +808,11 @@ grant execute on function
   private.segment_check_scalar(text,jsonb,text,boolean),
   private.segment_day_start(date),
   private.segment_error(text,text,text),
+  private.segment_errors(jsonb),
   private.segment_field_kind(text),
   private.segment_fields(),
   private.segment_like_literal(text),
+  private.segment_max_errors(),
   private.segment_member_ids(jsonb),
   private.segment_member_json(uuid),
   private.segment_operators(text),
@@ -767,6 +821,7 @@ grant execute on function
   private.segment_timeout_message(),
   public.evaluate_segment(jsonb,integer,uuid),
   public.explain_segment_membership(jsonb,uuid),
+  public.segment_whitelist(),
   public.validate_segment(jsonb)
 to authenticated, service_role;
 

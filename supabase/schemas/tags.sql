@@ -86,10 +86,14 @@ revoke all on table
   public.customer_tag_members,
   public.customer_tags
 from public, anon, authenticated, service_role;
+grant select, insert, update, delete on table
+  public.customer_tag_members,
+  public.customer_tags
+to authenticated;
 grant all on table
   public.customer_tag_members,
   public.customer_tags
-to authenticated, service_role;
+to service_role;
 
 reset search_path;
 reset check_function_bodies;

@@ -53,6 +53,8 @@ declare
   body text;
   v text;
   allowed text[] := private.message_variables();
+  rules jsonb := private.messaging_rules() -> 'content' -> check_message_content.channel;
+  rule jsonb;
 begin
   foreach v in array coalesce(check_message_content.declared, '{}') loop
     if not v = any(allowed) then
@@ -73,19 +75,41 @@ begin
       end if;
     end loop;
   end loop;
-  if check_message_content.channel = 'email' and coalesce(btrim(check_message_content.subject), '') = '' then
+  if rules is null then
+    return; -- not a channel: the table's check constraint (23514) or the caller names it
+  end if;
+  if check_message_content.channel = 'email' and private.is_blank(check_message_content.subject) then
     raise exception using errcode = '22023', message = 'subject: an email needs a subject';
   end if;
-  if coalesce(btrim(check_message_content.body_text), '') = '' then
+  if private.is_blank(check_message_content.body_text) then
     raise exception using errcode = '22023', message = 'body_text: must not be empty';
   end if;
   if check_message_content.channel <> 'email' and check_message_content.body_html is not null then
     raise exception using errcode = '22023', message = format('body_html: only email has an HTML body, not %s', check_message_content.channel);
   end if;
-  if check_message_content.channel = 'sms' and char_length(check_message_content.body_text) > 1600 then
-    raise exception using errcode = '22023', message = 'body_text: an SMS is at most 1600 characters';
+  if check_message_content.channel <> 'email' and check_message_content.subject is not null then
+    raise exception using errcode = '22023', message = format('subject: only email has a subject, not %s', check_message_content.channel);
   end if;
+  for field, body, rule in values ('subject', check_message_content.subject, rules -> 'subject'),
+                                  ('body_text', check_message_content.body_text, rules -> 'text'),
+                                  ('body_html', check_message_content.body_html, rules -> 'html') loop
+    if rule is not null and char_length(body) > (rule ->> 'max_chars')::integer then
+      raise exception using errcode = '22023',
+        message = format('%s: %s is at most %s characters', field,
+                         case field when 'subject' then 'an email subject' when 'body_html' then 'an email HTML body'
+                           else case check_message_content.channel when 'email' then 'an email text' when 'sms' then 'an SMS'
+                                  else 'a push text' end end,
+                         rule ->> 'max_chars');
+    end if;
+  end loop;
 end
+$$;
+
+CREATE FUNCTION private.is_blank(value text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select coalesce(btrim(is_blank.value, private.messaging_rules() ->> 'blank_characters'), '') = ''
 $$;
 
 CREATE FUNCTION private.message_variables() RETURNS text[]
@@ -94,6 +118,38 @@ CREATE FUNCTION private.message_variables() RETURNS text[]
     AS $$
   select array['first_name', 'full_name', 'city', 'region', 'email', 'unsubscribe_url', 'preferences_url']
 $$;
+
+CREATE FUNCTION private.messaging_rules() RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select jsonb_build_object(
+    'channels', jsonb_build_array('email', 'sms', 'push'),
+    'variables', to_jsonb(private.message_variables()),
+    -- what "blank" means, for SQL (btrim with these) and TypeScript (String.prototype.trim)
+    'blank_characters', chr(9) || chr(10) || chr(11) || chr(12) || chr(13) || chr(32) || chr(160) || chr(5760)
+                        || chr(8192) || chr(8193) || chr(8194) || chr(8195) || chr(8196) || chr(8197) || chr(8198)
+                        || chr(8199) || chr(8200) || chr(8201) || chr(8202) || chr(8232) || chr(8233) || chr(8239)
+                        || chr(8287) || chr(12288) || chr(65279),
+    'request', jsonb_build_object(
+      'name', jsonb_build_object('required', true, 'max_chars', 200),
+      'customer_ids', jsonb_build_object('min_items', 1, 'max_items', 100000),
+      'throttle_per_minute', jsonb_build_object('min', 1, 'max', 100000),
+      'idempotency_key', jsonb_build_object('max_chars', 255)),
+    -- per channel, the content fields it takes; max_chars counts characters as stored (untrimmed)
+    'content', jsonb_build_object(
+      'email', jsonb_build_object(
+        'subject', jsonb_build_object('required', true, 'max_chars', 300),
+        'text', jsonb_build_object('required', true, 'max_chars', 100000),
+        'html', jsonb_build_object('required', false, 'max_chars', 500000)),
+      'sms', jsonb_build_object(
+        'text', jsonb_build_object('required', true, 'max_chars', 1600)),
+      'push', jsonb_build_object(
+        'title', jsonb_build_object('required', false, 'max_chars', 200),
+        'text', jsonb_build_object('required', true, 'max_chars', 4000))))
+$$;
+
+COMMENT ON FUNCTION private.messaging_rules() IS 'The limits of message requests and templates, enforced here and read by the edge functions (generated constants).';
 
 CREATE FUNCTION private.template_variables_used(body text) RETURNS text[]
     LANGUAGE sql IMMUTABLE
@@ -127,6 +183,25 @@ begin
 end
 $$;
 
+CREATE FUNCTION public.check_message_content(channel text, content jsonb) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+begin
+  perform private.check_campaign_content(check_message_content.channel, check_message_content.content);
+  return jsonb_build_object('ok', true);
+end
+$$;
+
+COMMENT ON FUNCTION public.check_message_content(channel text, content jsonb) IS 'Validates ad-hoc message content for a channel as queue_bulk_message does; 22023 naming content.<field>.';
+
+CREATE FUNCTION public.messaging_rules() RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select private.messaging_rules()
+$$;
+
 -- ------------------------------------------------------------------------------------------------
 -- Triggers
 -- ------------------------------------------------------------------------------------------------
@@ -157,14 +232,22 @@ revoke all on table public.message_templates from public, anon, authenticated, s
 grant select, insert, update, delete on table public.message_templates to authenticated, service_role;
 revoke all on function
   private.check_message_content(text,text,text,text,text[]),
+  private.is_blank(text),
   private.message_variables(),
+  private.messaging_rules(),
   private.template_variables_used(text),
-  private.tg_message_templates__validate()
+  private.tg_message_templates__validate(),
+  public.check_message_content(text,jsonb),
+  public.messaging_rules()
 from public, anon, authenticated, service_role;
 grant execute on function
   private.check_message_content(text,text,text,text,text[]),
+  private.is_blank(text),
   private.message_variables(),
-  private.template_variables_used(text)
+  private.messaging_rules(),
+  private.template_variables_used(text),
+  public.check_message_content(text,jsonb),
+  public.messaging_rules()
 to authenticated, service_role;
 
 reset search_path;

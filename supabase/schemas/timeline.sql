@@ -363,7 +363,7 @@ begin
   end if;
 
   if not exists (select 1 from public.users u where u.id = customer_timeline.customer_id) then
-    raise exception using errcode = 'P0002',
+    raise sqlstate 'PT404' using detail = 'no_data_found (P0002)',
       message = format('customer_id: no customer %s', customer_timeline.customer_id);
   end if;
 
@@ -443,7 +443,8 @@ grant select on table
   public.customer_timeline_events
 to authenticated, service_role;
 revoke all on sequence public.customer_timeline_events_seq_seq from public, anon, authenticated, service_role;
-grant select, update, usage on sequence public.customer_timeline_events_seq_seq to anon, authenticated, service_role;
+grant select, usage on sequence public.customer_timeline_events_seq_seq to authenticated;
+grant select, update, usage on sequence public.customer_timeline_events_seq_seq to service_role;
 revoke all on function
   private.audit_timeline_export(uuid,jsonb),
   private.compact_timeline_counts(),

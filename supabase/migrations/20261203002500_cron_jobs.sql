@@ -34,6 +34,17 @@ CREATE FUNCTION private.cron_job_health() RETURNS TABLE(jobid bigint, jobname te
       or (current_setting('role', true) not in ('anon', 'authenticated') and coalesce(auth.role(), '') not in ('anon', 'authenticated'))
 $$;
 
+CREATE FUNCTION private.provider_job_headers(key text) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select case
+    when key is null or btrim(key) = '' then null
+    when key like 'sb\_%' then jsonb_build_object('Content-Type', 'application/json', 'apikey', key)
+    else jsonb_build_object('Content-Type', 'application/json', 'apikey', key, 'Authorization', 'Bearer ' || key)
+  end
+$$;
+
 CREATE FUNCTION private.prune_cron_history(keep interval DEFAULT '7 days'::interval) RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
@@ -54,6 +65,7 @@ CREATE FUNCTION private.schedule_provider_jobs() RETURNS text[]
 declare
   scheduled text[] := array[]::text[];
   secrets integer;
+  dispatch_every text;
 begin
   if not exists (select 1 from pg_catalog.pg_extension where extname = 'pg_net')
      or to_regclass('vault.decrypted_secrets') is null then
@@ -63,22 +75,24 @@ begin
   execute format('select count(distinct name) from %I.%I where name = any($1)', 'vault', 'decrypted_secrets')
     into secrets using array['functions_url', 'service_role_key'];
   if secrets < 2 then
-    raise notice 'crm provider jobs not scheduled: create the Vault secrets functions_url and service_role_key, then run select private.schedule_provider_jobs();';
+    raise notice 'crm provider jobs not scheduled: create the Vault secrets functions_url and service_role_key (a secret key sb_secret_… or the legacy service_role JWT), then run select private.schedule_provider_jobs();';
     return scheduled;
   end if;
+  -- interval schedules ('5 seconds') exist from pg_cron 1.5 on
+  dispatch_every := case
+    when (select string_to_array(extversion, '.')::int[] from pg_catalog.pg_extension where extname = 'pg_cron') >= array[1, 5]
+    then '5 seconds' else '* * * * *' end;
   perform cron.unschedule(j.jobid) from cron.job j where j.jobname in ('crm_dispatch_messages', 'crm_sync_suppressions');
-  perform cron.schedule('crm_dispatch_messages', '5 seconds', $job$
+  perform cron.schedule('crm_dispatch_messages', dispatch_every, $job$
     select net.http_post(
       url := (select decrypted_secret from vault.decrypted_secrets where name = 'functions_url') || '/dispatch-messages',
-      headers := jsonb_build_object('Content-Type', 'application/json',
-        'Authorization', 'Bearer ' || (select decrypted_secret from vault.decrypted_secrets where name = 'service_role_key')),
+      headers := private.provider_job_headers((select decrypted_secret from vault.decrypted_secrets where name = 'service_role_key')),
       body := '{"budget_ms": 4000}'::jsonb, timeout_milliseconds := 10000)
   $job$);
   perform cron.schedule('crm_sync_suppressions', '*/15 * * * *', $job$
     select net.http_post(
       url := (select decrypted_secret from vault.decrypted_secrets where name = 'functions_url') || '/sendgrid-suppression-sync',
-      headers := jsonb_build_object('Content-Type', 'application/json',
-        'Authorization', 'Bearer ' || (select decrypted_secret from vault.decrypted_secrets where name = 'service_role_key')),
+      headers := private.provider_job_headers((select decrypted_secret from vault.decrypted_secrets where name = 'service_role_key')),
       body := '{}'::jsonb, timeout_milliseconds := 60000)
   $job$);
   return array['crm_dispatch_messages', 'crm_sync_suppressions'];
@@ -111,6 +125,7 @@ revoke all on table public.cron_job_health from public, anon, authenticated, ser
 grant select on table public.cron_job_health to authenticated, service_role;
 revoke all on function
   private.cron_job_health(),
+  private.provider_job_headers(text),
   private.prune_cron_history(interval),
   private.schedule_provider_jobs()
 from public, anon, authenticated, service_role;
@@ -121,9 +136,10 @@ grant execute on function private.prune_cron_history(interval) to service_role;
 -- Schedules
 -- ------------------------------------------------------------------------------------------------
 
-select cron.unschedule(j.jobid) from cron.job j where j.jobname in ('crm_expire_risk_overrides', 'crm_prune_cron_history', 'crm_refresh_segments', 'crm_score_customers', 'crm_timeline_counts_compact');
+select cron.unschedule(j.jobid) from cron.job j where j.jobname in ('crm_expire_risk_overrides', 'crm_prune_cron_history', 'crm_prune_webhook_inbox', 'crm_refresh_segments', 'crm_score_customers', 'crm_timeline_counts_compact');
 select cron.schedule('crm_expire_risk_overrides', '*/5 * * * *', 'select private.expire_risk_overrides()');
 select cron.schedule('crm_prune_cron_history', '45 3 * * *', 'select private.prune_cron_history()');
+select cron.schedule('crm_prune_webhook_inbox', '50 3 * * *', 'select private.prune_webhook_inbox()');
 select cron.schedule('crm_refresh_segments', '30 2 * * *', 'select private.refresh_auto_segments()');
 select cron.schedule('crm_score_customers', '15 2 * * *', 'select private.run_nightly_scoring()');
 select cron.schedule('crm_timeline_counts_compact', '* * * * *', 'select private.compact_timeline_counts()');

@@ -208,7 +208,8 @@ revoke all on table
   private.score_alert_states,
   public.alerts
 from public, anon, authenticated, service_role;
-grant all on table public.alerts to authenticated, service_role;
+grant select, insert, update, delete on table public.alerts to authenticated;
+grant all on table public.alerts to service_role;
 revoke all on function
   private.evaluate_score_alerts(),
   private.run_nightly_scoring(),

@@ -684,7 +684,8 @@ to authenticated, service_role;
 grant select, insert, update, delete on table public.customer_risk_overrides to authenticated, service_role;
 grant select, update on table public.scoring_settings to authenticated, service_role;
 revoke all on sequence public.customer_score_history_id_seq from public, anon, authenticated, service_role;
-grant select, update, usage on sequence public.customer_score_history_id_seq to anon, authenticated, service_role;
+grant select, usage on sequence public.customer_score_history_id_seq to authenticated;
+grant select, update, usage on sequence public.customer_score_history_id_seq to service_role;
 revoke all on function
   private.effective_risk_score(uuid),
   private.expire_risk_overrides(),

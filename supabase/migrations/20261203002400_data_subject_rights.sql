@@ -1,203 +1,81 @@
--- Data-subject requests: export everything held about a person, and erase (pseudonymise) it.
+-- Data subject rights
 --
--- Export: one JSON document, section by section (private.customer_data_sections is the one
--- definition; export_customer_data aggregates it for admins, the customer-data-export edge
--- function streams it for the customer themselves or an admin). Every export is audited.
+-- A person's data exported (admin, or the person) and erased: what each section holds,
+-- scrubbing free text, suppressing erased addresses, and refusing consent for an erased person.
 --
--- Erasure: erase_customer(customer_id, reason) keeps every row that aggregates and the audit trail
--- need (the users row stays, pseudonymised, so bookings, payments, campaign stats and scores keep
--- their keys) and removes the person from them: name, email, phone and city from the profile and
--- the Auth identity; addresses from the ledger, logs and provider events; note text, ticket
--- subjects and message bodies; free text in timeline metadata; the double opt-in proof's IP and
--- user agent. The erased addresses are kept only as SHA-256 hashes, so a re-import of the same
--- address is suppressed at once. The audit trail is never rewritten: its rows hold ids, not
--- personal data (consent notes no longer go into audit rows; the erasure's own row holds who,
--- when and the reason). Erasing twice answers a no-op. A staff member's authorship of notes and
--- campaigns stays as a reference to the pseudonymised row; their staff roles are removed.
+-- The current definition of this feature: change it here, then add a migration (CONTRIBUTING.md).
 
-alter table public.users add column erased_at timestamptz;
-comment on column public.users.erased_at is 'Set by erase_customer: the person''s data was pseudonymised; the row stays for the ledger''s keys.';
+set check_function_bodies = false; -- bodies may name objects of later features
+set search_path = '';              -- every name below is schema-qualified
 
-create table private.erased_addresses (
-  channel text not null constraint erased_addresses_channel_is_email_or_sms check (channel in ('email', 'sms')),
-  address_hash text not null,
-  erased_at timestamptz not null default now(),
-  primary key (channel, address_hash)
+-- ------------------------------------------------------------------------------------------------
+-- Tables, constraints and indexes
+-- ------------------------------------------------------------------------------------------------
+
+CREATE TABLE private.erased_addresses (
+    channel text NOT NULL,
+    address_hash text NOT NULL,
+    erased_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT erased_addresses_channel_is_email_or_sms CHECK ((channel = ANY (ARRAY['email'::text, 'sms'::text]))),
+    CONSTRAINT erased_addresses_pkey PRIMARY KEY (channel, address_hash)
 );
-comment on table private.erased_addresses is 'SHA-256 of erased addresses (lower-cased, trimmed): a re-imported address is suppressed, never messaged.';
 
-create index message_events_customer_id_idx on public.message_events (customer_id);
+COMMENT ON TABLE private.erased_addresses IS 'SHA-256 of erased addresses (lower-cased, trimmed): a re-imported address is suppressed, never messaged.';
 
-create or replace function private.address_hash(address text)
-returns text
-language sql
-immutable
-set search_path = ''
-as $$
+-- ------------------------------------------------------------------------------------------------
+-- Functions and views
+-- ------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION private.address_hash(address text) RETURNS text
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
   select encode(extensions.digest(lower(btrim(address_hash.address)), 'sha256'), 'hex')
 $$;
 
--- A users row whose email or phone was erased before is suppressed on that channel.
-create or replace function private.tg_users__suppress_erased()
-returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  -- most databases have erased nobody: a bulk import pays one cheap probe per row
-  if new.erased_at is not null or not exists (select 1 from private.erased_addresses) then
-    return null;
-  end if;
-  insert into public.suppressions (channel, address, reason, source, details)
-  select e.channel, a.address, 'manual', 'erasure', jsonb_build_object('note', 'this address belonged to an erased person', 'erased_at', e.erased_at)
-    from (values ('email', new.email), ('sms', new.phone)) a(channel, address)
-    join private.erased_addresses e on e.channel = a.channel and e.address_hash = private.address_hash(a.address)
-   where nullif(btrim(a.address), '') is not null
-  on conflict on constraint suppressions_channel_address_key do nothing;
-  return null;
-end
-$$;
-create trigger _300_suppress_erased after insert or update of email, phone on public.users
-  for each row execute function private.tg_users__suppress_erased();
-
--- Consent notes are free text: audit rows of customer_consent no longer copy them (the note is in
--- customer_consent_history, which erasure may scrub); the override's audit names its reason there.
-create or replace function private.tg_customer_consent__audit()
-returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  perform private.write_audit(
-    lower(tg_op), 'customer_consent', (case when tg_op = 'DELETE' then old.customer_id else new.customer_id end) || ':' ||
-                                      (case when tg_op = 'DELETE' then old.channel else new.channel end),
-    case when tg_op in ('UPDATE', 'DELETE') then to_jsonb(old) - 'note' end,
-    case when tg_op in ('INSERT', 'UPDATE') then to_jsonb(new) - 'note' end);
-  return null;
-end
-$$;
-drop trigger _900_audit on public.customer_consent;
-create trigger _900_audit after insert or update or delete on public.customer_consent
-  for each row execute function private.tg_customer_consent__audit();
-
--- History rows are never edited, except that erasure replaces an erased person's note text.
--- Re-defined from 20261124000200.
-create or replace function private.tg_customer_consent_history__append_only()
-returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  if tg_op = 'DELETE' and not exists (select 1 from public.users u where u.id = old.customer_id) then
-    return old;
-  end if;
-  if tg_op = 'UPDATE' and (to_jsonb(new) - 'note') = (to_jsonb(old) - 'note')
-     and exists (select 1 from public.users u where u.id = old.customer_id and u.erased_at is not null) then
-    return new;
-  end if;
-  raise exception using errcode = '42501',
-    message = format('customer_consent_history is append-only: %s is not allowed', lower(tg_op));
-end
+CREATE FUNCTION private.audit_customer_export(customer_id uuid, context jsonb) RETURNS bigint
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select private.write_audit('export', 'customer_data', audit_customer_export.customer_id::text, null, null, audit_customer_export.context)
 $$;
 
--- Re-defined from 20261203030200: the override's audit row holds no free text (the note is in the
--- history row the override allowed).
-create or replace function private.change_consent(
-  customer_id uuid, channel text, enabled boolean, source text, note text, override_opt_out boolean
-)
-returns jsonb
-language plpgsql
-volatile
-security definer
-set search_path = ''
-as $$
+CREATE FUNCTION private.authorize_customer_export(customer_id uuid) RETURNS boolean
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
 declare
   caller text := private.consent_caller();
-  effective_source text;
-  override_id bigint;
-  cur public.customer_consent;
-  result public.customer_consent;
-  req public.consent_confirmations;
 begin
-  if change_consent.customer_id is null then
+  if caller = 'anon' then
+    raise exception using errcode = '42501', message = 'permission denied: sign in to export data';
+  end if;
+  if authorize_customer_export.customer_id is null then
     raise exception using errcode = '22023', message = 'customer_id: is required';
   end if;
-  if change_consent.channel is null or change_consent.channel not in ('email', 'sms', 'push') then
-    raise exception using errcode = '22023',
-      message = format('channel: must be one of email, sms, push; got %s', coalesce(quote_literal(change_consent.channel), 'null'));
+  if caller = 'customer' and authorize_customer_export.customer_id is distinct from auth.uid() then
+    raise exception using errcode = '42501', message = 'permission denied: a customer may export only their own data';
   end if;
-  if change_consent.enabled is null then
-    raise exception using errcode = '22023', message = 'enabled: must be true or false';
+  if not exists (select 1 from public.users u where u.id = authorize_customer_export.customer_id) then
+    raise exception using errcode = '22023', message = format('customer_id: no customer %s', authorize_customer_export.customer_id);
   end if;
-  effective_source := private.consent_source_for(caller, change_consent.customer_id, change_consent.enabled, change_consent.source);
-  if char_length(change_consent.note) > 2000 then
-    raise exception using errcode = '22023', message = 'note: must be at most 2000 characters';
-  end if;
-  if coalesce(change_consent.override_opt_out, false) then
-    if caller not in ('staff', 'service', 'owner') then
-      raise exception using errcode = '42501', message = 'permission denied: only staff override a customer''s own opt-out';
-    end if;
-    if coalesce(btrim(change_consent.note), '') = '' then
-      raise exception using errcode = '22023', message = 'note: an override of the customer''s own opt-out needs a note saying why';
-    end if;
-  end if;
-  if not exists (select 1 from public.users u where u.id = change_consent.customer_id) then
-    raise exception using errcode = '22023',
-      message = format('customer_id: customer %s does not exist', change_consent.customer_id);
-  end if;
-  if exists (select 1 from public.users u where u.id = change_consent.customer_id and u.erased_at is not null) and change_consent.enabled then
-    raise exception using errcode = 'PT409', message = 'consent: this person was erased; nobody may consent for them',
-      detail = 'rule: erased people are never messaged';
-  end if;
-  select * into cur from public.customer_consent c where c.customer_id = change_consent.customer_id and c.channel = change_consent.channel;
-
-  if coalesce(change_consent.override_opt_out, false) and change_consent.enabled then
-    override_id := private.write_audit('override_opt_out', 'customer_consent',
-      change_consent.customer_id || ':' || change_consent.channel, null, null,
-      jsonb_build_object('source', effective_source, 'reason', 'the note of the consent history row that names this audit row'));
-  end if;
-
-  if change_consent.enabled and caller <> 'owner' and not coalesce(cur.enabled, false)
-     and coalesce((select s.double_opt_in from public.consent_settings s where s.channel = change_consent.channel), false) then
-    perform private.assert_opt_out_precedence(change_consent.customer_id, change_consent.channel, effective_source, override_id);
-    req := private.request_consent_confirmation(change_consent.customer_id, change_consent.channel, effective_source,
-                                                change_consent.note, override_id);
-    return jsonb_build_object(
-      'customer_id', change_consent.customer_id, 'channel', change_consent.channel, 'enabled', coalesce(cur.enabled, false),
-      'status', 'pending', 'confirmation_id', req.id, 'expires_at', req.expires_at, 'source', effective_source,
-      'granted_at', cur.granted_at, 'revoked_at', cur.revoked_at, 'note', cur.note, 'updated_at', cur.updated_at,
-      'consent_history_id', cur.consent_history_id);
-  end if;
-
-  insert into public.customer_consent as c (customer_id, channel, enabled, source, note, override_audit_id)
-  values (change_consent.customer_id, change_consent.channel, change_consent.enabled, effective_source, change_consent.note, override_id)
-  on conflict on constraint customer_consent_pkey do update
-    set enabled = excluded.enabled, source = excluded.source, note = excluded.note, override_audit_id = excluded.override_audit_id
-  returning * into result;
-  return jsonb_build_object(
-    'customer_id', result.customer_id, 'channel', result.channel, 'enabled', result.enabled,
-    'status', case when result.enabled then 'granted' else 'revoked' end,
-    'granted_at', result.granted_at, 'revoked_at', result.revoked_at, 'source', result.source,
-    'note', result.note, 'updated_at', result.updated_at, 'consent_history_id', result.consent_history_id);
+  return caller <> 'customer' or private.has_role('admin');
 end
 $$;
 
--- ---------------------------------------------------------------------------------------------
--- Export
--- ---------------------------------------------------------------------------------------------
+CREATE FUNCTION private.customer_data_section_names() RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select array['profile', 'staff_roles', 'bookings', 'payments', 'manual_payments', 'support_tickets', 'insurance_documents', 'notes',
+               'tags', 'consent', 'consent_history', 'consent_confirmations', 'segments', 'messages', 'provider_events', 'email_logs',
+               'sms_logs', 'push_logs', 'push_tokens', 'timeline', 'facts', 'scores', 'score_history', 'risk_overrides', 'alerts']
+$$;
 
--- Every kind of record held about a person, one row per record: (section, item). The caller's
--- right is checked by the callers of this function (admin, or the customer for themselves).
-create or replace function private.customer_data_sections(customer_id uuid, include_internal boolean)
-returns table (section text, item jsonb)
-language sql
-stable
-security definer
-set search_path = ''
-as $$
+CREATE FUNCTION private.customer_data_sections(customer_id uuid, include_internal boolean) RETURNS TABLE(section text, item jsonb)
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
   with me as (select customer_data_sections.customer_id as id)
   select 'profile', to_jsonb(u) from public.users u, me where u.id = me.id
   union all
@@ -267,135 +145,10 @@ as $$
   select 'alerts', to_jsonb(a) from public.alerts a, me where a.customer_id = me.id and customer_data_sections.include_internal
 $$;
 
-create or replace function private.customer_data_section_names()
-returns text[]
-language sql
-immutable
-set search_path = ''
-as $$
-  select array['profile', 'staff_roles', 'bookings', 'payments', 'manual_payments', 'support_tickets', 'insurance_documents', 'notes',
-               'tags', 'consent', 'consent_history', 'consent_confirmations', 'segments', 'messages', 'provider_events', 'email_logs',
-               'sms_logs', 'push_logs', 'push_tokens', 'timeline', 'facts', 'scores', 'score_history', 'risk_overrides', 'alerts']
-$$;
-
--- Who may export whose data: an admin anyone's (internal records included); a customer their own
--- (without internal notes, risk overrides and alerts). Raises 42501 / 22023; returns include_internal.
-create or replace function private.authorize_customer_export(customer_id uuid)
-returns boolean
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
-declare
-  caller text := private.consent_caller();
-begin
-  if caller = 'anon' then
-    raise exception using errcode = '42501', message = 'permission denied: sign in to export data';
-  end if;
-  if authorize_customer_export.customer_id is null then
-    raise exception using errcode = '22023', message = 'customer_id: is required';
-  end if;
-  if caller = 'customer' and authorize_customer_export.customer_id is distinct from auth.uid() then
-    raise exception using errcode = '42501', message = 'permission denied: a customer may export only their own data';
-  end if;
-  if not exists (select 1 from public.users u where u.id = authorize_customer_export.customer_id) then
-    raise exception using errcode = '22023', message = format('customer_id: no customer %s', authorize_customer_export.customer_id);
-  end if;
-  return caller <> 'customer' or private.has_role('admin');
-end
-$$;
-
-create or replace function private.audit_customer_export(customer_id uuid, context jsonb)
-returns bigint
-language sql
-volatile
-security definer
-set search_path = ''
-as $$
-  select private.write_audit('export', 'customer_data', audit_customer_export.customer_id::text, null, null, audit_customer_export.context)
-$$;
-
-create or replace function public.export_customer_data(customer_id uuid)
-returns jsonb
-language plpgsql
-volatile
-set search_path = ''
-as $$
-declare
-  result jsonb;
-  counts jsonb;
-begin
-  perform private.require_role('admin');
-  perform private.authorize_customer_export(export_customer_data.customer_id);
-  select coalesce(jsonb_object_agg(n, coalesce(s.items, '[]'::jsonb)), '{}'::jsonb),
-         coalesce(jsonb_object_agg(n, coalesce(jsonb_array_length(s.items), 0)), '{}'::jsonb)
-    into result, counts
-    from unnest(private.customer_data_section_names()) n
-    left join (select d.section, jsonb_agg(d.item) as items
-                 from private.customer_data_sections(export_customer_data.customer_id, true) d group by d.section) s on s.section = n;
-  perform private.audit_customer_export(export_customer_data.customer_id,
-    jsonb_build_object('format', 'json', 'via', 'export_customer_data', 'counts', counts));
-  return jsonb_build_object('customer_id', export_customer_data.customer_id, 'exported_at', now(), 'counts', counts,
-                            'sections', result);
-end
-$$;
-
--- ---------------------------------------------------------------------------------------------
--- Erasure
--- ---------------------------------------------------------------------------------------------
-
--- Replaces each needle (case-insensitive, literally) with [erased].
-create or replace function private.scrub(value text, needles text[])
-returns text
-language plpgsql
-immutable
-set search_path = ''
-as $$
-declare
-  n text;
-  result text := scrub.value;
-begin
-  if result is null then
-    return null;
-  end if;
-  foreach n in array scrub.needles loop
-    continue when n is null or char_length(n) < 3;
-    result := regexp_replace(result, regexp_replace(n, '([][(){}.*+?^$|\\])', '\\\1', 'g'), '[erased]', 'gi');
-  end loop;
-  return result;
-end
-$$;
-
-create or replace function private.scrub_jsonb(value jsonb, needles text[])
-returns jsonb
-language sql
-immutable
-set search_path = ''
-as $$
-  select case when scrub_jsonb.value is null then null
-              else private.scrub(scrub_jsonb.value::text, scrub_jsonb.needles)::jsonb end
-$$;
-
-create or replace function public.erase_customer(customer_id uuid, reason text)
-returns jsonb
-language plpgsql
-volatile
-set search_path = ''
-as $$
-begin
-  perform private.require_role('admin');
-  return private.erase_person(erase_customer.customer_id, erase_customer.reason);
-end
-$$;
-
-create or replace function private.erase_person(customer_id uuid, reason text)
-returns jsonb
-language plpgsql
-volatile
-security definer
-set search_path = ''
-as $$
+CREATE FUNCTION private.erase_person(customer_id uuid, reason text) RETURNS jsonb
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
 declare
   u public.users;
   me uuid := erase_person.customer_id;
@@ -574,15 +327,61 @@ begin
   return jsonb_build_object('customer_id', me, 'status', 'erased', 'erased_at', now(), 'audit_id', audit_id,
                             'records', touched, 'auth_identity_scrubbed', auth_scrubbed, 'not_scrubbed', not_scrubbed);
 end
+$_$;
+
+CREATE FUNCTION private.scrub(value text, needles text[]) RETURNS text
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $_$
+declare
+  n text;
+  result text := scrub.value;
+begin
+  if result is null then
+    return null;
+  end if;
+  foreach n in array scrub.needles loop
+    continue when n is null or char_length(n) < 3;
+    result := regexp_replace(result, regexp_replace(n, '([][(){}.*+?^$|\\])', '\\\1', 'g'), '[erased]', 'gi');
+  end loop;
+  return result;
+end
+$_$;
+
+CREATE FUNCTION private.scrub_jsonb(value jsonb, needles text[]) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  select case when scrub_jsonb.value is null then null
+              else private.scrub(scrub_jsonb.value::text, scrub_jsonb.needles)::jsonb end
 $$;
 
--- An erased person gets no consent back through the provider paths either.
-create or replace function private.tg_customer_consent__not_erased()
-returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
+CREATE FUNCTION private.tg_auth_users__delete_crm_user() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+declare
+  staff_roles text[];
+begin
+  if not exists (select 1 from public.users u where u.id = old.id) then
+    return old;  -- an auth user without a CRM profile
+  end if;
+  select coalesce(array_agg(r.role order by r.role), '{}') into staff_roles
+    from public.user_roles r where r.user_id = old.id;
+  delete from public.users u where u.id = old.id;
+  -- the deletion itself is audited; no personal data beyond the id
+  perform private.write_audit('delete', 'users', old.id::text, null, null,
+    jsonb_build_object('via', 'auth.users', 'db_user', session_user, 'staff_roles', to_jsonb(staff_roles)));
+  return old;
+end
+$$;
+
+COMMENT ON FUNCTION private.tg_auth_users__delete_crm_user() IS 'Before a user is deleted from auth.users (by the Auth server, as supabase_auth_admin): deletes the CRM''s users row as postgres, so the cascade and its triggers run with the CRM owner''s rights, and audits the deletion.';
+
+CREATE FUNCTION private.tg_customer_consent__not_erased() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
 begin
   if new.enabled and exists (select 1 from public.users u where u.id = new.customer_id and u.erased_at is not null) then
     raise exception using errcode = 'PT409', message = 'consent: this person was erased; nobody may consent for them',
@@ -591,11 +390,102 @@ begin
   return new;
 end
 $$;
-create trigger _005_not_erased before insert or update on public.customer_consent
-  for each row execute function private.tg_customer_consent__not_erased();
 
-grant execute on function public.export_customer_data(uuid), public.erase_customer(uuid, text) to authenticated, service_role;
-grant execute on function private.customer_data_sections(uuid, boolean), private.customer_data_section_names(),
-  private.authorize_customer_export(uuid), private.audit_customer_export(uuid, jsonb), private.erase_person(uuid, text),
-  private.scrub(text, text[]), private.scrub_jsonb(jsonb, text[]), private.address_hash(text)
-  to authenticated, service_role;
+CREATE FUNCTION private.tg_users__suppress_erased() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  -- most databases have erased nobody: a bulk import pays one cheap probe per row
+  if new.erased_at is not null or not exists (select 1 from private.erased_addresses) then
+    return null;
+  end if;
+  insert into public.suppressions (channel, address, reason, source, details)
+  select e.channel, a.address, 'manual', 'erasure', jsonb_build_object('note', 'this address belonged to an erased person', 'erased_at', e.erased_at)
+    from (values ('email', new.email), ('sms', new.phone)) a(channel, address)
+    join private.erased_addresses e on e.channel = a.channel and e.address_hash = private.address_hash(a.address)
+   where nullif(btrim(a.address), '') is not null
+  on conflict on constraint suppressions_channel_address_key do nothing;
+  return null;
+end
+$$;
+
+CREATE FUNCTION public.erase_customer(customer_id uuid, reason text) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+begin
+  perform private.require_role('admin');
+  return private.erase_person(erase_customer.customer_id, erase_customer.reason);
+end
+$$;
+
+CREATE FUNCTION public.export_customer_data(customer_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  result jsonb;
+  counts jsonb;
+begin
+  perform private.require_role('admin');
+  perform private.authorize_customer_export(export_customer_data.customer_id);
+  select coalesce(jsonb_object_agg(n, coalesce(s.items, '[]'::jsonb)), '{}'::jsonb),
+         coalesce(jsonb_object_agg(n, coalesce(jsonb_array_length(s.items), 0)), '{}'::jsonb)
+    into result, counts
+    from unnest(private.customer_data_section_names()) n
+    left join (select d.section, jsonb_agg(d.item) as items
+                 from private.customer_data_sections(export_customer_data.customer_id, true) d group by d.section) s on s.section = n;
+  perform private.audit_customer_export(export_customer_data.customer_id,
+    jsonb_build_object('format', 'json', 'via', 'export_customer_data', 'counts', counts));
+  return jsonb_build_object('customer_id', export_customer_data.customer_id, 'exported_at', now(), 'counts', counts,
+                            'sections', result);
+end
+$$;
+
+-- ------------------------------------------------------------------------------------------------
+-- Triggers
+-- ------------------------------------------------------------------------------------------------
+
+CREATE TRIGGER _005_not_erased BEFORE INSERT OR UPDATE ON public.customer_consent FOR EACH ROW EXECUTE FUNCTION private.tg_customer_consent__not_erased();
+
+CREATE TRIGGER _300_suppress_erased AFTER INSERT OR UPDATE OF email, phone ON public.users FOR EACH ROW EXECUTE FUNCTION private.tg_users__suppress_erased();
+
+-- ------------------------------------------------------------------------------------------------
+-- Grants
+-- ------------------------------------------------------------------------------------------------
+
+revoke all on table private.erased_addresses from public, anon, authenticated, service_role;
+revoke all on function
+  private.address_hash(text),
+  private.audit_customer_export(uuid,jsonb),
+  private.authorize_customer_export(uuid),
+  private.customer_data_section_names(),
+  private.customer_data_sections(uuid,boolean),
+  private.erase_person(uuid,text),
+  private.scrub_jsonb(jsonb,text[]),
+  private.scrub(text,text[]),
+  private.tg_auth_users__delete_crm_user(),
+  private.tg_customer_consent__not_erased(),
+  private.tg_users__suppress_erased(),
+  public.erase_customer(uuid,text),
+  public.export_customer_data(uuid)
+from public, anon, authenticated, service_role;
+grant execute on function
+  private.address_hash(text),
+  private.audit_customer_export(uuid,jsonb),
+  private.authorize_customer_export(uuid),
+  private.customer_data_section_names(),
+  private.customer_data_sections(uuid,boolean),
+  private.erase_person(uuid,text),
+  private.scrub_jsonb(jsonb,text[]),
+  private.scrub(text,text[]),
+  public.erase_customer(uuid,text),
+  public.export_customer_data(uuid)
+to authenticated, service_role;
+
+create trigger _100_delete_crm_user before delete on auth.users
+  for each row execute function private.tg_auth_users__delete_crm_user();
+
+reset search_path;
+reset check_function_bodies;

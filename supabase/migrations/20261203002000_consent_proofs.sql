@@ -1,29 +1,32 @@
--- One call that proves a message, and the invariant over the whole ledger.
+-- Consent proofs
 --
--- Every recipient that left (claimed for sending at least once, or sent) of a marketing campaign
--- must point at the consent history row that allowed it: a grant for the same customer and
--- channel, not revoked between that grant and the send-time check, its double opt-in (if any)
--- confirmed, and the address not suppressed at the check. A consent_confirmation message (the
--- double opt-in message itself, transactional) must belong to a request and go to an address
--- that was not suppressed. check_consent_proofs() lists every exception; zero is the invariant.
+-- Why a message was allowed: the consent proof of every recipient, the check that no
+-- message went out without one, and the audited export.
+--
+-- The current definition of this feature: change it here, then add a migration (CONTRIBUTING.md).
 
--- One row per recipient: the proof, flattened (CSV and consent_proof read it); problem is null
--- when the proof holds. Recipients that never left (skipped, cancelled, queued) have no problem.
-create or replace function private.recipient_proofs(for_campaign uuid default null, for_recipient uuid default null)
-returns table (
-  recipient_id uuid, campaign_id uuid, campaign_name text, purpose text, customer_id uuid, channel text, address text,
-  status text, attempts integer, consent_checked_at timestamptz, sent_at timestamptz, provider_message_id text,
-  consent_history_id bigint, consent_source text, consent_changed_at timestamptz, consent_changed_by uuid,
-  consent_granted boolean, consent_note text, override_audit_id bigint, consent_text_id bigint, wording_version integer,
-  confirmation_id uuid, confirmation_requested_at timestamptz, confirmation_requested_source text, confirmation_status text,
-  confirmed_at timestamptz, confirmed_via text, confirmed_ip text, confirmed_user_agent text, confirmed_link text,
-  confirmed_message_sid text, consent_on_at_check boolean, suppressed_at_check boolean, problem text
-)
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
+set check_function_bodies = false; -- bodies may name objects of later features
+set search_path = '';              -- every name below is schema-qualified
+
+-- ------------------------------------------------------------------------------------------------
+-- Functions and views
+-- ------------------------------------------------------------------------------------------------
+
+CREATE FUNCTION private.audit_consent_proof_export(campaign_id uuid, context jsonb) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform private.assert_staff('admin');
+  return private.write_audit('export', 'consent_proofs', audit_consent_proof_export.campaign_id::text, null, null,
+                             audit_consent_proof_export.context);
+end
+$$;
+
+CREATE FUNCTION private.recipient_proofs(for_campaign uuid DEFAULT NULL::uuid, for_recipient uuid DEFAULT NULL::uuid) RETURNS TABLE(recipient_id uuid, campaign_id uuid, campaign_name text, purpose text, customer_id uuid, channel text, address text, status text, attempts integer, consent_checked_at timestamp with time zone, sent_at timestamp with time zone, provider_message_id text, consent_history_id bigint, consent_source text, consent_changed_at timestamp with time zone, consent_changed_by uuid, consent_granted boolean, consent_note text, override_audit_id bigint, consent_text_id bigint, wording_version integer, confirmation_id uuid, confirmation_requested_at timestamp with time zone, confirmation_requested_source text, confirmation_status text, confirmed_at timestamp with time zone, confirmed_via text, confirmed_ip text, confirmed_user_agent text, confirmed_link text, confirmed_message_sid text, consent_on_at_check boolean, suppressed_at_check boolean, problem text)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
 begin
   perform private.assert_staff('admin');
   return query
@@ -73,13 +76,24 @@ begin
 end
 $$;
 
--- consent_proof: everything that shows why one message was allowed (admin).
-create or replace function public.consent_proof(recipient_id uuid)
-returns jsonb
-language plpgsql
-stable
-set search_path = ''
-as $$
+CREATE FUNCTION public.check_consent_proofs() RETURNS TABLE(recipient_id uuid, campaign_id uuid, customer_id uuid, channel text, status text, problem text)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  perform private.require_role('admin');
+  return query
+    select p.recipient_id, p.campaign_id, p.customer_id, p.channel, p.status, p.problem
+      from private.recipient_proofs() p
+     where p.problem is not null
+     order by p.campaign_id, p.recipient_id;
+end
+$$;
+
+CREATE FUNCTION public.consent_proof(recipient_id uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
 declare
   p record;
   u public.users;
@@ -132,38 +146,22 @@ begin
 end
 $$;
 
--- The invariant: every message that left has a valid proof. Zero rows expected.
-create or replace function public.check_consent_proofs()
-returns table (recipient_id uuid, campaign_id uuid, customer_id uuid, channel text, status text, problem text)
-language plpgsql
-stable
-set search_path = ''
-as $$
-begin
-  perform private.require_role('admin');
-  return query
-    select p.recipient_id, p.campaign_id, p.customer_id, p.channel, p.status, p.problem
-      from private.recipient_proofs() p
-     where p.problem is not null
-     order by p.campaign_id, p.recipient_id;
-end
-$$;
+-- ------------------------------------------------------------------------------------------------
+-- Grants
+-- ------------------------------------------------------------------------------------------------
 
--- A campaign's proofs as CSV (edge function consent-proofs) are audited with who and how many.
-create or replace function private.audit_consent_proof_export(campaign_id uuid, context jsonb)
-returns bigint
-language plpgsql
-volatile
-security definer
-set search_path = ''
-as $$
-begin
-  perform private.assert_staff('admin');
-  return private.write_audit('export', 'consent_proofs', audit_consent_proof_export.campaign_id::text, null, null,
-                             audit_consent_proof_export.context);
-end
-$$;
+revoke all on function
+  private.audit_consent_proof_export(uuid,jsonb),
+  private.recipient_proofs(uuid,uuid),
+  public.check_consent_proofs(),
+  public.consent_proof(uuid)
+from public, anon, authenticated, service_role;
+grant execute on function
+  private.audit_consent_proof_export(uuid,jsonb),
+  private.recipient_proofs(uuid,uuid),
+  public.check_consent_proofs(),
+  public.consent_proof(uuid)
+to authenticated, service_role;
 
-grant execute on function private.recipient_proofs(uuid, uuid), private.audit_consent_proof_export(uuid, jsonb)
-  to authenticated, service_role;
-grant execute on function public.consent_proof(uuid), public.check_consent_proofs() to authenticated, service_role;
+reset search_path;
+reset check_function_bodies;

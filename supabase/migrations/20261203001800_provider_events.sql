@@ -76,9 +76,13 @@ COMMENT ON TABLE public.suppressions IS 'Addresses no message may go to, whateve
 
 CREATE INDEX message_events_campaign_idx ON public.message_events USING btree (campaign_id, event);
 
-CREATE INDEX message_events_customer_idx ON public.message_events USING btree (customer_id, occurred_at DESC) WHERE (event = ANY (ARRAY['open'::text, 'click'::text]));
+CREATE INDEX message_events_customer_id_idx ON public.message_events USING btree (customer_id);
+
+CREATE INDEX message_events_engagement_idx ON public.message_events USING btree (customer_id, occurred_at DESC) WHERE (event = ANY (ARRAY['open'::text, 'click'::text, 'read'::text, 'machine_open'::text, 'bot_click'::text]));
 
 CREATE INDEX message_events_recipient_idx ON public.message_events USING btree (recipient_id, event);
+
+CREATE INDEX message_events_twilio_recipient_idx ON public.message_events USING btree (((payload ->> '_recipient_id'::text))) WHERE ((provider = 'twilio'::text) AND (payload ? '_recipient_id'::text));
 
 ALTER TABLE ONLY private.provider_event_statuses
     ADD CONSTRAINT provider_event_statuses_status_fkey FOREIGN KEY (status) REFERENCES private.recipient_status_ranks(status);
@@ -202,73 +206,66 @@ end
 $$;
 
 CREATE FUNCTION private.ingest_sendgrid_events(events jsonb) RETURNS jsonb
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select private.ingest_sendgrid_events_part(ingest_sendgrid_events.events, 0, 1)
+$$;
+
+CREATE FUNCTION private.ingest_sendgrid_events_part(events jsonb, part integer, parts integer) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
-    AS $_$
+    AS $$
 declare
-  received integer := jsonb_array_length(ingest_sendgrid_events.events);
-  fresh integer;
+  received integer := jsonb_array_length(ingest_sendgrid_events_part.events);
+  counts jsonb;
   recipients uuid[];
-  consent_changes jsonb;
-  suppressed integer;
-  consent_applied integer;
+  contact jsonb;
   status_changed integer;
 begin
-  with parsed as (
-    select e,
-           coalesce(e ->> 'sg_event_id', md5(e::text)) as event_id,
-           case when (e ->> 'recipient_id') ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
-                then (e ->> 'recipient_id')::uuid end as recipient_id,
-           to_timestamp(coalesce((e ->> 'timestamp')::double precision, extract(epoch from now()))) as occurred_at
-      from jsonb_array_elements(ingest_sendgrid_events.events) e
-     where jsonb_typeof(e) = 'object'
+  with classified as materialized (
+    select c.* from private.sendgrid_classify(ingest_sendgrid_events_part.events) c
+     where ingest_sendgrid_events_part.parts = 1
+        or abs(hashtext(coalesce(c.customer_id::text, lower(c.address), c.event_id))) % ingest_sendgrid_events_part.parts = ingest_sendgrid_events_part.part
+  ), refused as (
+    insert into public.message_event_rejections (provider, provider_event_id, event, verdict, reason, recipient_id, campaign_id, address, occurred_at, payload)
+    select 'sendgrid', c.event_id, c.event, case c.fate when 'address' then 'ignored' else c.fate end, c.problem,
+           c.claimed_recipient, c.claimed_campaign, c.address, c.occurred_at, c.payload
+      from classified c
+     where c.fate <> 'apply'
+    on conflict on constraint message_event_rejections_provider_event_key do nothing
+    returning verdict, reason
   ), inserted as (
     insert into public.message_events (provider, provider_event_id, event, recipient_id, campaign_id, customer_id, address, url, reason, occurred_at, payload)
-    select 'sendgrid', p.event_id, coalesce(p.e ->> 'event', 'unknown'), r.id, r.campaign_id,
-           coalesce(r.customer_id, (select u.id from public.users u where lower(u.email) = lower(p.e ->> 'email') limit 1)),
-           p.e ->> 'email', p.e ->> 'url',
-           nullif(concat_ws(': ', p.e ->> 'reason', p.e ->> 'response', p.e ->> 'type'), ''),
-           p.occurred_at, p.e
-      from parsed p
-      left join public.campaign_recipients r on r.id = p.recipient_id
+    select 'sendgrid', c.event_id, c.event, c.recipient_id, c.campaign_id, c.customer_id, c.address, c.url, c.reason, c.occurred_at, c.payload
+      from classified c
+     where c.fate in ('apply', 'address')
     on conflict on constraint message_events_provider_event_key do nothing
     returning recipient_id, customer_id, event, address, reason, occurred_at, payload
-  ), new_events as (
-    select * from inserted
-  ), suppress as (
-    insert into public.suppressions (channel, address, reason, source, details)
-    select distinct on (lower(n.address)) 'email', n.address,
-           case n.event when 'bounce' then 'bounce' when 'spamreport' then 'spamreport' else 'invalid' end,
-           'sendgrid', jsonb_build_object('event', n.event, 'reason', n.reason, 'at', n.occurred_at)
-      from new_events n
-     where n.address is not null
-       and (n.event in ('bounce', 'spamreport') or (n.event = 'dropped' and n.reason ~* 'invalid|bounced'))
-     order by lower(n.address), n.occurred_at desc
-    on conflict on constraint suppressions_channel_address_key do nothing
-    returning 1
   )
-  select count(*),
-         array_agg(distinct n.recipient_id) filter (where n.recipient_id is not null),
-         coalesce(jsonb_agg(jsonb_build_object(
-           'customer_id', n.customer_id, 'channel', 'email',
-           'enabled', n.event = 'group_resubscribe', 'source', 'sendgrid',
-           'note', case n.event when 'spamreport' then 'SendGrid: marked as spam'
-                                when 'unsubscribe' then 'SendGrid: unsubscribed'
-                                when 'group_unsubscribe' then format('SendGrid: unsubscribed from group %s', n.payload ->> 'asm_group_id')
-                                else format('SendGrid: resubscribed to group %s', n.payload ->> 'asm_group_id') end,
-           'occurred_at', n.occurred_at))
-           filter (where n.event in ('unsubscribe', 'spamreport', 'group_unsubscribe', 'group_resubscribe') and n.customer_id is not null),
-           '[]'::jsonb),
-         (select count(*) from suppress)
-    into fresh, recipients, consent_changes, suppressed
-    from new_events n;
+  select jsonb_build_object(
+           'received', received,
+           'new', (select count(*) from inserted),
+           'duplicates', (select count(*) from classified c where c.fate <> 'address') - (select count(*) from inserted)
+                         - (select count(*) from refused f where f.reason not like '%applied to the address only'),
+           'ignored', (select count(*) from refused f where f.verdict = 'ignored'),
+           'inconsistent', (select count(*) from refused f where f.verdict = 'inconsistent'),
+           'malformed', received - (select count(*) from classified)),
+         (select array_agg(distinct n.recipient_id) filter (where n.recipient_id is not null) from inserted n),
+         (select coalesce(jsonb_agg(jsonb_build_object('event', n.event, 'customer_id', n.customer_id, 'address', n.address,
+                                                       'reason', n.reason, 'occurred_at', n.occurred_at, 'asm_group_id', n.payload ->> 'asm_group_id'))
+                          filter (where n.event in ('unsubscribe', 'group_unsubscribe', 'group_resubscribe', 'spamreport', 'bounce', 'dropped')),
+                          '[]'::jsonb)
+            from inserted n)
+    into counts, recipients, contact;
 
+  if (counts ->> 'inconsistent')::integer > 0 then
+    raise log 'sendgrid-events: % inconsistent event(s) rejected, see public.message_event_rejections', counts ->> 'inconsistent';
+  end if;
   status_changed := private.apply_recipient_events(coalesce(recipients, array[]::uuid[]));
-  consent_applied := private.apply_provider_consent(consent_changes);
-  return jsonb_build_object('received', received, 'new', fresh, 'duplicates', received - fresh,
-                            'status_changed', status_changed, 'consent_changed', consent_applied, 'suppressed', suppressed);
+  return counts || jsonb_build_object('status_changed', status_changed) || private.apply_sendgrid_contact_effects(contact);
 end
-$_$;
+$$;
 
 CREATE FUNCTION private.ingest_sendgrid_suppressions(kind text, rows jsonb, synced_until timestamp with time zone) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
@@ -316,6 +313,7 @@ declare
   action text;
   fresh integer;
   consent integer := 0;
+  confirmed integer := 0;
 begin
   action := case when keyword in ('STOP', 'STOPALL', 'UNSUBSCRIBE', 'CANCEL', 'END', 'QUIT', 'REVOKE', 'OPTOUT') then 'opt_out'
                  when keyword in ('START', 'YES', 'UNSTOP') then 'opt_in'
@@ -323,17 +321,16 @@ begin
                  else 'message' end;
   insert into public.message_events (provider, provider_event_id, event, customer_id, address, reason, occurred_at, payload)
   values ('twilio', coalesce(ingest_twilio_inbound.params ->> 'MessageSid', md5(ingest_twilio_inbound.params::text)), 'inbound_' || action,
-          (select u.id from public.users u where u.phone = from_number limit 1), from_number, keyword, now(), ingest_twilio_inbound.params)
+          (select u.id from public.users u where u.phone = from_number order by u.id limit 1), from_number, keyword, now(), ingest_twilio_inbound.params)
   on conflict on constraint message_events_provider_event_key do nothing;
   get diagnostics fresh = row_count;
   if fresh = 1 and action in ('opt_out', 'opt_in') then
-    consent := private.apply_provider_consent((
-      select coalesce(jsonb_agg(jsonb_build_object('customer_id', u.id, 'channel', 'sms', 'enabled', action = 'opt_in',
-                                                   'source', 'twilio_inbound', 'note', format('SMS reply %s', keyword),
-                                                   'occurred_at', now())), '[]'::jsonb)
-        from public.users u where u.phone = from_number));
+    consent := private.apply_sms_keyword(from_number, action = 'opt_in', 'twilio_inbound', format('SMS reply %s', keyword));
   end if;
-  return jsonb_build_object('new', fresh, 'action', action, 'consent_changed', consent);
+  if fresh = 1 and keyword = 'YES' then
+    confirmed := private.confirm_sms_consent(from_number, ingest_twilio_inbound.params ->> 'MessageSid');
+  end if;
+  return jsonb_build_object('new', fresh, 'action', action, 'consent_changed', consent + confirmed, 'confirmed', confirmed);
 end
 $$;
 
@@ -369,12 +366,10 @@ begin
         jsonb_build_object('action', status, 'campaign_id', r.campaign_id, 'error_code', error_code));
     end if;
   end if;
-  -- 21610: the recipient replied STOP; the carrier will refuse further messages
+  -- 21610: the number replied STOP; the carrier refuses every message to it, whoever holds it
   if fresh = 1 and error_code = '21610' then
-    consent := private.apply_provider_consent(jsonb_build_array(jsonb_build_object(
-      'customer_id', coalesce(r.customer_id, (select u.id from public.users u where u.phone = ingest_twilio_status.params ->> 'To' limit 1)),
-      'channel', 'sms', 'enabled', false, 'source', 'twilio_status', 'note', 'Twilio 21610: the number unsubscribed (STOP)',
-      'occurred_at', now())));
+    consent := private.apply_sms_keyword(coalesce(r.address, ingest_twilio_status.params ->> 'To'), false, 'twilio_status',
+                                         'Twilio 21610: the number unsubscribed (STOP)');
   end if;
   return jsonb_build_object('new', fresh, 'status_changed', changed, 'consent_changed', consent);
 end
@@ -418,7 +413,9 @@ CREATE VIEW public.campaign_stats WITH (security_invoker='true') AS
     COALESCE(r.cancelled, 0) AS cancelled,
     jsonb_build_object('no_consent', COALESCE(r.skipped_no_consent, 0), 'suppressed', COALESCE(r.skipped_suppressed, 0), 'no_address', COALESCE(r.skipped_no_address, 0), 'frequency_cap', COALESCE(r.skipped_frequency_cap, 0)) AS skipped,
     round(((COALESCE(e.unique_opens, 0))::numeric / (NULLIF(r.delivered, 0))::numeric), 4) AS open_rate,
-    round(((COALESCE(e.unique_clicks, 0))::numeric / (NULLIF(r.delivered, 0))::numeric), 4) AS click_rate
+    round(((COALESCE(e.unique_clicks, 0))::numeric / (NULLIF(r.delivered, 0))::numeric), 4) AS click_rate,
+    COALESCE(e.machine_opens, 0) AS machine_opens,
+    COALESCE(e.bot_clicks, 0) AS bot_clicks
    FROM ((public.campaigns c
      LEFT JOIN LATERAL ( SELECT (count(*))::integer AS audience,
             (count(*) FILTER (WHERE (x.status = ANY (ARRAY['queued'::text, 'sending'::text]))))::integer AS queued,
@@ -436,9 +433,17 @@ CREATE VIEW public.campaign_stats WITH (security_invoker='true') AS
             (count(DISTINCT m.recipient_id) FILTER (WHERE (m.event = 'click'::text)))::integer AS unique_clicks,
             (count(DISTINCT m.recipient_id) FILTER (WHERE (m.event = ANY (ARRAY['bounce'::text, 'undelivered'::text]))))::integer AS bounces,
             (count(DISTINCT m.recipient_id) FILTER (WHERE (m.event = ANY (ARRAY['unsubscribe'::text, 'group_unsubscribe'::text]))))::integer AS unsubscribes,
-            (count(DISTINCT m.recipient_id) FILTER (WHERE (m.event = 'spamreport'::text)))::integer AS spam_reports
+            (count(DISTINCT m.recipient_id) FILTER (WHERE (m.event = 'spamreport'::text)))::integer AS spam_reports,
+            (count(DISTINCT m.recipient_id) FILTER (WHERE (m.event = 'machine_open'::text)))::integer AS machine_opens,
+            (count(DISTINCT m.recipient_id) FILTER (WHERE (m.event = 'bot_click'::text)))::integer AS bot_clicks
            FROM public.message_events m
           WHERE (m.campaign_id = c.id)) e ON (true));
+
+COMMENT ON COLUMN public.campaign_stats.unique_opens IS 'Recipients with a human open (machine opens, e.g. Apple Mail Privacy Protection, are in machine_opens).';
+
+COMMENT ON COLUMN public.campaign_stats.machine_opens IS 'Recipients with an open SendGrid flagged sg_machine_open.';
+
+COMMENT ON COLUMN public.campaign_stats.bot_clicks IS 'Recipients with a click that looked automated (public.engagement_settings).';
 
 -- ------------------------------------------------------------------------------------------------
 -- Triggers
@@ -477,10 +482,10 @@ revoke all on table
   public.message_events,
   public.suppressions
 from public, anon, authenticated, service_role;
-grant all on table
+grant select on table
   public.campaign_link_clicks,
   public.campaign_stats
-to anon, authenticated, service_role;
+to authenticated, service_role;
 grant select on table public.message_events to authenticated;
 grant select, insert, update, delete on table public.message_events to service_role;
 grant select, insert, update, delete on table public.suppressions to authenticated, service_role;
@@ -488,13 +493,18 @@ revoke all on sequence
   public.message_events_id_seq,
   public.suppressions_id_seq
 from public, anon, authenticated, service_role;
+grant select, usage on sequence
+  public.message_events_id_seq,
+  public.suppressions_id_seq
+to authenticated;
 grant select, update, usage on sequence
   public.message_events_id_seq,
   public.suppressions_id_seq
-to anon, authenticated, service_role;
+to service_role;
 revoke all on function
   private.apply_provider_consent(jsonb),
   private.apply_recipient_events(uuid[]),
+  private.ingest_sendgrid_events_part(jsonb,integer,integer),
   private.ingest_sendgrid_events(jsonb),
   private.ingest_sendgrid_suppressions(text,jsonb,timestamp with time zone),
   private.ingest_twilio_inbound(jsonb),
