@@ -620,16 +620,15 @@ describe("README endpoint rows through supabase-js and the real PostgREST", () =
   });
 });
 
-// Refusals whose SQLSTATE the decided mapping (/work/coordination-errors.md) changes: h10b's SQL
-// fixes make them pass. PENDING(h10b): until that branch is merged these fail (55000 and P0002
-// reach supabase-js as 500; validate_segment still answers a customer).
-describe("PENDING(h10b): refusals as the decided mapping has them", () => {
-  it("PENDING(h10b): the customer's own opt-out beats a staff re-consent: 409 PT409", async () => {
+// Refusals that used to reach supabase-js as 500 (55000, P0002) or answer a customer
+// (validate_segment): each is a 4xx with its code now (docs/errors.md).
+describe("refusals as docs/errors.md maps them", () => {
+  it("the customer's own opt-out beats a staff re-consent: 409 PT409", async () => {
     ok(await c.customer.rpc("set_customer_consent", { customer_id: cora.id, channel: "push", enabled: false }));
     refused(await c.admin.rpc("set_customer_consent", { customer_id: cora.id, channel: "push", enabled: true, source: "admin" }), 409, "PT409");
   });
 
-  it("PENDING(h10b): a cancelled campaign cannot be resumed: 409 PT409", async () => {
+  it("a cancelled campaign cannot be resumed: 409 PT409", async () => {
     const r = await invoke("comms", "bulk-message", { name: `Ctl ${randomUUID().slice(0, 8)}`, channel: "email", content: { subject: "S", text: "T" },
       audience: { segment_id: segmentId }, scheduled_at: new Date(Date.now() + 3_600_000).toISOString() });
     const campaign_id = r.data!.campaign_id as string;
@@ -637,11 +636,11 @@ describe("PENDING(h10b): refusals as the decided mapping has them", () => {
     refused(await c.comms.rpc("resume_campaign", { campaign_id }), 409, "PT409");
   });
 
-  it("PENDING(h10b): duplicating an unknown segment is a 4xx (22023 or PT404), not a 500", async () => {
+  it("duplicating an unknown segment is a 4xx (22023 or PT404), not a 500", async () => {
     refusedOneOf(await c.admin.rpc("duplicate_segment", { segment_id: randomUUID() }), [[400, "22023"], [404, "PT404"]]);
   });
 
-  it("PENDING(h10b): validate_segment is admin-only like evaluate_segment", async () => {
+  it("validate_segment is admin-only like evaluate_segment", async () => {
     forbidden(await c.customer.rpc("validate_segment", { definition: cityRule("Oslo") }));
   });
 });
