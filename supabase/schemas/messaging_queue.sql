@@ -347,7 +347,7 @@ begin
      where cap_max is not null
        and r.channel = c.channel
        and r.created_at > now() - make_interval(days => cap_days)
-       -- in_doubt and held (h12a) may have left: they count
+       -- in_doubt and held rows may have left: they count
        and r.status in ('queued', 'sending', 'in_doubt', 'held', 'sent', 'delivered', 'deferred', 'opened', 'clicked', 'bounced',
                         'unsubscribed', 'spam_reported')
      group by r.customer_id
@@ -423,7 +423,7 @@ CREATE FUNCTION private.queue_campaign(request jsonb) RETURNS jsonb
 declare
   r jsonb := queue_campaign.request;
   rules jsonb := private.messaging_rules() -> 'request';
-  -- quiet hours and local send times (h12a's migration 20261203040100) when merged with it
+  -- quiet hours and local send times (delivery.sql)
   local_time regprocedure := to_regprocedure('private.set_campaign_local_time(uuid, jsonb)');
   local_send regprocedure := to_regprocedure('private.schedule_local_send(uuid)');
   unknown_key text;
@@ -443,7 +443,7 @@ begin
   end if;
   select k into unknown_key from jsonb_object_keys(r) k
    where k not in ('name', 'channel', 'template_id', 'content', 'audience', 'scheduled_at', 'throttle_per_minute')
-     -- the local-time fields of quiet hours (branch h12a), where its functions are installed
+     -- the local-time fields of quiet hours (delivery.sql)
      and not (k in ('send_window', 'local_send_time', 'quiet_hours_override') and local_time is not null)
    limit 1;
   if unknown_key is not null then
@@ -505,7 +505,7 @@ begin
                then (select s.id from public.customer_segments s where s.id::text = lower(r -> 'audience' ->> 'segment_id')) end,
           sched, throttle, auth.uid())
   returning id into campaign_id;
-  -- send window, local send time, quiet-hours override (h12a): validated, stored, audited
+  -- send window, local send time, quiet-hours override: validated, stored, audited
   if local_time is not null then
     execute format('select %s($1, $2)', local_time::oid::regproc) using campaign_id, r;
   end if;

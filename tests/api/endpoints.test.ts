@@ -4,9 +4,8 @@
 // `cases` is keyed by the first column of the README's tables; readme-table.test.ts checks that
 // the README's rows and these keys are the same set (the last test below).
 //
-// Rows marked PENDING(h10b) assert the refusal mapping decided in /work/coordination-errors.md
-// (PT409 for the customer's own opt-out, validate_segment admin-only, anon without the campaign
-// views); they fail only until h10b's SQL fixes are merged.
+// Refusals follow docs/errors.md (PT409 for the customer's own opt-out, validate_segment
+// admin-only, anon without the campaign views).
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
@@ -473,7 +472,7 @@ const cases: Record<string, () => Promise<void>> = {
       ok(await c[p].from("campaign_link_clicks").select("*").eq("campaign_id", id));
     }
     expect(ok(await c.customer.from("campaign_stats").select("*").eq("campaign_id", id)).data).toEqual([]);
-    // PENDING(h10b): anon loses its grants on the campaign views
+    // anon holds no grant on the campaign views
     anonRefused(await c.anon.from("campaign_stats").select("*").eq("campaign_id", id));
   },
 
