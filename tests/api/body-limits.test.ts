@@ -109,7 +109,10 @@ describe("oversized and unauthorised bodies are answered without being buffered"
     const r = await upload("twilio-inbound", { totalMb: 150, chunked: true });
     expect(r.status).toBe(401);
     expect(r.body.error.code).toBe("bad_signature");
-    expect(r.sentMbAtAnswer).toBeLessThan(40);
+    // The client may have pushed the whole 150 MB into loopback by the time it reads the answer on
+    // an idle machine (the server discards what it never reads): the gateway's memory says whether
+    // the body was buffered.
+    expect(rssMb(gateway.pid!) - baselineMb).toBeLessThan(60);
   });
 
   it("twilio-inbound with a (forged) signature, 150 MB chunked: 413 once past 128 KB", async () => {

@@ -5,7 +5,7 @@ import { parse } from "csv-parse/sync";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { callFunction, createUser, fakeProvider, sql } from "../support/index.ts";
 import { clearMessagingState, communicator, customerWith, drain } from "../support/messaging.ts";
-import { postSendgrid, sgEvent } from "../support/webhooks.ts";
+import { postSendgridApplied, sgEvent } from "../support/webhooks.ts";
 
 afterAll(async () => {
   await sql.end();
@@ -33,7 +33,8 @@ describe("consent-proofs", () => {
     const c = await customerWith({ email: `proof-${randomUUID()}@example.test`, consent: { email: false } });
     const campaignId = await sendCampaign([a.id, b.id, c.id]);
     const [rb] = await sql`select id from public.campaign_recipients where campaign_id = ${campaignId} and customer_id = ${b.id}`;
-    await postSendgrid([sgEvent("delivered", { email: b.email, recipient_id: rb.id, campaign_id: campaignId })]);
+    // the webhook answers once the batch is in the inbox; the proof shows it once it is applied
+    await postSendgridApplied([sgEvent("delivered", { email: b.email, recipient_id: rb.id, campaign_id: campaignId })]);
 
     const admin = await createUser(["admin"]);
     const res = await callFunction("consent-proofs", { jwt: admin.jwt, query: { campaign_id: campaignId } });
