@@ -9,8 +9,11 @@
 // kid, or the legacy HS256 secret; exp required) and again by PostgREST. Every refusal is JSON.
 import { fromFileUrl, loadDotEnv } from "./lib/deno-util.ts";
 import { keyRole, verifyJwt } from "../supabase/functions/_shared/auth.ts";
-import { errorResponse, HttpError } from "../supabase/functions/_shared/http.ts";
+import { errorResponse, HttpError, limitBody, MiB } from "../supabase/functions/_shared/http.ts";
 import { publicJwks, roleToken, stackEnv } from "./keys.mjs";
+
+// A request body the Data API accepts (a bulk insert of some thousand rows fits).
+const REST_MAX_BODY_BYTES = 8 * MiB;
 
 const root = fromFileUrl(new URL("..", import.meta.url));
 loadDotEnv(`${root}/supabase/functions/.env`);
@@ -105,15 +108,27 @@ async function rest(req: Request, url: URL): Promise<Response> {
   headers.delete("apikey");
   headers.set("Authorization", authorization);
   headers.set("Accept-Encoding", "identity");
+  // The same byte limit as the functions' (_shared/http.ts): by Content-Length up front, while
+  // streaming for chunked bodies; PostgREST never receives more than REST_MAX_BODY_BYTES.
+  const declared = req.headers.get("content-length");
+  if (declared !== null && !(Number(declared) <= REST_MAX_BODY_BYTES)) {
+    await req.body?.cancel().catch(() => {});
+    return restError(413, "PGRST413", `body: the Data API accepts at most ${REST_MAX_BODY_BYTES / MiB} MB per request`);
+  }
+  const limited = limitBody(req, REST_MAX_BODY_BYTES);
   let upstream: Response;
   try {
     upstream = await fetch(target, {
       method: req.method,
       headers,
-      body: req.method === "GET" || req.method === "HEAD" ? undefined : req.body,
+      body: req.method === "GET" || req.method === "HEAD" ? undefined : limited.req.body,
       redirect: "manual",
     });
   } catch (err) {
+    limited.discard();
+    if (limited.exceeded()) {
+      return restError(413, "PGRST413", `body: the Data API accepts at most ${REST_MAX_BODY_BYTES / MiB} MB per request`);
+    }
     console.error("gateway: PostgREST unreachable:", (err as Error).message);
     return restError(503, "PGRST001", "the Data API (PostgREST) is unavailable; try again shortly");
   }

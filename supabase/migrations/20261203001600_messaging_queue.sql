@@ -423,9 +423,6 @@ CREATE FUNCTION private.queue_campaign(request jsonb) RETURNS jsonb
 declare
   r jsonb := queue_campaign.request;
   rules jsonb := private.messaging_rules() -> 'request';
-  -- quiet hours and local send times (delivery.sql)
-  local_time regprocedure := to_regprocedure('private.set_campaign_local_time(uuid, jsonb)');
-  local_send regprocedure := to_regprocedure('private.schedule_local_send(uuid)');
   unknown_key text;
   ch text;
   content jsonb;
@@ -444,7 +441,7 @@ begin
   select k into unknown_key from jsonb_object_keys(r) k
    where k not in ('name', 'channel', 'template_id', 'content', 'audience', 'scheduled_at', 'throttle_per_minute')
      -- the local-time fields of quiet hours (delivery.sql)
-     and not (k in ('send_window', 'local_send_time', 'quiet_hours_override') and local_time is not null)
+     and k not in ('send_window', 'local_send_time', 'quiet_hours_override')
    limit 1;
   if unknown_key is not null then
     raise exception using errcode = '22023', message = format('%s: unknown field', unknown_key);
@@ -506,15 +503,11 @@ begin
           sched, throttle, auth.uid())
   returning id into campaign_id;
   -- send window, local send time, quiet-hours override: validated, stored, audited
-  if local_time is not null then
-    execute format('select %s($1, $2)', local_time::oid::regproc) using campaign_id, r;
-  end if;
+  perform private.set_campaign_local_time(campaign_id, r);
 
   audience_id := private.freeze_audience(r -> 'audience', campaign_id, array[ch]);
   counts := private.enqueue_recipients(campaign_id, audience_id);
-  if local_send is not null then
-    execute format('select %s($1)', local_send::oid::regproc) using campaign_id;
-  end if;
+  perform private.schedule_local_send(campaign_id);
 
   final_status := case when sched > now() then 'scheduled' else 'sending' end;
   update public.campaigns set status = final_status where id = campaign_id;

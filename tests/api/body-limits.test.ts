@@ -9,6 +9,7 @@ import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUser, type TestUser } from "../support/index.ts";
 import { TEST_PORTS } from "../support/ports.ts";
+import { publishableKey } from "../../scripts/keys.mjs";
 
 const root = resolve(import.meta.dirname, "../..");
 const port = Number(process.env.TEST_BODY_GATEWAY_PORT ?? TEST_PORTS.functions + 2);
@@ -45,7 +46,7 @@ function upload(path: string, opts: { totalMb: number; chunked: boolean; headers
   return new Promise((resolveUpload, reject) => {
     const headers: Record<string, string | number> = { "Content-Type": "application/x-www-form-urlencoded", ...(opts.headers ?? {}) };
     if (!opts.chunked) headers["Content-Length"] = total;
-    const req = http.request({ host: "127.0.0.1", port, method: "POST", path: `/functions/v1/${path}`, headers });
+    const req = http.request({ host: "127.0.0.1", port, method: "POST", path: path.startsWith("/") ? path : `/functions/v1/${path}`, headers });
     let sent = 0;
     let answered = false;
     const timer = setTimeout(() => { req.destroy(); reject(new Error(`${path}: no answer after ${sent / MB} MB`)); }, 60_000);
@@ -160,6 +161,15 @@ describe("oversized and unauthorised bodies are answered without being buffered"
     expect(r.status).toBe(413);
     expect(r.body.error.message).toBe("body: this endpoint accepts at most 4 MB");
     expectNotBuffered(r, 40);
+  });
+
+  it.each([true, false])("/rest/v1, a 40 MB insert (chunked: %s): 413 JSON once past 8 MB, nothing reaches PostgREST", async (chunked) => {
+    const r = await upload("/rest/v1/customer_tags", {
+      totalMb: 40, chunked, headers: { apikey: publishableKey(), Authorization: `Bearer ${communicator.jwt}`, "Content-Type": "application/json" },
+    });
+    expect(r.status).toBe(413);
+    expect(r.body).toMatchObject({ code: "PGRST413", message: "body: the Data API accepts at most 8 MB per request" });
+    expectNotBuffered(r, 30);
   });
 
   it("the gateway's memory is back at its baseline afterwards", async () => {

@@ -386,7 +386,9 @@ const cases: Record<string, () => Promise<void>> = {
   "customer list with filters": async () => {
     for (const p of ["comms", "admin"] as const) {
       const { data } = ok(await c[p].rpc("list_customers", { definition: cityRule("Oslo"), page_size: 50 }));
-      expect(data).toBeTruthy();
+      const customers = (data as { customers: { city: string | null }[] }).customers;
+      expect(customers.length).toBeGreaterThan(0);
+      expect(customers.every((x) => x.city?.toLowerCase() === "oslo")).toBe(true);
     }
     expect(ok(await c.admin.from("admin_customers").select("customer_id, full_name").limit(5)).data).toHaveLength(5);
     forbidden(await c.customer.rpc("list_customers", { page_size: 5 }));
@@ -398,7 +400,11 @@ const cases: Record<string, () => Promise<void>> = {
     const body = { customer_id: other, channel: "email", template_id: templateId };
     const r = await invoke("comms", "message-preview", body);
     expect(r.status).toBe(200);
-    expect(r.data).toBeTruthy();
+    const preview = r.data as { channel: string; subject: string; text: string };
+    expect(preview.channel).toBe("email");
+    expect(preview.subject.length).toBeGreaterThan(0);
+    expect(preview.text.length).toBeGreaterThan(0);
+    expect(`${preview.subject}${preview.text}`).not.toContain("{{"); // every variable rendered
     expect((await invoke("admin", "message-preview", body)).status).toBe(403);
     expect((await invoke("customer", "message-preview", body)).status).toBe(403);
     expect((await invoke("anon", "message-preview", body)).status).toBe(403);

@@ -94,7 +94,7 @@ export function tooLarge(maxBytes: number): HttpError {
   return new HttpError(413, "too_large", `body: this endpoint accepts at most ${showBytes(maxBytes)}`, { max_bytes: maxBytes });
 }
 
-interface LimitedRequest {
+export interface LimitedRequest {
   req: Request;
   exceeded(): boolean;
   discard(): void;
@@ -102,7 +102,7 @@ interface LimitedRequest {
 
 // The same request whose body errors as soon as more than maxBytes arrive, chunked or not, so
 // req.text() / json() / arrayBuffer() / formData() never hold more than the limit.
-function limitBody(req: Request, maxBytes: number): LimitedRequest {
+export function limitBody(req: Request, maxBytes: number): LimitedRequest {
   if (!req.body) return { req, exceeded: () => false, discard: () => {} };
   if (req.method === "GET" || req.method === "HEAD") {
     // nothing reads a GET body: drop whatever came
