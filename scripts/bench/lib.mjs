@@ -34,7 +34,7 @@ export function arg(name, fallback) {
 
 export function startDeno(script, args = [], env = {}) {
   return spawn(resolve(root, "node_modules/.bin/deno"), [
-    "run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", "--config", "supabase/functions/deno.json", script, ...args,
+    "run", "--allow-net", "--allow-env", "--allow-read", `--allow-write=${resolve(root, ".db")}`, "--allow-sys", "--config", "supabase/functions/deno.json", script, ...args,
   ], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
 }
 

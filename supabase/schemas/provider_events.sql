@@ -153,6 +153,16 @@ end
 $$;
 
 CREATE FUNCTION private.apply_recipient_events(recipient_ids uuid[]) RETURNS integer
+    LANGUAGE sql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+  select private.apply_recipient_events_of(array(
+    select e.id from public.message_events e where e.recipient_id = any(apply_recipient_events.recipient_ids)))
+$$;
+
+COMMENT ON FUNCTION private.apply_recipient_events(recipient_ids uuid[]) IS 'Applies every stored event of these recipients (a send just recorded: events that overtook it apply now).';
+
+CREATE FUNCTION private.apply_recipient_events_of(event_ids bigint[]) RETURNS integer
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
@@ -161,19 +171,21 @@ declare
   n integer;
   changed integer := 0;
 begin
+  -- one status level at a time, lowest rank first, so each step a recipient takes (delivered,
+  -- opened, clicked) is one log update and one timeline event; a recipient only moves up
   for lvl in
     select distinct m.status, rk.rank
       from public.message_events e
       join private.provider_event_statuses m on m.provider = e.provider and m.event = e.event
       join private.recipient_status_ranks rk on rk.status = m.status
-     where e.recipient_id = any(apply_recipient_events.recipient_ids)
+     where e.id = any(apply_recipient_events_of.event_ids) and e.recipient_id is not null
      order by rk.rank, m.status
   loop
     with hits as (
       select e.recipient_id, min(e.occurred_at) as at, min(e.reason) as reason
         from public.message_events e
         join private.provider_event_statuses m on m.provider = e.provider and m.event = e.event
-       where e.recipient_id = any(apply_recipient_events.recipient_ids) and m.status = lvl.status
+       where e.id = any(apply_recipient_events_of.event_ids) and e.recipient_id is not null and m.status = lvl.status
        group by e.recipient_id
     ), updated as (
       update public.campaign_recipients r
@@ -205,28 +217,21 @@ begin
 end
 $$;
 
-CREATE FUNCTION private.ingest_sendgrid_events(events jsonb) RETURNS jsonb
-    LANGUAGE sql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-  select private.ingest_sendgrid_events_part(ingest_sendgrid_events.events, 0, 1)
-$$;
+COMMENT ON FUNCTION private.apply_recipient_events_of(event_ids bigint[]) IS 'Moves the recipients of these message events up to the highest-ranked status they show, one level at a time; returns the status changes.';
 
-CREATE FUNCTION private.ingest_sendgrid_events_part(events jsonb, part integer, parts integer) RETURNS jsonb
+CREATE FUNCTION private.ingest_sendgrid_events(events jsonb) RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
 declare
-  received integer := jsonb_array_length(ingest_sendgrid_events_part.events);
+  received integer := jsonb_array_length(ingest_sendgrid_events.events);
   counts jsonb;
-  recipients uuid[];
+  new_events bigint[];
   contact jsonb;
   status_changed integer;
 begin
   with classified as materialized (
-    select c.* from private.sendgrid_classify(ingest_sendgrid_events_part.events) c
-     where ingest_sendgrid_events_part.parts = 1
-        or abs(hashtext(coalesce(c.customer_id::text, lower(c.address), c.event_id))) % ingest_sendgrid_events_part.parts = ingest_sendgrid_events_part.part
+    select c.* from private.sendgrid_classify(ingest_sendgrid_events.events) c
   ), refused as (
     insert into public.message_event_rejections (provider, provider_event_id, event, verdict, reason, recipient_id, campaign_id, address, occurred_at, payload)
     select 'sendgrid', c.event_id, c.event, case c.fate when 'address' then 'ignored' else c.fate end, c.problem,
@@ -241,7 +246,7 @@ begin
       from classified c
      where c.fate in ('apply', 'address')
     on conflict on constraint message_events_provider_event_key do nothing
-    returning recipient_id, customer_id, event, address, reason, occurred_at, payload
+    returning id, recipient_id, customer_id, event, address, reason, occurred_at, payload
   )
   select jsonb_build_object(
            'received', received,
@@ -251,18 +256,19 @@ begin
            'ignored', (select count(*) from refused f where f.verdict = 'ignored'),
            'inconsistent', (select count(*) from refused f where f.verdict = 'inconsistent'),
            'malformed', received - (select count(*) from classified)),
-         (select array_agg(distinct n.recipient_id) filter (where n.recipient_id is not null) from inserted n),
+         (select array_agg(n.id) filter (where n.recipient_id is not null) from inserted n),
          (select coalesce(jsonb_agg(jsonb_build_object('event', n.event, 'customer_id', n.customer_id, 'address', n.address,
                                                        'reason', n.reason, 'occurred_at', n.occurred_at, 'asm_group_id', n.payload ->> 'asm_group_id'))
                           filter (where n.event in ('unsubscribe', 'group_unsubscribe', 'group_resubscribe', 'spamreport', 'bounce', 'dropped')),
                           '[]'::jsonb)
             from inserted n)
-    into counts, recipients, contact;
+    into counts, new_events, contact;
 
   if (counts ->> 'inconsistent')::integer > 0 then
     raise log 'sendgrid-events: % inconsistent event(s) rejected, see public.message_event_rejections', counts ->> 'inconsistent';
   end if;
-  status_changed := private.apply_recipient_events(coalesce(recipients, array[]::uuid[]));
+  -- only the events stored now: earlier ones were applied when they came (or when their send was recorded)
+  status_changed := private.apply_recipient_events_of(coalesce(new_events, array[]::bigint[]));
   return counts || jsonb_build_object('status_changed', status_changed) || private.apply_sendgrid_contact_effects(contact);
 end
 $$;
@@ -537,7 +543,7 @@ to service_role;
 revoke all on function
   private.apply_provider_consent(jsonb),
   private.apply_recipient_events(uuid[]),
-  private.ingest_sendgrid_events_part(jsonb,integer,integer),
+  private.apply_recipient_events_of(bigint[]),
   private.ingest_sendgrid_events(jsonb),
   private.ingest_sendgrid_suppressions(text,jsonb,timestamp with time zone),
   private.ingest_twilio_inbound(jsonb),

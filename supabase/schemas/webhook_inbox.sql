@@ -137,7 +137,7 @@ begin
     return null;
   end if;
   if r.source = 'sendgrid_events' then
-    res := private.ingest_sendgrid_events_part(r.body::jsonb, apply_inbox_row.part, parts);
+    res := private.ingest_sendgrid_events(private.webhook_inbox_events(array[r.id], apply_inbox_row.part, parts));
     perform private.mark_inbox_applied(array[r.id], apply_inbox_row.part, parts);
   else
     res := case r.source when 'twilio_status' then private.ingest_twilio_status(r.body::jsonb)
@@ -240,11 +240,7 @@ begin
 
   if sg_ids is not null then
     begin
-      res := private.ingest_sendgrid_events_part((
-        select jsonb_agg(x.e order by i.id, x.n)
-          from private.webhook_inbox i
-         cross join lateral jsonb_array_elements(i.body::jsonb) with ordinality x(e, n)
-         where i.id = any(sg_ids)), apply_webhook_inbox.part, parts);
+      res := private.ingest_sendgrid_events(private.webhook_inbox_events(sg_ids, apply_webhook_inbox.part, parts));
       perform private.mark_inbox_applied(sg_ids, apply_webhook_inbox.part, parts);
     exception when others then
       other_ids := sg_ids || coalesce(other_ids, array[]::bigint[]);
@@ -455,6 +451,21 @@ CREATE FUNCTION private.webhook_apply_parts() RETURNS integer
   select 2
 $$;
 
+CREATE FUNCTION private.webhook_inbox_events(ids bigint[], part integer, parts integer) RETURNS jsonb
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  -- one part's share of these SendGrid rows' events, in order, split by address before anything is
+  -- looked up: a recipient's events, its address's suppression and (almost always) its customer
+  -- fall in one part
+  select coalesce(jsonb_agg(x.e order by i.id, x.n), '[]'::jsonb)
+    from private.webhook_inbox i
+   cross join lateral jsonb_array_elements(i.body::jsonb) with ordinality x(e, n)
+   where i.id = any(webhook_inbox_events.ids)
+     and (hashtext(coalesce(lower(btrim(x.e ->> 'email')), x.e ->> 'sg_event_id', md5(x.e::text))) & 2147483647)
+         % webhook_inbox_events.parts = webhook_inbox_events.part
+$$;
+
 CREATE FUNCTION private.webhook_inbox_health() RETURNS TABLE(source text, pending_rows bigint, pending_events bigint, oldest_pending_at timestamp with time zone, failed_rows bigint, applied_last_hour bigint, lag_p50_ms numeric, lag_p95_ms numeric)
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO ''
@@ -547,6 +558,7 @@ revoke all on function
   private.tg_engagement_settings__refresh_facts(),
   private.tg_engagement_settings__validate(),
   private.webhook_apply_parts(),
+  private.webhook_inbox_events(bigint[],integer,integer),
   private.webhook_inbox_health()
 from public, anon, authenticated, service_role;
 grant execute on function
