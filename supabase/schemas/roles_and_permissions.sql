@@ -105,15 +105,17 @@ declare
   role_name text;
   test text;
 begin
-  if exists (select from unnest(array[staff_access.read_by, staff_access.write_by]) r(name)
-              where r.name not in ('admin', 'communicator')) then
+  select r.name into role_name from unnest(array[staff_access.read_by, staff_access.write_by]) r(name)
+   where r.name not in ('admin', 'communicator') limit 1;
+  if found then
     raise exception using errcode = '22023',
-      message = format('staff_access(%s): a staff role is admin or communicator', staff_access.tbl);
+      message = format('staff_access(%s): %s is not a staff role; use admin or communicator', staff_access.tbl, role_name);
   end if;
-  if exists (select from unnest(staff_access.writes) w(command) where w.command is distinct from 'insert'
-              and w.command is distinct from 'update' and w.command is distinct from 'delete') then
+  select w.command into command from unnest(staff_access.writes) w(command)
+   where w.command is null or w.command not in ('insert', 'update', 'delete') limit 1;
+  if found then
     raise exception using errcode = '22023',
-      message = format('staff_access(%s): writes are insert, update or delete', staff_access.tbl);
+      message = format('staff_access(%s): %s is not a write; use insert, update or delete', staff_access.tbl, coalesce(command, 'null'));
   end if;
   execute format('alter table %s enable row level security', staff_access.tbl);
   foreach command in array commands loop
