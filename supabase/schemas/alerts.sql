@@ -189,33 +189,13 @@ CREATE TRIGGER _810_erase_score_alert_states AFTER DELETE ON public.users REFERE
 -- Row-level security
 -- ------------------------------------------------------------------------------------------------
 
-ALTER TABLE public.alerts ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY alerts_delete_admin ON public.alerts FOR DELETE TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY alerts_insert_admin ON public.alerts FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY alerts_select_admin ON public.alerts FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY alerts_update_admin ON public.alerts FOR UPDATE TO authenticated USING (( SELECT private.is_admin() AS is_admin)) WITH CHECK (( SELECT private.is_admin() AS is_admin));
+call private.staff_access('public.alerts', read_by => 'admin', write_by => 'admin');
 
 -- ------------------------------------------------------------------------------------------------
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on table
-  private.score_alert_metrics,
-  private.score_alert_states,
-  public.alerts
-from public, anon, authenticated, service_role;
-grant select, insert, update, delete on table public.alerts to authenticated;
 grant all on table public.alerts to service_role;
-revoke all on function
-  private.evaluate_score_alerts(),
-  private.run_nightly_scoring(),
-  private.tg_users__erase_score_alert_states(),
-  public.acknowledge_alert(uuid)
-from public, anon, authenticated, service_role;
 grant execute on function
   private.evaluate_score_alerts(),
   private.run_nightly_scoring()

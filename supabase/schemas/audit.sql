@@ -87,24 +87,15 @@ CREATE TRIGGER _900_audit AFTER INSERT OR DELETE OR UPDATE ON public.user_roles 
 -- Row-level security
 -- ------------------------------------------------------------------------------------------------
 
-ALTER TABLE public.audit_log ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY audit_log_select_admin ON public.audit_log FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
+call private.staff_access('public.audit_log', read_by => 'admin');
 
 -- ------------------------------------------------------------------------------------------------
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on table public.audit_log from public, anon, authenticated, service_role;
-grant select on table public.audit_log to authenticated, service_role;
-revoke all on sequence public.audit_log_id_seq from public, anon, authenticated, service_role;
+grant select on table public.audit_log to service_role;
 grant select, usage on sequence public.audit_log_id_seq to authenticated;
 grant select, update, usage on sequence public.audit_log_id_seq to service_role;
-revoke all on function
-  private.tg_audit(),
-  private.tg_refuse_change(),
-  private.write_audit(text,text,text,jsonb,jsonb,jsonb)
-from public, anon, authenticated, service_role;
 grant execute on function private.write_audit(text,text,text,jsonb,jsonb,jsonb) to service_role;
 
 reset search_path;

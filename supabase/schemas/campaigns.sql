@@ -529,50 +529,17 @@ CREATE TRIGGER _900_audit AFTER INSERT OR DELETE OR UPDATE ON public.campaigns F
 -- Row-level security
 -- ------------------------------------------------------------------------------------------------
 
-ALTER TABLE public.campaign_audience_members ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY campaign_audience_members_select_admin ON public.campaign_audience_members FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-ALTER TABLE public.campaign_audiences ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY campaign_audiences_select_admin ON public.campaign_audiences FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-ALTER TABLE public.campaign_recipients ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY campaign_recipients_select_admin ON public.campaign_recipients FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-ALTER TABLE public.campaigns ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY campaigns_select_admin ON public.campaigns FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-ALTER TABLE public.push_logs ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY push_logs_select_admin ON public.push_logs FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-ALTER TABLE public.sms_logs ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY sms_logs_select_admin ON public.sms_logs FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
+call private.staff_access('public.campaign_audience_members', read_by => 'admin');
+call private.staff_access('public.campaign_audiences', read_by => 'admin');
+call private.staff_access('public.campaign_recipients', read_by => 'admin');
+call private.staff_access('public.campaigns', read_by => 'admin');
+call private.staff_access('public.push_logs', read_by => 'admin');
+call private.staff_access('public.sms_logs', read_by => 'admin');
 
 -- ------------------------------------------------------------------------------------------------
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on table
-  public.campaign_audience_members,
-  public.campaign_audiences,
-  public.campaign_recipients,
-  public.campaigns,
-  public.push_logs,
-  public.sms_logs
-from public, anon, authenticated, service_role;
-grant select on table
-  public.campaign_audience_members,
-  public.campaign_audiences,
-  public.campaign_recipients,
-  public.campaigns,
-  public.push_logs,
-  public.sms_logs
-to authenticated;
 grant select, insert, update, delete on table
   public.campaign_audience_members,
   public.campaign_audiences,
@@ -581,21 +548,6 @@ grant select, insert, update, delete on table
   public.push_logs,
   public.sms_logs
 to service_role;
-revoke all on function
-  private.address_key(text,text),
-  private.audience_counts(uuid,text[]),
-  private.check_campaign_content(text,jsonb),
-  private.freeze_audience(jsonb,uuid,text[]),
-  private.recipient_fate(boolean,boolean,text,boolean),
-  private.set_campaign_state(uuid,text),
-  private.tg_campaigns__delete_recipients(),
-  private.tg_campaigns__status(),
-  private.tg_users__delete_recipients(),
-  public.cancel_campaign(uuid),
-  public.freeze_campaign_audience(jsonb,uuid),
-  public.pause_campaign(uuid),
-  public.resume_campaign(uuid)
-from public, anon, authenticated, service_role;
 grant execute on function
   private.address_key(text,text),
   private.check_campaign_content(text,jsonb),

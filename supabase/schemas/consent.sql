@@ -683,10 +683,9 @@ ALTER TABLE public.consent_confirmations ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY consent_confirmations_select_admin_or_own ON public.consent_confirmations FOR SELECT TO authenticated USING ((( SELECT private.is_admin() AS is_admin) OR (customer_id = ( SELECT auth.uid() AS uid))));
 
-ALTER TABLE public.consent_settings ENABLE ROW LEVEL SECURITY;
+call private.staff_access('public.consent_settings', read_by => 'admin');
 
-CREATE POLICY consent_settings_select_admin ON public.consent_settings FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
+-- Admins update only double_opt_in and confirmation_ttl_hours (the column grant below).
 CREATE POLICY consent_settings_update_admin ON public.consent_settings FOR UPDATE TO authenticated USING (( SELECT private.is_admin() AS is_admin)) WITH CHECK (( SELECT private.is_admin() AS is_admin));
 
 ALTER TABLE public.consent_texts ENABLE ROW LEVEL SECURITY;
@@ -697,60 +696,27 @@ CREATE POLICY consent_texts_select_signed_in ON public.consent_texts FOR SELECT 
 
 ALTER TABLE public.customer_consent ENABLE ROW LEVEL SECURITY;
 
-ALTER TABLE public.customer_consent_history ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY customer_consent_history_select_admin ON public.customer_consent_history FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
 CREATE POLICY customer_consent_select_admin_or_own ON public.customer_consent FOR SELECT TO authenticated USING ((( SELECT private.is_admin() AS is_admin) OR (customer_id = ( SELECT auth.uid() AS uid))));
+
+call private.staff_access('public.customer_consent_history', read_by => 'admin');
 
 -- ------------------------------------------------------------------------------------------------
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on table
-  public.consent_confirmations,
-  public.consent_settings,
-  public.consent_texts,
-  public.customer_consent,
-  public.customer_consent_history
-from public, anon, authenticated, service_role;
 grant select on table
   public.consent_confirmations,
-  public.consent_settings,
   public.consent_texts,
-  public.customer_consent,
-  public.customer_consent_history
+  public.customer_consent
 to authenticated, service_role;
+grant select on table
+  public.consent_settings,
+  public.customer_consent_history
+to service_role;
 grant update (double_opt_in, confirmation_ttl_hours) on table public.consent_settings to authenticated, service_role;
 grant insert (channel, wording) on table public.consent_texts to authenticated, service_role;
-revoke all on sequence
-  public.consent_texts_id_seq,
-  public.customer_consent_history_id_seq
-from public, anon, authenticated, service_role;
 grant select, usage on sequence public.customer_consent_history_id_seq to authenticated;
 grant select, update, usage on sequence public.customer_consent_history_id_seq to service_role;
-revoke all on function
-  private.apply_sms_keyword(text,boolean,text,text),
-  private.assert_opt_out_precedence(uuid,text,text,bigint),
-  private.change_consent(uuid,text,boolean,text,text,boolean),
-  private.confirm_consent_by_link(uuid,text,text,text),
-  private.confirm_consent(uuid,text,text,text,text,text),
-  private.confirm_sms_consent(text,text),
-  private.consent_caller(),
-  private.consent_source_for(text,uuid,boolean,text),
-  private.consent_source_is_customers_own(text),
-  private.current_consent_text(text),
-  private.describe_consent_confirmation(uuid),
-  private.request_consent_confirmation(uuid,text,text,text,bigint),
-  private.tg_consent_settings__stamp(),
-  private.tg_consent_texts__version(),
-  private.tg_customer_consent__audit(),
-  private.tg_customer_consent__history(),
-  private.tg_customer_consent__stamp(),
-  private.tg_customer_consent__wording(),
-  private.tg_customer_consent_history__append_only(),
-  public.set_customer_consent(uuid,text,boolean,text,text,boolean)
-from public, anon, authenticated, service_role;
 grant execute on function
   private.apply_sms_keyword(text,boolean,text,text),
   private.confirm_consent_by_link(uuid,text,text,text),

@@ -150,12 +150,6 @@ $$;
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on function
-  private.audit_consent_proof_export(uuid,jsonb),
-  private.recipient_proofs(uuid,uuid),
-  public.check_consent_proofs(),
-  public.consent_proof(uuid)
-from public, anon, authenticated, service_role;
 grant execute on function
   private.audit_consent_proof_export(uuid,jsonb),
   private.recipient_proofs(uuid,uuid),

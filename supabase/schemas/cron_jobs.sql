@@ -121,14 +121,7 @@ COMMENT ON VIEW public.cron_job_health IS 'Each pg_cron job: schedule, last run 
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on table public.cron_job_health from public, anon, authenticated, service_role;
 grant select on table public.cron_job_health to authenticated, service_role;
-revoke all on function
-  private.cron_job_health(),
-  private.provider_job_headers(text),
-  private.prune_cron_history(interval),
-  private.schedule_provider_jobs()
-from public, anon, authenticated, service_role;
 grant execute on function private.cron_job_health() to authenticated, service_role;
 grant execute on function private.prune_cron_history(interval) to service_role;
 

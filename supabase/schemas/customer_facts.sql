@@ -560,40 +560,13 @@ CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.users REFERENCING OLD TA
 -- Row-level security
 -- ------------------------------------------------------------------------------------------------
 
-ALTER TABLE public.customer_facts ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY customer_facts_select_admin ON public.customer_facts FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
+call private.staff_access('public.customer_facts', read_by => 'admin');
 
 -- ------------------------------------------------------------------------------------------------
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on table public.customer_facts from public, anon, authenticated, service_role;
-grant select on table public.customer_facts to authenticated, service_role;
-revoke all on function
-  private.customer_engagement(uuid[]),
-  private.customer_risk_scores(uuid[]),
-  private.lock_customer_facts(uuid[]),
-  private.refresh_booking_facts(uuid[]),
-  private.refresh_consent_facts(uuid[]),
-  private.refresh_customer_facts(uuid[]),
-  private.refresh_engagement_facts(uuid[]),
-  private.refresh_profile_facts(uuid[]),
-  private.refresh_risk_facts(uuid[]),
-  private.refresh_spend_facts(uuid[]),
-  private.refresh_tag_facts(uuid[]),
-  private.tg_booking_items__facts(),
-  private.tg_bookings__facts(),
-  private.tg_customer_consent__facts(),
-  private.tg_customer_risk_overrides__facts_new(),
-  private.tg_customer_risk_overrides__facts_old(),
-  private.tg_customer_tag_members__facts(),
-  private.tg_equipment__facts(),
-  private.tg_equipment_categories__facts(),
-  private.tg_message_events__facts(),
-  private.tg_payments__facts(),
-  private.tg_users__facts()
-from public, anon, authenticated, service_role;
+grant select on table public.customer_facts to service_role;
 
 reset search_path;
 reset check_function_bodies;

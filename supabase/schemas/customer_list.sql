@@ -88,9 +88,7 @@ COMMENT ON VIEW public.admin_customers IS 'Admin customer list: facts plus tags 
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on table public.admin_customers from public, anon, authenticated, service_role;
 grant select on table public.admin_customers to authenticated, service_role;
-revoke all on function public.list_customers(jsonb,integer,uuid) from public, anon, authenticated, service_role;
 grant execute on function public.list_customers(jsonb,integer,uuid) to authenticated, service_role;
 
 reset search_path;

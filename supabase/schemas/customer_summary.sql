@@ -113,11 +113,6 @@ $$;
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on function
-  private.customer_overdue_balance(uuid),
-  private.customer_summary(uuid),
-  public.customer_summary(uuid)
-from public, anon, authenticated, service_role;
 grant execute on function
   private.customer_overdue_balance(uuid),
   private.customer_summary(uuid),

@@ -455,22 +455,6 @@ CREATE TRIGGER _300_suppress_erased AFTER INSERT OR UPDATE OF email, phone ON pu
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on table private.erased_addresses from public, anon, authenticated, service_role;
-revoke all on function
-  private.address_hash(text),
-  private.audit_customer_export(uuid,jsonb),
-  private.authorize_customer_export(uuid),
-  private.customer_data_section_names(),
-  private.customer_data_sections(uuid,boolean),
-  private.erase_person(uuid,text),
-  private.scrub_jsonb(jsonb,text[]),
-  private.scrub(text,text[]),
-  private.tg_auth_users__delete_crm_user(),
-  private.tg_customer_consent__not_erased(),
-  private.tg_users__suppress_erased(),
-  public.erase_customer(uuid,text),
-  public.export_customer_data(uuid)
-from public, anon, authenticated, service_role;
 grant execute on function
   private.address_hash(text),
   private.audit_customer_export(uuid,jsonb),

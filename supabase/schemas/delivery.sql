@@ -649,32 +649,6 @@ CREATE TRIGGER _015_check_time_zone BEFORE INSERT OR UPDATE OF time_zone ON publ
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on table private.country_time_zones from public, anon, authenticated, service_role;
-revoke all on function
-  private.campaign_send_rules(uuid),
-  private.channel_quiet_hours(text),
-  private.complete_late(text,jsonb),
-  private.customer_time_zone(text,text,text),
-  private.default_time_zone(),
-  private.in_doubt_lookups(text,integer),
-  private.is_time_zone(text),
-  private.local_window_open(time without time zone,time without time zone,time without time zone),
-  private.mark_attempt_unknown(text,jsonb),
-  private.next_local_time(text,timestamp with time zone,time without time zone),
-  private.next_send_opening(text,timestamp with time zone,time without time zone,time without time zone,time without time zone,time without time zone),
-  private.parse_local_time(jsonb),
-  private.release_held_recipients(uuid,text),
-  private.resolve_in_doubt(text,text,jsonb),
-  private.return_tokens(text,integer,integer),
-  private.schedule_local_send(uuid),
-  private.send_allowed(text,timestamp with time zone,time without time zone,time without time zone,time without time zone,time without time zone),
-  private.set_campaign_local_time(uuid,jsonb),
-  private.tg_users__check_time_zone(),
-  private.unsubscribe_from_link(uuid,uuid),
-  private.unsubscribe_link_ttl_days(),
-  private.validate_delivery_setting(text,jsonb),
-  public.release_held_recipients(uuid,text)
-from public, anon, authenticated, service_role;
 grant execute on function
   private.campaign_send_rules(uuid),
   private.channel_quiet_hours(text),

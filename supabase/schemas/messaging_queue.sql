@@ -674,40 +674,13 @@ CREATE TRIGGER _900_audit AFTER INSERT OR DELETE OR UPDATE ON public.messaging_s
 -- Row-level security
 -- ------------------------------------------------------------------------------------------------
 
-ALTER TABLE public.messaging_settings ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY messaging_settings_delete_communicator ON public.messaging_settings FOR DELETE TO authenticated USING (( SELECT private.is_communicator() AS is_communicator));
-
-CREATE POLICY messaging_settings_insert_communicator ON public.messaging_settings FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_communicator() AS is_communicator));
-
-CREATE POLICY messaging_settings_select_admin ON public.messaging_settings FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY messaging_settings_update_communicator ON public.messaging_settings FOR UPDATE TO authenticated USING (( SELECT private.is_communicator() AS is_communicator)) WITH CHECK (( SELECT private.is_communicator() AS is_communicator));
+call private.staff_access('public.messaging_settings', read_by => 'admin', write_by => 'communicator');
 
 -- ------------------------------------------------------------------------------------------------
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on table
-  private.bulk_message_requests,
-  private.rate_buckets,
-  public.messaging_settings
-from public, anon, authenticated, service_role;
-grant select, insert, update, delete on table public.messaging_settings to authenticated, service_role;
-revoke all on function
-  private.claim_recipients(text,text,integer,integer),
-  private.close_finished_campaigns(uuid[]),
-  private.complete_recipients(text,jsonb),
-  private.dispatch_setting(text,numeric),
-  private.enqueue_recipients(uuid,uuid),
-  private.messaging_setting(text),
-  private.queue_campaign_once(jsonb,text),
-  private.queue_campaign(jsonb),
-  private.take_tokens(text,integer,integer),
-  private.tg_messaging_settings__validate(),
-  public.message_preview_context(uuid,uuid),
-  public.queue_bulk_message(jsonb,text)
-from public, anon, authenticated, service_role;
+grant select, insert, update, delete on table public.messaging_settings to service_role;
 grant execute on function
   private.claim_recipients(text,text,integer,integer),
   private.complete_recipients(text,jsonb)

@@ -42,22 +42,15 @@ CREATE TRIGGER _010_set_updated_at BEFORE UPDATE ON public.customer_notes FOR EA
 -- Row-level security
 -- ------------------------------------------------------------------------------------------------
 
-ALTER TABLE public.customer_notes ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY customer_notes_delete_admin ON public.customer_notes FOR DELETE TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY customer_notes_insert_admin ON public.customer_notes FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_admin() AS is_admin));
+call private.staff_access('public.customer_notes', read_by => null, write_by => 'admin');
 
 CREATE POLICY customer_notes_select_admin_or_own_shared ON public.customer_notes FOR SELECT TO authenticated USING ((( SELECT private.is_admin() AS is_admin) OR ((customer_id = ( SELECT auth.uid() AS uid)) AND (visibility = 'shared'::text))));
-
-CREATE POLICY customer_notes_update_admin ON public.customer_notes FOR UPDATE TO authenticated USING (( SELECT private.is_admin() AS is_admin)) WITH CHECK (( SELECT private.is_admin() AS is_admin));
 
 -- ------------------------------------------------------------------------------------------------
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on table public.customer_notes from public, anon, authenticated, service_role;
-grant select, insert, update, delete on table public.customer_notes to authenticated;
+grant select on table public.customer_notes to authenticated;
 grant all on table public.customer_notes to service_role;
 
 reset search_path;

@@ -303,29 +303,8 @@ CREATE TRIGGER _010_set_updated_at BEFORE UPDATE ON public.users FOR EACH ROW EX
 -- Row-level security
 -- ------------------------------------------------------------------------------------------------
 
-ALTER TABLE public.booking_items ENABLE ROW LEVEL SECURITY;
-
-ALTER TABLE public.bookings ENABLE ROW LEVEL SECURITY;
-
-ALTER TABLE public.email_logs ENABLE ROW LEVEL SECURITY;
-
-ALTER TABLE public.equipment ENABLE ROW LEVEL SECURITY;
-
-ALTER TABLE public.equipment_categories ENABLE ROW LEVEL SECURITY;
-
-ALTER TABLE public.insurance_documents ENABLE ROW LEVEL SECURITY;
-
-ALTER TABLE public.logistics_tasks ENABLE ROW LEVEL SECURITY;
-
-ALTER TABLE public.manual_payments ENABLE ROW LEVEL SECURITY;
-
-ALTER TABLE public.payments ENABLE ROW LEVEL SECURITY;
-
-ALTER TABLE public.support_messages ENABLE ROW LEVEL SECURITY;
-
-ALTER TABLE public.support_tickets ENABLE ROW LEVEL SECURITY;
-
-ALTER TABLE public.users ENABLE ROW LEVEL SECURITY;
+-- Every table above: row-level security on, with its policies, in roles_and_permissions.sql (they ask
+-- its role helpers, defined after this file).
 
 -- ------------------------------------------------------------------------------------------------
 -- Grants
@@ -333,33 +312,7 @@ ALTER TABLE public.users ENABLE ROW LEVEL SECURITY;
 
 revoke all on schema private from public, anon, authenticated, service_role;
 grant usage on schema private to authenticated, service_role;
-revoke all on table
-  public.booking_items,
-  public.bookings,
-  public.email_logs,
-  public.equipment,
-  public.equipment_categories,
-  public.insurance_documents,
-  public.logistics_tasks,
-  public.manual_payments,
-  public.payments,
-  public.support_messages,
-  public.support_tickets,
-  public.users
-from public, anon, authenticated, service_role;
-grant select, insert, update, delete on table
-  public.booking_items,
-  public.bookings,
-  public.email_logs,
-  public.equipment,
-  public.equipment_categories,
-  public.insurance_documents,
-  public.logistics_tasks,
-  public.manual_payments,
-  public.payments,
-  public.support_messages,
-  public.support_tickets
-to authenticated;
+-- authenticated is granted what the policies in roles_and_permissions.sql allow.
 grant all on table
   public.booking_items,
   public.bookings,
@@ -373,9 +326,7 @@ grant all on table
   public.support_messages,
   public.support_tickets
 to service_role;
-grant select, insert, update on table public.users to authenticated;
 grant select, insert, update, truncate, references, trigger on table public.users to service_role;
-revoke all on function private.tg_set_updated_at() from public, anon, authenticated, service_role;
 
 reset search_path;
 reset check_function_bodies;

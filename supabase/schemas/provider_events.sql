@@ -494,44 +494,19 @@ CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.message_events REFERENCI
 -- Row-level security
 -- ------------------------------------------------------------------------------------------------
 
-ALTER TABLE public.message_events ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY message_events_select_admin ON public.message_events FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-ALTER TABLE public.suppressions ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY suppressions_delete_communicator ON public.suppressions FOR DELETE TO authenticated USING (( SELECT private.is_communicator() AS is_communicator));
-
-CREATE POLICY suppressions_insert_communicator ON public.suppressions FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_communicator() AS is_communicator));
-
-CREATE POLICY suppressions_select_admin ON public.suppressions FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY suppressions_update_communicator ON public.suppressions FOR UPDATE TO authenticated USING (( SELECT private.is_communicator() AS is_communicator)) WITH CHECK (( SELECT private.is_communicator() AS is_communicator));
+call private.staff_access('public.message_events', read_by => 'admin');
+call private.staff_access('public.suppressions', read_by => 'admin', write_by => 'communicator');
 
 -- ------------------------------------------------------------------------------------------------
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on table
-  private.provider_event_statuses,
-  private.provider_sync_state,
-  private.recipient_status_ranks,
-  public.campaign_link_clicks,
-  public.campaign_stats,
-  public.message_events,
-  public.suppressions
-from public, anon, authenticated, service_role;
 grant select on table
   public.campaign_link_clicks,
   public.campaign_stats
 to authenticated, service_role;
-grant select on table public.message_events to authenticated;
 grant select, insert, update, delete on table public.message_events to service_role;
-grant select, insert, update, delete on table public.suppressions to authenticated, service_role;
-revoke all on sequence
-  public.message_events_id_seq,
-  public.suppressions_id_seq
-from public, anon, authenticated, service_role;
+grant select, insert, update, delete on table public.suppressions to service_role;
 grant select, usage on sequence
   public.message_events_id_seq,
   public.suppressions_id_seq
@@ -540,16 +515,6 @@ grant select, update, usage on sequence
   public.message_events_id_seq,
   public.suppressions_id_seq
 to service_role;
-revoke all on function
-  private.apply_provider_consent(jsonb),
-  private.apply_recipient_events(uuid[]),
-  private.apply_recipient_events_of(bigint[]),
-  private.ingest_sendgrid_events(jsonb),
-  private.ingest_sendgrid_suppressions(text,jsonb,timestamp with time zone),
-  private.ingest_twilio_inbound(jsonb),
-  private.ingest_twilio_status(jsonb),
-  private.suppression_sync_since(text)
-from public, anon, authenticated, service_role;
 grant execute on function
   private.ingest_sendgrid_events(jsonb),
   private.ingest_sendgrid_suppressions(text,jsonb,timestamp with time zone),

@@ -99,28 +99,18 @@ $$;
 -- Row-level security
 -- ------------------------------------------------------------------------------------------------
 
-ALTER TABLE public.customer_push_tokens ENABLE ROW LEVEL SECURITY;
+call private.staff_access('public.customer_push_tokens', read_by => null, write_by => 'admin', writes => '{insert,update}');
 
 CREATE POLICY customer_push_tokens_delete_admin_or_own ON public.customer_push_tokens FOR DELETE TO authenticated USING ((( SELECT private.is_admin() AS is_admin) OR (customer_id = ( SELECT auth.uid() AS uid))));
 
-CREATE POLICY customer_push_tokens_insert_admin ON public.customer_push_tokens FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
 CREATE POLICY customer_push_tokens_select_admin_or_own ON public.customer_push_tokens FOR SELECT TO authenticated USING ((( SELECT private.is_admin() AS is_admin) OR (customer_id = ( SELECT auth.uid() AS uid))));
-
-CREATE POLICY customer_push_tokens_update_admin ON public.customer_push_tokens FOR UPDATE TO authenticated USING (( SELECT private.is_admin() AS is_admin)) WITH CHECK (( SELECT private.is_admin() AS is_admin));
 
 -- ------------------------------------------------------------------------------------------------
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on table public.customer_push_tokens from public, anon, authenticated, service_role;
-grant select, insert, update, delete on table public.customer_push_tokens to authenticated, service_role;
-revoke all on function
-  private.register_push_token(text,text),
-  private.unregister_push_token(text),
-  public.register_push_token(text,text),
-  public.unregister_push_token(text)
-from public, anon, authenticated, service_role;
+grant select, insert, update, delete on table public.customer_push_tokens to service_role;
+grant select, delete on table public.customer_push_tokens to authenticated;
 grant execute on function
   private.register_push_token(text,text),
   private.unregister_push_token(text),

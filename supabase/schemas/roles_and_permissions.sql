@@ -89,123 +89,82 @@ begin
 end
 $$;
 
+-- The standard access rule of a staff table, declared in one call per table: row-level security
+-- on, and for each command one policy for authenticated, named <table>_<command>_<role>, that asks
+-- (select private.is_<role>()), with the same command granted to authenticated. read_by answers
+-- select, write_by the commands in writes; null leaves that part to a policy written by hand.
+CREATE PROCEDURE private.staff_access(tbl regclass, read_by text, write_by text DEFAULT NULL::text, writes text[] DEFAULT ARRAY['insert'::text, 'update'::text, 'delete'::text])
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+declare
+  table_name text := (select c.relname from pg_catalog.pg_class c where c.oid = staff_access.tbl);
+  commands text[] := case when staff_access.read_by is null then '{}'::text[] else array['select'] end
+                     || case when staff_access.write_by is null then '{}'::text[] else staff_access.writes end;
+  command text;
+  role_name text;
+  test text;
+begin
+  select r.name into role_name from unnest(array[staff_access.read_by, staff_access.write_by]) r(name)
+   where r.name not in ('admin', 'communicator') limit 1;
+  if found then
+    raise exception using errcode = '22023',
+      message = format('staff_access(%s): %s is not a staff role; use admin or communicator', staff_access.tbl, role_name);
+  end if;
+  select w.command into command from unnest(staff_access.writes) w(command)
+   where w.command is null or w.command not in ('insert', 'update', 'delete') limit 1;
+  if found then
+    raise exception using errcode = '22023',
+      message = format('staff_access(%s): %s is not a write; use insert, update or delete', staff_access.tbl, coalesce(command, 'null'));
+  end if;
+  execute format('alter table %s enable row level security', staff_access.tbl);
+  foreach command in array commands loop
+    role_name := case command when 'select' then staff_access.read_by else staff_access.write_by end;
+    test := format('(select private.%I())', 'is_' || role_name);
+    execute format('create policy %I on %s for %s to authenticated %s',
+      table_name || '_' || command || '_' || role_name, staff_access.tbl, command,
+      case command when 'insert' then format('with check (%s)', test)
+                   when 'update' then format('using (%s) with check (%s)', test, test)
+                   else format('using (%s)', test) end);
+    execute format('grant %s on table %s to authenticated', command, staff_access.tbl);
+  end loop;
+end
+$$;
+
 -- ------------------------------------------------------------------------------------------------
 -- Row-level security
 -- ------------------------------------------------------------------------------------------------
 
-CREATE POLICY booking_items_delete_admin ON public.booking_items FOR DELETE TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY booking_items_insert_admin ON public.booking_items FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY booking_items_select_admin ON public.booking_items FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY booking_items_update_admin ON public.booking_items FOR UPDATE TO authenticated USING (( SELECT private.is_admin() AS is_admin)) WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY bookings_delete_admin ON public.bookings FOR DELETE TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY bookings_insert_admin ON public.bookings FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY bookings_select_admin ON public.bookings FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY bookings_update_admin ON public.bookings FOR UPDATE TO authenticated USING (( SELECT private.is_admin() AS is_admin)) WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY email_logs_delete_admin ON public.email_logs FOR DELETE TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY email_logs_insert_admin ON public.email_logs FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY email_logs_select_admin ON public.email_logs FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY email_logs_update_admin ON public.email_logs FOR UPDATE TO authenticated USING (( SELECT private.is_admin() AS is_admin)) WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY equipment_categories_delete_admin ON public.equipment_categories FOR DELETE TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY equipment_categories_insert_admin ON public.equipment_categories FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY equipment_categories_select_admin ON public.equipment_categories FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY equipment_categories_update_admin ON public.equipment_categories FOR UPDATE TO authenticated USING (( SELECT private.is_admin() AS is_admin)) WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY equipment_delete_admin ON public.equipment FOR DELETE TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY equipment_insert_admin ON public.equipment FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY equipment_select_admin ON public.equipment FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY equipment_update_admin ON public.equipment FOR UPDATE TO authenticated USING (( SELECT private.is_admin() AS is_admin)) WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY insurance_documents_delete_admin ON public.insurance_documents FOR DELETE TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY insurance_documents_insert_admin ON public.insurance_documents FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY insurance_documents_select_admin ON public.insurance_documents FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY insurance_documents_update_admin ON public.insurance_documents FOR UPDATE TO authenticated USING (( SELECT private.is_admin() AS is_admin)) WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY logistics_tasks_delete_admin ON public.logistics_tasks FOR DELETE TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY logistics_tasks_insert_admin ON public.logistics_tasks FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY logistics_tasks_select_admin ON public.logistics_tasks FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY logistics_tasks_update_admin ON public.logistics_tasks FOR UPDATE TO authenticated USING (( SELECT private.is_admin() AS is_admin)) WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY manual_payments_delete_admin ON public.manual_payments FOR DELETE TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY manual_payments_insert_admin ON public.manual_payments FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY manual_payments_select_admin ON public.manual_payments FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY manual_payments_update_admin ON public.manual_payments FOR UPDATE TO authenticated USING (( SELECT private.is_admin() AS is_admin)) WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY payments_delete_admin ON public.payments FOR DELETE TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY payments_insert_admin ON public.payments FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY payments_select_admin ON public.payments FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY payments_update_admin ON public.payments FOR UPDATE TO authenticated USING (( SELECT private.is_admin() AS is_admin)) WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY support_messages_delete_admin ON public.support_messages FOR DELETE TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY support_messages_insert_admin ON public.support_messages FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY support_messages_select_admin ON public.support_messages FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY support_messages_update_admin ON public.support_messages FOR UPDATE TO authenticated USING (( SELECT private.is_admin() AS is_admin)) WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY support_tickets_delete_admin ON public.support_tickets FOR DELETE TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY support_tickets_insert_admin ON public.support_tickets FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY support_tickets_select_admin ON public.support_tickets FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY support_tickets_update_admin ON public.support_tickets FOR UPDATE TO authenticated USING (( SELECT private.is_admin() AS is_admin)) WITH CHECK (( SELECT private.is_admin() AS is_admin));
+-- The platform's business tables: admins read and write them.
+call private.staff_access('public.booking_items', read_by => 'admin', write_by => 'admin');
+call private.staff_access('public.bookings', read_by => 'admin', write_by => 'admin');
+call private.staff_access('public.email_logs', read_by => 'admin', write_by => 'admin');
+call private.staff_access('public.equipment', read_by => 'admin', write_by => 'admin');
+call private.staff_access('public.equipment_categories', read_by => 'admin', write_by => 'admin');
+call private.staff_access('public.insurance_documents', read_by => 'admin', write_by => 'admin');
+call private.staff_access('public.logistics_tasks', read_by => 'admin', write_by => 'admin');
+call private.staff_access('public.manual_payments', read_by => 'admin', write_by => 'admin');
+call private.staff_access('public.payments', read_by => 'admin', write_by => 'admin');
+call private.staff_access('public.support_messages', read_by => 'admin', write_by => 'admin');
+call private.staff_access('public.support_tickets', read_by => 'admin', write_by => 'admin');
 
 ALTER TABLE public.user_roles ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY user_roles_select_self_or_admin ON public.user_roles FOR SELECT TO authenticated USING (((user_id = ( SELECT auth.uid() AS uid)) OR ( SELECT private.is_admin() AS is_admin)));
 
-CREATE POLICY users_insert_admin ON public.users FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_admin() AS is_admin));
+call private.staff_access('public.users', read_by => null, write_by => 'admin', writes => '{insert,update}');
 
 CREATE POLICY users_select_self_or_admin ON public.users FOR SELECT TO authenticated USING (((id = ( SELECT auth.uid() AS uid)) OR ( SELECT private.is_admin() AS is_admin)));
-
-CREATE POLICY users_update_admin ON public.users FOR UPDATE TO authenticated USING (( SELECT private.is_admin() AS is_admin)) WITH CHECK (( SELECT private.is_admin() AS is_admin));
 
 -- ------------------------------------------------------------------------------------------------
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on table public.user_roles from public, anon, authenticated, service_role;
-grant select on table public.user_roles to authenticated;
+grant select on table
+  public.user_roles,
+  public.users
+to authenticated;
 grant all on table public.user_roles to service_role;
-revoke all on function
-  private.assert_staff(text),
-  private.has_role(text),
-  private.is_admin(),
-  private.is_communicator(),
-  private.is_trusted(),
-  private.require_role(text)
-from public, anon, authenticated, service_role;
 grant execute on function
   private.assert_staff(text),
   private.has_role(text),

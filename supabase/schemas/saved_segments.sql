@@ -296,45 +296,19 @@ CREATE TRIGGER _900_audit_update AFTER UPDATE ON public.customer_segments FOR EA
 -- Row-level security
 -- ------------------------------------------------------------------------------------------------
 
-ALTER TABLE public.customer_segment_members ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY customer_segment_members_select_admin ON public.customer_segment_members FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-ALTER TABLE public.customer_segments ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY customer_segments_delete_admin ON public.customer_segments FOR DELETE TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY customer_segments_insert_admin ON public.customer_segments FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY customer_segments_select_admin ON public.customer_segments FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY customer_segments_update_admin ON public.customer_segments FOR UPDATE TO authenticated USING (( SELECT private.is_admin() AS is_admin)) WITH CHECK (( SELECT private.is_admin() AS is_admin));
+call private.staff_access('public.customer_segment_members', read_by => 'admin');
+call private.staff_access('public.customer_segments', read_by => 'admin', write_by => 'admin');
 
 -- ------------------------------------------------------------------------------------------------
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on table
-  public.customer_segment_members,
-  public.customer_segments,
-  public.segment_manager,
-  public.segment_usage
-from public, anon, authenticated, service_role;
+grant select on table public.customer_segment_members to service_role;
 grant select on table
-  public.customer_segment_members,
   public.segment_manager,
   public.segment_usage
 to authenticated, service_role;
-grant select, insert, update, delete on table public.customer_segments to authenticated;
 grant all on table public.customer_segments to service_role;
-revoke all on function
-  private.apply_segment_refresh(uuid),
-  private.refresh_auto_segments(),
-  private.segment_campaign_usage(),
-  private.tg_customer_segments__validate(),
-  public.duplicate_segment(uuid,text),
-  public.refresh_segment(uuid)
-from public, anon, authenticated, service_role;
 grant execute on function
   private.apply_segment_refresh(uuid),
   private.segment_campaign_usage(),

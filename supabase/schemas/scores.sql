@@ -638,69 +638,27 @@ CREATE TRIGGER _900_audit AFTER INSERT OR DELETE OR UPDATE ON public.scoring_set
 -- Row-level security
 -- ------------------------------------------------------------------------------------------------
 
-ALTER TABLE public.customer_risk_overrides ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY customer_risk_overrides_delete_admin ON public.customer_risk_overrides FOR DELETE TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY customer_risk_overrides_insert_admin ON public.customer_risk_overrides FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY customer_risk_overrides_select_admin ON public.customer_risk_overrides FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY customer_risk_overrides_update_admin ON public.customer_risk_overrides FOR UPDATE TO authenticated USING (( SELECT private.is_admin() AS is_admin)) WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-ALTER TABLE public.customer_score_history ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY customer_score_history_select_admin ON public.customer_score_history FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-ALTER TABLE public.customer_scores ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY customer_scores_select_admin ON public.customer_scores FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-ALTER TABLE public.scoring_settings ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY scoring_settings_select_admin ON public.scoring_settings FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY scoring_settings_update_admin ON public.scoring_settings FOR UPDATE TO authenticated USING (( SELECT private.is_admin() AS is_admin)) WITH CHECK (( SELECT private.is_admin() AS is_admin));
+call private.staff_access('public.customer_risk_overrides', read_by => 'admin', write_by => 'admin');
+call private.staff_access('public.customer_score_history', read_by => 'admin');
+call private.staff_access('public.customer_scores', read_by => 'admin');
+call private.staff_access('public.scoring_settings', read_by => 'admin', write_by => 'admin', writes => '{update}');
 
 -- ------------------------------------------------------------------------------------------------
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on table
-  private.customer_score_inputs,
-  private.effective_customer_scores,
-  public.customer_effective_risk,
-  public.customer_risk_overrides,
-  public.customer_score_history,
-  public.customer_scores,
-  public.scoring_settings
-from public, anon, authenticated, service_role;
 grant select on table
   private.effective_customer_scores,
-  public.customer_effective_risk,
+  public.customer_effective_risk
+to authenticated, service_role;
+grant select on table
   public.customer_score_history,
   public.customer_scores
-to authenticated, service_role;
-grant select, insert, update, delete on table public.customer_risk_overrides to authenticated, service_role;
-grant select, update on table public.scoring_settings to authenticated, service_role;
-revoke all on sequence public.customer_score_history_id_seq from public, anon, authenticated, service_role;
+to service_role;
+grant select, insert, update, delete on table public.customer_risk_overrides to service_role;
+grant select, update on table public.scoring_settings to service_role;
 grant select, usage on sequence public.customer_score_history_id_seq to authenticated;
 grant select, update, usage on sequence public.customer_score_history_id_seq to service_role;
-revoke all on function
-  private.effective_risk_score(uuid),
-  private.expire_risk_overrides(),
-  private.risk_level(numeric),
-  private.score_customers(),
-  private.scoring_setting(text),
-  private.tg_customer_risk_overrides__revision(),
-  private.tg_customer_risk_overrides__timeline(),
-  private.tg_customer_risk_overrides__validate(),
-  private.tg_scoring_settings__check_pairs(),
-  private.tg_scoring_settings__validate(),
-  private.tg_users__erase_scores(),
-  public.clear_risk_override(uuid),
-  public.override_risk(uuid,numeric,text,timestamp with time zone)
-from public, anon, authenticated, service_role;
 grant execute on function
   private.effective_risk_score(uuid),
   private.risk_level(numeric),

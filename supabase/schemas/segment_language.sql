@@ -766,36 +766,6 @@ CREATE TRIGGER _100_apply BEFORE INSERT OR UPDATE ON private.segment_settings FO
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on table private.segment_settings from public, anon, authenticated, service_role;
-revoke all on function
-  private.assert_valid_segment(jsonb,text),
-  private.compile_segment_group(jsonb,private.segment_query),
-  private.compile_segment_rule(jsonb,private.segment_query),
-  private.compile_segment(jsonb),
-  private.explain_segment_node(jsonb,text,uuid,jsonb),
-  private.segment_check_group(jsonb,text,integer,integer,jsonb),
-  private.segment_check_list(text,jsonb,text,boolean),
-  private.segment_check_rule(jsonb,text),
-  private.segment_check_scalar(text,jsonb,text,boolean),
-  private.segment_day_start(date),
-  private.segment_error(text,text,text),
-  private.segment_errors(jsonb),
-  private.segment_field_kind(text),
-  private.segment_fields(),
-  private.segment_like_literal(text),
-  private.segment_max_errors(),
-  private.segment_member_ids(jsonb),
-  private.segment_member_json(uuid),
-  private.segment_operators(text),
-  private.segment_path_key(text,text),
-  private.segment_show(jsonb),
-  private.segment_timeout_message(),
-  private.tg_segment_settings__apply(),
-  public.evaluate_segment(jsonb,integer,uuid),
-  public.explain_segment_membership(jsonb,uuid),
-  public.segment_whitelist(),
-  public.validate_segment(jsonb)
-from public, anon, authenticated, service_role;
 grant execute on function
   private.assert_valid_segment(jsonb,text),
   private.compile_segment_group(jsonb,private.segment_query),

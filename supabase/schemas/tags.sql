@@ -58,38 +58,13 @@ CREATE TRIGGER _900_audit AFTER INSERT OR DELETE OR UPDATE ON public.customer_ta
 -- Row-level security
 -- ------------------------------------------------------------------------------------------------
 
-ALTER TABLE public.customer_tag_members ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY customer_tag_members_delete_admin ON public.customer_tag_members FOR DELETE TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY customer_tag_members_insert_admin ON public.customer_tag_members FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY customer_tag_members_select_admin ON public.customer_tag_members FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY customer_tag_members_update_admin ON public.customer_tag_members FOR UPDATE TO authenticated USING (( SELECT private.is_admin() AS is_admin)) WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-ALTER TABLE public.customer_tags ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY customer_tags_delete_admin ON public.customer_tags FOR DELETE TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY customer_tags_insert_admin ON public.customer_tags FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY customer_tags_select_admin ON public.customer_tags FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY customer_tags_update_admin ON public.customer_tags FOR UPDATE TO authenticated USING (( SELECT private.is_admin() AS is_admin)) WITH CHECK (( SELECT private.is_admin() AS is_admin));
+call private.staff_access('public.customer_tag_members', read_by => 'admin', write_by => 'admin');
+call private.staff_access('public.customer_tags', read_by => 'admin', write_by => 'admin');
 
 -- ------------------------------------------------------------------------------------------------
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on table
-  public.customer_tag_members,
-  public.customer_tags
-from public, anon, authenticated, service_role;
-grant select, insert, update, delete on table
-  public.customer_tag_members,
-  public.customer_tags
-to authenticated;
 grant all on table
   public.customer_tag_members,
   public.customer_tags

@@ -214,32 +214,13 @@ CREATE TRIGGER _900_audit AFTER INSERT OR DELETE OR UPDATE ON public.message_tem
 -- Row-level security
 -- ------------------------------------------------------------------------------------------------
 
-ALTER TABLE public.message_templates ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY message_templates_delete_communicator ON public.message_templates FOR DELETE TO authenticated USING (( SELECT private.is_communicator() AS is_communicator));
-
-CREATE POLICY message_templates_insert_communicator ON public.message_templates FOR INSERT TO authenticated WITH CHECK (( SELECT private.is_communicator() AS is_communicator));
-
-CREATE POLICY message_templates_select_admin ON public.message_templates FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY message_templates_update_communicator ON public.message_templates FOR UPDATE TO authenticated USING (( SELECT private.is_communicator() AS is_communicator)) WITH CHECK (( SELECT private.is_communicator() AS is_communicator));
+call private.staff_access('public.message_templates', read_by => 'admin', write_by => 'communicator');
 
 -- ------------------------------------------------------------------------------------------------
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on table public.message_templates from public, anon, authenticated, service_role;
-grant select, insert, update, delete on table public.message_templates to authenticated, service_role;
-revoke all on function
-  private.check_message_content(text,text,text,text,text[]),
-  private.is_blank(text),
-  private.message_variables(),
-  private.messaging_rules(),
-  private.template_variables_used(text),
-  private.tg_message_templates__validate(),
-  public.check_message_content(text,jsonb),
-  public.messaging_rules()
-from public, anon, authenticated, service_role;
+grant select, insert, update, delete on table public.message_templates to service_role;
 grant execute on function
   private.check_message_content(text,text,text,text,text[]),
   private.is_blank(text),

@@ -416,49 +416,21 @@ CREATE TRIGGER _200_counts_delete AFTER DELETE ON public.customer_timeline_event
 -- Row-level security
 -- ------------------------------------------------------------------------------------------------
 
-ALTER TABLE private.customer_timeline_counts ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY customer_timeline_counts_select_admin ON private.customer_timeline_counts FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-ALTER TABLE private.customer_timeline_totals ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY customer_timeline_totals_select_admin ON private.customer_timeline_totals FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-ALTER TABLE public.customer_timeline_events ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY customer_timeline_events_select_admin ON public.customer_timeline_events FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
+call private.staff_access('private.customer_timeline_counts', read_by => 'admin');
+call private.staff_access('private.customer_timeline_totals', read_by => 'admin');
+call private.staff_access('public.customer_timeline_events', read_by => 'admin');
 
 -- ------------------------------------------------------------------------------------------------
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on table
-  private.customer_timeline_counts,
-  private.customer_timeline_totals,
-  public.customer_timeline_events
-from public, anon, authenticated, service_role;
 grant select on table
   private.customer_timeline_counts,
   private.customer_timeline_totals,
   public.customer_timeline_events
-to authenticated, service_role;
-revoke all on sequence public.customer_timeline_events_seq_seq from public, anon, authenticated, service_role;
+to service_role;
 grant select, usage on sequence public.customer_timeline_events_seq_seq to authenticated;
 grant select, update, usage on sequence public.customer_timeline_events_seq_seq to service_role;
-revoke all on function
-  private.audit_timeline_export(uuid,jsonb),
-  private.compact_timeline_counts(),
-  private.record_timeline_event(uuid,text,text,uuid,text,timestamp with time zone,text,jsonb),
-  private.record_timeline_events(private.timeline_event[]),
-  private.tg_customer_timeline_events__fixed(),
-  private.tg_customer_timeline_events__uncount(),
-  private.timeline_counts(uuid,text[],timestamp with time zone,timestamp with time zone),
-  private.timeline_cursor_decode(text),
-  private.timeline_cursor_encode(jsonb),
-  private.timeline_event_json(public.customer_timeline_events),
-  private.timeline_event_types(),
-  public.customer_timeline(uuid,text[],timestamp with time zone,timestamp with time zone,integer,text)
-from public, anon, authenticated, service_role;
 grant execute on function
   private.audit_timeline_export(uuid,jsonb),
   private.timeline_counts(uuid,text[],timestamp with time zone,timestamp with time zone),

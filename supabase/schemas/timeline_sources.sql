@@ -829,40 +829,6 @@ CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.support_tickets REFER
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on function
-  private.backfill_customer_timeline(),
-  private.mark_timeline_source_deleted(text,uuid[],text,text[]),
-  private.tg_bookings__timeline(),
-  private.tg_customer_consent__timeline(),
-  private.tg_customer_notes__timeline(),
-  private.tg_customer_tag_members__timeline(),
-  private.tg_email_logs__timeline(),
-  private.tg_insurance_documents__timeline(),
-  private.tg_logistics_tasks__timeline(),
-  private.tg_manual_payments__timeline(),
-  private.tg_payments__timeline(),
-  private.tg_support_messages__timeline(),
-  private.tg_support_tickets__timeline(),
-  private.timeline_drift_by_source(),
-  private.timeline_drift(),
-  private.tl_has_event(text,uuid,text),
-  private.tl_latest_event(text,uuid,text),
-  private.tl_logistics_status_is_eventful(text),
-  private.tl_payment_status_is_eventful(text),
-  private.tl_record_bookings(text,public.bookings[],text[]),
-  private.tl_record_consents(public.customer_consent[],boolean[]),
-  private.tl_record_emails(text,public.email_logs[],text[]),
-  private.tl_record_insurance(text,public.insurance_documents[],text[]),
-  private.tl_record_logistics(text,public.logistics_tasks[],text[]),
-  private.tl_record_manual_payments(public.manual_payments[]),
-  private.tl_record_notes(public.customer_notes[]),
-  private.tl_record_payments(text,public.payments[],text[]),
-  private.tl_record_support_messages(public.support_messages[]),
-  private.tl_record_tags(text,public.customer_tag_members[],uuid),
-  private.tl_record_tickets(text,public.support_tickets[],text[]),
-  private.tl_stamp(timestamp with time zone),
-  private.tl_tag_assignment_recorded(public.customer_tag_members)
-from public, anon, authenticated, service_role;
 grant execute on function
   private.backfill_customer_timeline(),
   private.timeline_drift_by_source(),

@@ -516,51 +516,16 @@ CREATE TRIGGER _900_audit AFTER INSERT OR DELETE OR UPDATE ON public.engagement_
 
 ALTER TABLE private.webhook_inbox ENABLE ROW LEVEL SECURITY;
 
-ALTER TABLE public.engagement_settings ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY engagement_settings_select_admin ON public.engagement_settings FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
-
-CREATE POLICY engagement_settings_update_communicator ON public.engagement_settings FOR UPDATE TO authenticated USING (( SELECT private.is_communicator() AS is_communicator)) WITH CHECK (( SELECT private.is_communicator() AS is_communicator));
-
-ALTER TABLE public.message_event_rejections ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY message_event_rejections_select_admin ON public.message_event_rejections FOR SELECT TO authenticated USING (( SELECT private.is_admin() AS is_admin));
+call private.staff_access('public.engagement_settings', read_by => 'admin', write_by => 'communicator', writes => '{update}');
+call private.staff_access('public.message_event_rejections', read_by => 'admin');
 
 -- ------------------------------------------------------------------------------------------------
 -- Grants
 -- ------------------------------------------------------------------------------------------------
 
-revoke all on table
-  private.webhook_inbox,
-  public.engagement_settings,
-  public.message_event_rejections,
-  public.webhook_inbox_health
-from public, anon, authenticated, service_role;
-grant select, update on table public.engagement_settings to authenticated, service_role;
-grant select on table public.message_event_rejections to authenticated;
+grant select, update on table public.engagement_settings to service_role;
 grant select, insert, update, delete on table public.message_event_rejections to service_role;
 grant select on table public.webhook_inbox_health to authenticated, service_role;
-revoke all on sequence
-  private.webhook_inbox_id_seq,
-  public.message_event_rejections_id_seq
-from public, anon, authenticated, service_role;
-revoke all on function
-  private.accept_webhook(text,text,integer,jsonb,bytea),
-  private.apply_inbox_row(bigint,integer),
-  private.apply_sendgrid_contact_effects(jsonb),
-  private.apply_sendgrid_contact_events(jsonb),
-  private.apply_webhook_inbox(integer,integer),
-  private.apply_webhooks_job_command(integer,integer),
-  private.engagement_setting(text),
-  private.mark_inbox_applied(bigint[],integer,integer),
-  private.prune_webhook_inbox(interval),
-  private.sendgrid_classify(jsonb),
-  private.tg_engagement_settings__refresh_facts(),
-  private.tg_engagement_settings__validate(),
-  private.webhook_apply_parts(),
-  private.webhook_inbox_events(bigint[],integer,integer),
-  private.webhook_inbox_health()
-from public, anon, authenticated, service_role;
 grant execute on function
   private.accept_webhook(text,text,integer,jsonb,bytea),
   private.apply_webhook_inbox(integer,integer),
