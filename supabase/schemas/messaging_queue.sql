@@ -109,7 +109,9 @@ begin
        for update skip locked
     ), checked as (
       select d.id,
-             case when rules.windowed and not private.send_allowed(z.tz, clock_timestamp(), rules.window_start, rules.window_end,
+             -- an opt-out for this address was acknowledged and is not applied yet (docs/webhooks.md): wait for it
+             case when o.held then 'deferred'
+                  when rules.windowed and not private.send_allowed(z.tz, clock_timestamp(), rules.window_start, rules.window_end,
                                                                      rules.quiet_start, rules.quiet_end) then 'deferred'
                   when camp.purpose = 'consent_confirmation' then
                     -- (h11) transactional: the request must still be pending; suppressions still apply
@@ -122,7 +124,7 @@ begin
                   when s.id is not null then 'skipped_suppressed'
                   when r.address is null then 'skipped_no_address'
                   else 'queued' end as fate,
-             z.tz,
+             z.tz, o.held,
              case when camp.purpose = 'consent_confirmation' then null else cc.consent_history_id end as consent_history_id
         from due d
         join public.campaign_recipients r on r.id = d.id
@@ -130,6 +132,8 @@ begin
         cross join lateral (select case when rules.windowed then private.customer_time_zone(u.time_zone, u.country_code, u.region) end as tz) z
         left join public.customer_consent cc on cc.customer_id = r.customer_id and cc.channel = r.channel
         left join public.suppressions s on s.channel = r.channel and s.address_key = lower(r.address)
+        cross join lateral (select exists (select 1 from private.webhook_opt_outs w
+                                            where w.channel = r.channel and w.address_key = lower(r.address)) as held) o
     ), updated as (
       update public.campaign_recipients r
          set status = case when ch.fate in ('queued', 'deferred') then case when ch.fate = 'queued' then 'sending' else 'queued' end
@@ -137,7 +141,9 @@ begin
              consent_history_id = case when ch.fate = 'deferred' then r.consent_history_id else ch.consent_history_id end,
              consent_checked_at = case when ch.fate = 'deferred' then r.consent_checked_at else clock_timestamp() end,
              attempts = r.attempts + case when ch.fate = 'queued' then 1 else 0 end,
-             next_attempt_at = case when ch.fate = 'deferred'
+             next_attempt_at = case when ch.fate = 'deferred' and ch.held
+               then clock_timestamp() + make_interval(secs => private.dispatch_setting('base_backoff_seconds', 5))
+               when ch.fate = 'deferred'
                then coalesce(private.next_send_opening(ch.tz, clock_timestamp(), rules.window_start, rules.window_end, rules.quiet_start, rules.quiet_end), 'infinity')
                else r.next_attempt_at end,
              lease_expires_at = case when ch.fate = 'queued' then clock_timestamp() + lease end,

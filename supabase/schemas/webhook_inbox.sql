@@ -33,6 +33,16 @@ ALTER TABLE ONLY private.webhook_inbox ALTER COLUMN body SET COMPRESSION lz4;
 
 COMMENT ON TABLE private.webhook_inbox IS 'Verified webhook bodies, acknowledged once stored; applied by private.apply_webhook_inbox. A byte-identical retry is stored once.';
 
+CREATE TABLE private.webhook_opt_outs (
+    inbox_id bigint NOT NULL,
+    channel text NOT NULL,
+    address_key text NOT NULL,
+    event text NOT NULL,
+    CONSTRAINT webhook_opt_outs_pkey PRIMARY KEY (channel, address_key, inbox_id)
+);
+
+COMMENT ON TABLE private.webhook_opt_outs IS 'Addresses whose opt-out (unsubscribe, spam report, bounce, drop) was acknowledged in an inbox row not yet applied: the dispatcher holds their sends until the row is applied (then the consent or suppression decides).';
+
 CREATE TABLE public.engagement_settings (
     key text NOT NULL,
     value jsonb NOT NULL,
@@ -72,6 +82,11 @@ ALTER TABLE ONLY private.webhook_inbox
 ALTER TABLE ONLY private.webhook_inbox
     ADD CONSTRAINT webhook_inbox_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY private.webhook_opt_outs
+    ADD CONSTRAINT webhook_opt_outs_inbox_id_fkey FOREIGN KEY (inbox_id) REFERENCES private.webhook_inbox(id) ON DELETE CASCADE;
+
+CREATE INDEX webhook_opt_outs_inbox_idx ON private.webhook_opt_outs USING btree (inbox_id);
+
 CREATE INDEX webhook_inbox_pending_idx ON private.webhook_inbox USING btree (id) WHERE ((applied_at IS NULL) AND (failed_at IS NULL));
 
 CREATE INDEX webhook_inbox_received_idx ON private.webhook_inbox USING btree (received_at);
@@ -109,10 +124,15 @@ begin
                                             where i.source = accept_webhook.source and i.body_sha256 = digest),
                               'duplicate_batch', true, 'applied_now', 0);
   end if;
-  if accept_webhook.source = 'sendgrid_events' and jsonb_typeof(accept_webhook.apply_now) = 'array'
-     and jsonb_array_length(accept_webhook.apply_now) > 0 then
-    perform private.apply_sendgrid_contact_events(accept_webhook.apply_now);
-    urgent := jsonb_array_length(accept_webhook.apply_now);
+  if accept_webhook.source = 'sendgrid_events' and jsonb_typeof(accept_webhook.apply_now) = 'array' then
+    -- the addresses that opted out are held from sending, in the transaction that stores the batch;
+    -- the consent and suppression changes follow when the row is applied (then the hold goes)
+    insert into private.webhook_opt_outs (inbox_id, channel, address_key, event)
+    select distinct on (lower(btrim(e ->> 'email'))) inbox_id, 'email', lower(btrim(e ->> 'email')), e ->> 'event'
+      from jsonb_array_elements(accept_webhook.apply_now) e
+     where e ->> 'event' in ('unsubscribe', 'group_unsubscribe', 'spamreport', 'bounce', 'dropped')
+       and nullif(btrim(e ->> 'email'), '') is not null;
+    get diagnostics urgent = row_count;
   elsif accept_webhook.source in ('twilio_status', 'twilio_inbound') and accept_webhook.apply_now = 'true'::jsonb then
     perform private.apply_inbox_row(inbox_id);
     urgent := 1;
@@ -185,18 +205,6 @@ begin
      where e.event in ('unsubscribe', 'spamreport', 'group_unsubscribe', 'group_resubscribe') and e.customer_id is not null));
   return jsonb_build_object('suppressed', suppressed, 'consent_changed', consent);
 end
-$$;
-
-CREATE FUNCTION private.apply_sendgrid_contact_events(events jsonb) RETURNS jsonb
-    LANGUAGE sql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-  select private.apply_sendgrid_contact_effects(coalesce(jsonb_agg(jsonb_build_object(
-           'event', c.event, 'customer_id', c.customer_id, 'address', c.address, 'reason', c.reason,
-           'occurred_at', c.occurred_at, 'asm_group_id', c.payload ->> 'asm_group_id')), '[]'::jsonb))
-    from private.sendgrid_classify(apply_sendgrid_contact_events.events) c
-   where c.fate in ('apply', 'address')
-     and c.event in ('unsubscribe', 'group_unsubscribe', 'group_resubscribe', 'spamreport', 'bounce', 'dropped')
 $$;
 
 CREATE FUNCTION private.apply_webhook_inbox(max_events integer DEFAULT 5000, part integer DEFAULT 0) RETURNS jsonb
@@ -294,12 +302,17 @@ CREATE FUNCTION private.mark_inbox_applied(ids bigint[], part integer, parts int
     AS $$
 begin
   perform 1 from private.webhook_inbox i where i.id = any(mark_inbox_applied.ids) order by i.id for update;
-  update private.webhook_inbox i
-     set applied_parts = i.applied_parts | (1 << mark_inbox_applied.part),
-         applied_at = case when (i.applied_parts | (1 << mark_inbox_applied.part)) = (1 << mark_inbox_applied.parts) - 1
-                           then clock_timestamp() end,
-         attempts = i.attempts + 1, last_error = null
-   where i.id = any(mark_inbox_applied.ids);
+  with marked as (
+    update private.webhook_inbox i
+       set applied_parts = i.applied_parts | (1 << mark_inbox_applied.part),
+           applied_at = case when (i.applied_parts | (1 << mark_inbox_applied.part)) = (1 << mark_inbox_applied.parts) - 1
+                             then clock_timestamp() end,
+           attempts = i.attempts + 1, last_error = null
+     where i.id = any(mark_inbox_applied.ids)
+    returning i.id, i.applied_at
+  )
+  -- applied by every part: its opt-outs are consent and suppressions now, the hold goes
+  delete from private.webhook_opt_outs o using marked m where o.inbox_id = m.id and m.applied_at is not null;
 end
 $$;
 
@@ -515,6 +528,8 @@ CREATE TRIGGER _900_audit AFTER INSERT OR DELETE OR UPDATE ON public.engagement_
 -- ------------------------------------------------------------------------------------------------
 
 ALTER TABLE private.webhook_inbox ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE private.webhook_opt_outs ENABLE ROW LEVEL SECURITY;
 
 call private.staff_access('public.engagement_settings', read_by => 'admin', write_by => 'communicator', writes => '{update}');
 call private.staff_access('public.message_event_rejections', read_by => 'admin');

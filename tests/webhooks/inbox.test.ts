@@ -1,5 +1,5 @@
-// The webhook inbox: answered once stored, applied by the worker; opt-outs take effect before the
-// next send even when the inbox is behind; inconsistent and unusable evidence is recorded, not
+// The webhook inbox: answered once stored, applied by the worker; an opt-out holds its address
+// from the next send at once, even when the inbox is behind; inconsistent and unusable evidence is recorded, not
 // applied; machine opens and automated clicks are counted apart; NUL characters lose nothing.
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { callFunction, fakeProvider, sql } from "../support/index.ts";
@@ -74,27 +74,39 @@ describe("the inbox answers first and applies after", () => {
       expect(body).toMatchObject({ applied_now: 1 });
       const row = await inboxRow(body.inbox_id);
       expect(row.applied_at).toBeNull();                          // behind: not applied yet
-      expect(await consent(c.id, "email")).toMatchObject({ enabled: false, source: "sendgrid" });
+      expect(await consent(c.id, "email")).toMatchObject({ enabled: true }); // the consent changes when applied,
       expect((await recipients(first.campaign_id))[0].status).toBe("sent");
       await drain([], 800);
       const fate = Object.fromEntries((await recipients(second.campaign_id)).map((x) => [x.customer_id, x.status]));
-      expect(fate[c.id]).toBe("skipped_no_consent");
+      expect(fate[c.id]).toBe("queued");                         // but the address is held from sending now
       expect(fate[other.id]).toBe("sent");
       expect(receivedRecipientIds(await fakeProvider.requests())).toHaveLength(1);
       return body.inbox_id;
     }).then(inboxApplied);
     expect((await recipients(first.campaign_id))[0].status).toBe("unsubscribed");
+    expect(await consent(c.id, "email")).toMatchObject({ enabled: false, source: "sendgrid" });
+    // the held recipient comes back after base_backoff_seconds; the consent decides then
+    await sql`update public.campaign_recipients set next_attempt_at = now() where campaign_id = ${second.campaign_id} and customer_id = ${c.id}`;
+    await drain([], 800);
+    const fate = Object.fromEntries((await recipients(second.campaign_id)).map((x) => [x.customer_id, x.status]));
+    expect(fate[c.id]).toBe("skipped_no_consent");
+    expect(receivedRecipientIds(await fakeProvider.requests())).toHaveLength(1);
     const history = await sql`select count(*)::int as n from public.customer_consent_history where customer_id = ${c.id} and channel = 'email' and not new_enabled`;
-    expect(history[0].n).toBe(1); // applied at the answer, not again by the worker
+    expect(history[0].n).toBe(1);
+    const [held] = await sql`select count(*)::int as n from private.webhook_opt_outs where address_key = lower(${r.address!})`;
+    expect(held.n).toBe(0);                                       // applied: the hold is gone
   });
 
-  it("a bounce suppresses the address at once, before the worker runs", async () => {
+  it("a bounce holds the address at once, before the worker runs; the worker suppresses it", async () => {
     const { campaign_id, rows } = await sentEmail(1);
     await inboxBehind(async () => {
-      await postSendgrid([eventFor(rows[0], campaign_id, "bounce", { reason: "550 no such user" })]);
-      const [s] = await sql`select reason from public.suppressions where address_key = lower(${rows[0].address!})`;
-      expect(s.reason).toBe("bounce");
-    });
+      const res = await postSendgrid([eventFor(rows[0], campaign_id, "bounce", { reason: "550 no such user" })]);
+      const [held] = await sql`select event from private.webhook_opt_outs where address_key = lower(${rows[0].address!})`;
+      expect(held.event).toBe("bounce");
+      return (await res.json()).inbox_id;
+    }).then(inboxApplied);
+    const [s] = await sql`select reason from public.suppressions where address_key = lower(${rows[0].address!})`;
+    expect(s.reason).toBe("bounce");
   });
 
   it("a Twilio STOP is applied before the answer; a status callback waits for the worker", async () => {

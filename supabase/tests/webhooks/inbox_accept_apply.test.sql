@@ -1,7 +1,8 @@
--- The inbox: a body is stored once, what decides who may be contacted is applied while answering,
--- the rest when the inbox is applied; only the service role may write it; admins see its health.
+-- The inbox: a body is stored once; an opt-out holds its address from sending while answering and
+-- becomes consent when the inbox is applied, with everything else; only the service role may write
+-- it; admins see its health.
 begin;
-select plan(13);
+select plan(15);
 
 select tests.create_user('inbox-' || gen_random_uuid() || '@example.test') as cid \gset
 select email as c_email from public.users where id = :'cid' \gset
@@ -20,11 +21,11 @@ select throws_ok(format($$select private.accept_webhook('sendgrid_events', %L, 2
                  'a signed-in user cannot write the inbox');
 select tests.act_as_service();
 select is((private.accept_webhook('sendgrid_events', :'batch', 2,
-           jsonb_build_array((:'batch'::jsonb) -> 1))) - 'inbox_id', '{"applied_now": 1, "duplicate_batch": false}'::jsonb, 'stored, one event applied now');
+           jsonb_build_array((:'batch'::jsonb) -> 1))) - 'inbox_id', '{"applied_now": 1, "duplicate_batch": false}'::jsonb, 'stored, one opt-out held now');
 select is((private.accept_webhook('sendgrid_events', :'batch', 2, null)) ->> 'duplicate_batch', 'true', 'the byte-identical retry is stored once');
 select tests.act_as_postgres();
-select is((select enabled from public.customer_consent where customer_id = :'cid' and channel = 'email'), false,
-          'the unsubscribe took effect while answering');
+select is((select event from private.webhook_opt_outs where address_key = lower(:'c_email')), 'unsubscribe',
+          'the unsubscribe holds the address while answering');
 select is((select status from public.campaign_recipients where id = '54000000-0000-4000-a000-000000000001'), 'sent',
           'statuses wait for the inbox to be applied');
 select is((select count(*)::int from public.message_events where provider_event_id in ('inbox-1', 'inbox-2')), 0, 'and so do the events');
@@ -38,6 +39,9 @@ select is((select count(*)::int from public.message_events where provider_event_
 select is((select count(*)::int from public.customer_consent_history where customer_id = :'cid' and channel = 'email' and not new_enabled), 1,
           'the revocation is written once (answer and apply agree)');
 select ok((select applied_at is not null from private.webhook_inbox where body = :'batch'), 'the row is marked applied');
+select is((select enabled from public.customer_consent where customer_id = :'cid' and channel = 'email'), false,
+          'the unsubscribe is the customer''s consent now');
+select is((select count(*)::int from private.webhook_opt_outs where address_key = lower(:'c_email')), 0, 'and the hold is gone');
 
 select tests.act_as(:'admin_id');
 select ok((select pending_rows = 0 and applied_last_hour >= 1 from public.webhook_inbox_health where source = 'sendgrid_events'),

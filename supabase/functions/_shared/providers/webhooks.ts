@@ -1,6 +1,6 @@
 // Webhook signatures. SendGrid: ECDSA P-256 / SHA-256 over timestamp + raw body, public key as
 // base64 DER (SPKI) from configuration. Twilio: HMAC-SHA1 over the public URL + sorted params.
-import { createHmac, createPublicKey, type KeyObject, timingSafeEqual, verify } from "node:crypto";
+import { createHmac, createPublicKey, createVerify, type KeyObject, timingSafeEqual } from "node:crypto";
 
 const keys = new Map<string, KeyObject>();
 
@@ -30,8 +30,9 @@ export function verifySendgridSignature(opts: {
   if (Math.abs(now - ts) > opts.toleranceSeconds) return { ok: false, reason: "the timestamp is outside the tolerance" };
   let valid = false;
   try {
-    valid = verify("sha256", Buffer.concat([Buffer.from(opts.timestamp, "utf8"), Buffer.from(opts.rawBody)]),
-      sendgridPublicKey(opts.publicKey), Buffer.from(opts.signature, "base64"));
+    // streamed: no copy of the body (Buffer.concat of a 250 KB batch costs more than the check)
+    valid = createVerify("sha256").update(opts.timestamp, "utf8").update(opts.rawBody)
+      .verify(sendgridPublicKey(opts.publicKey), Buffer.from(opts.signature, "base64"));
   } catch {
     valid = false;
   }
