@@ -1,7 +1,7 @@
 // POST /functions/v1/sendgrid-events: SendGrid's Signed Event Webhook. Verified, stored in the
 // webhook inbox and answered; the inbox worker applies the batch (dedupe on sg_event_id, ranked
-// statuses, analytics). Events that decide who may be contacted (unsubscribes, spam reports,
-// bounces, drops, resubscribes) are applied before the answer. docs/webhooks.md.
+// statuses, analytics, consent). An unsubscribe, spam report, bounce or drop holds its address from
+// sending before the answer. docs/webhooks.md.
 import { createHash } from "node:crypto";
 import { sql } from "../_shared/db.ts";
 import { env } from "../_shared/env.ts";
@@ -45,7 +45,8 @@ export const handler = serveJson(async (req) => {
   const body = clean === events ? text : JSON.stringify(clean);
   const t2 = performance.now();
   const digest = createHash("sha256").update(body).digest();
-  // one statement, one round trip: accept_webhook is a security definer function (service role)
+  // one statement, one round trip: accept_webhook is a security definer function (service role);
+  // the opt-outs among the events hold their addresses in the same transaction
   const db = sql();
   const [{ r: accepted }] = await db<[{ r: { inbox_id: number; duplicate_batch: boolean; applied_now: number } }]>`
     select private.accept_webhook('sendgrid_events', ${body}, ${clean.length}, ${db.json(sendgridContactEvents(clean) as never)}, ${digest}) as r`;
