@@ -3,6 +3,8 @@
 --   naming deleted campaigns or users; it replaces four copies of the same delete.
 -- * private.channel_setting_rules(key, value) is the one check of a setting keyed by channel
 --   (frequency_cap, quiet_hours).
+-- * private.segment_page(q, page_size, after) is the one keyset page of segment members (evaluate_segment,
+--   list_customers); private.check_segment_page_size(page_size) their one page_size check.
 -- * the cron targets expire_risk_overrides and prune_cron_history are single statements (sql).
 -- customer_score_history is written as LIKE customer_scores in the schema file: same catalog, no change here.
 
@@ -184,6 +186,114 @@ CREATE OR REPLACE FUNCTION private.prune_cron_history(keep interval DEFAULT '7 d
     AS $$
   with pruned as (delete from cron.job_run_details d where d.start_time < now() - prune_cron_history.keep returning 1)
   select count(*)::integer from pruned
+$$;
+
+-- ------------------------------------------------------------------------------------------------
+-- one keyset page of segment members, one page_size check
+-- ------------------------------------------------------------------------------------------------
+
+
+CREATE OR REPLACE FUNCTION private.check_segment_page_size(page_size integer) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+begin
+  if check_segment_page_size.page_size is null or check_segment_page_size.page_size not between 1 and 1000 then
+    raise exception using errcode = '22023',
+      message = format('page_size: must be between 1 and 1000; got %s', coalesce(check_segment_page_size.page_size::text, 'null'));
+  end if;
+end
+$$;
+
+revoke all on function private.check_segment_page_size(integer) from public, anon, authenticated, service_role;
+grant execute on function private.check_segment_page_size(integer) to authenticated, service_role;
+
+CREATE OR REPLACE FUNCTION private.segment_page(q private.segment_query, page_size integer, after uuid, OUT customer_ids uuid[], OUT next_after uuid) RETURNS record
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $_$
+begin
+  -- by customer_id after `after`; one row more than the page tells whether a next page exists
+  execute format($sql$
+    select coalesce(array_agg(p.customer_id order by p.customer_id) filter (where p.n < $6), '{}'::uuid[]),
+           case when count(*) = $6 then (array_agg(p.customer_id) filter (where p.n = $6 - 1))[1] end
+      from (select f.customer_id, row_number() over (order by f.customer_id) as n
+              from public.customer_facts f
+             where %s and ($5::uuid is null or f.customer_id > $5)
+             order by f.customer_id
+             limit $6) p
+  $sql$, segment_page.q.predicate)
+     into customer_ids, next_after
+    using segment_page.q.texts, segment_page.q.ints, segment_page.q.nums, segment_page.q.times, segment_page.after, segment_page.page_size + 1;
+end
+$_$;
+
+revoke all on function private.segment_page(private.segment_query,integer,uuid) from public, anon, authenticated, service_role;
+grant execute on function private.segment_page(private.segment_query,integer,uuid) to authenticated, service_role;
+
+CREATE OR REPLACE FUNCTION public.evaluate_segment(definition jsonb, page_size integer DEFAULT 50, after uuid DEFAULT NULL::uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    SET statement_timeout TO '10s'
+    AS $_$
+declare
+  q private.segment_query;
+  total bigint;
+  page record;
+  members jsonb;
+begin
+  perform private.require_role('admin');
+  perform private.check_segment_page_size(evaluate_segment.page_size);
+  begin
+    q := private.compile_segment(evaluate_segment.definition);
+    execute format('select count(*) from public.customer_facts f where %s', q.predicate)
+       into total using q.texts, q.ints, q.nums, q.times;
+    page := private.segment_page(q, evaluate_segment.page_size, evaluate_segment.after);
+    select coalesce(jsonb_agg(private.segment_member_json(m.customer_id) order by m.customer_id), '[]'::jsonb) into members
+      from unnest(page.customer_ids) m(customer_id);
+  exception when query_canceled then
+    raise exception using errcode = '54001', message = private.segment_timeout_message(), detail = 'query_canceled (57014) by statement_timeout';
+  end;
+  return jsonb_build_object('total', total, 'members', members, 'next_after', page.next_after);
+end
+$_$;
+
+CREATE OR REPLACE FUNCTION public.list_customers(definition jsonb DEFAULT NULL::jsonb, page_size integer DEFAULT 50, after uuid DEFAULT NULL::uuid) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    SET statement_timeout TO '10s'
+    AS $_$
+declare
+  q private.segment_query := row('true', '{}'::text[], '{}'::bigint[], '{}'::numeric[], '{}'::timestamptz[]);
+  page record;
+  customers jsonb;
+begin
+  perform private.require_role('admin');
+  perform private.check_segment_page_size(list_customers.page_size);
+  begin
+    if list_customers.definition is not null then
+      q := private.compile_segment(list_customers.definition);
+    end if;
+    page := private.segment_page(q, list_customers.page_size, list_customers.after);
+    select coalesce(jsonb_agg(to_jsonb(c) order by c.customer_id), '[]'::jsonb) into customers
+      from public.admin_customers c where c.customer_id = any (page.customer_ids);
+  exception when query_canceled then
+    raise exception using errcode = '54001', message = private.segment_timeout_message(), detail = 'query_canceled (57014) by statement_timeout';
+  end;
+  return jsonb_build_object('customers', customers, 'next_after', page.next_after);
+end
+$_$;
+
+-- create or replace set the functions' statement_timeout back to 10s: keep the configured one
+do $$
+declare
+  t text := (select s.value from private.segment_settings s where s.key = 'statement_timeout');
+begin
+  if t is not null then
+    execute format('alter function public.evaluate_segment(jsonb, integer, uuid) set statement_timeout = %L', t);
+    execute format('alter function public.list_customers(jsonb, integer, uuid) set statement_timeout = %L', t);
+  end if;
+end
 $$;
 
 reset check_function_bodies;
