@@ -59,7 +59,7 @@ alter default privileges for role postgres in schema private revoke all on seque
     about: `Staff roles (admin, communications) and the helpers every policy and RPC asks; the
 row-level security policies of the platform tables.`,
     objects: [
-      "public.user_roles", "private.has_role", "private.is_admin", "private.is_communicator",
+      "public.user_roles", "private.has_role", "private.has_staff_role", "private.is_admin", "private.is_communicator",
       "private.is_trusted", "private.require_role", "private.assert_staff",
     ],
   },
