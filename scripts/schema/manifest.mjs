@@ -50,7 +50,7 @@ alter default privileges for role postgres in schema private revoke all on seque
       "public.users", "public.equipment_categories", "public.equipment", "public.bookings",
       "public.booking_items", "public.logistics_tasks", "public.payments", "public.manual_payments",
       "public.support_tickets", "public.support_messages", "public.insurance_documents", "public.email_logs",
-      "private.tg_set_updated_at",
+      "private.tg_set_updated_at", "private.tg_delete_dependents",
     ],
   },
   {
@@ -59,7 +59,7 @@ alter default privileges for role postgres in schema private revoke all on seque
     about: `Staff roles (admin, communications) and the helpers every policy and RPC asks; the
 row-level security policies of the platform tables.`,
     objects: [
-      "public.user_roles", "private.has_role", "private.is_admin", "private.is_communicator",
+      "public.user_roles", "private.has_role", "private.has_staff_role", "private.is_admin", "private.is_communicator",
       "private.is_trusted", "private.require_role", "private.assert_staff",
     ],
   },
@@ -180,7 +180,7 @@ customer_facts, evaluation, explanation, and its settings.`,
 campaign state machine.`,
     objects: [
       "public.campaigns", "public.campaign_audiences", "public.campaign_audience_members", "public.campaign_recipients",
-      "public.sms_logs", "public.push_logs", "private.tg_campaigns__*", "private.tg_users__delete_recipients",
+      "public.sms_logs", "public.push_logs", "private.tg_campaigns__*",
       "private.set_campaign_state", "public.pause_campaign", "public.resume_campaign", "public.cancel_campaign",
       "private.recipient_fate", "private.audience_counts", "private.freeze_audience", "public.freeze_campaign_audience",
       "private.address_key", "private.check_campaign_content",
@@ -272,7 +272,7 @@ overrides with expiry, and the effective risk.`,
     data: ["public.scoring_settings"],
     objects: [
       "public.scoring_settings", "private.scoring_setting", "private.tg_scoring_settings__*", "public.customer_scores",
-      "public.customer_score_history", "private.tg_users__erase_scores", "public.customer_risk_overrides",
+      "public.customer_score_history", "public.customer_risk_overrides",
       "private.tg_customer_risk_overrides__validate", "private.tg_customer_risk_overrides__revision",
       "private.tg_customer_risk_overrides__timeline",
       "private.effective_customer_scores", "private.effective_risk_score", "private.risk_level",
@@ -286,7 +286,7 @@ overrides with expiry, and the effective risk.`,
     about: `Alerts raised by scoring thresholds, their states, acknowledgement, and the nightly
 scoring run that raises them.`,
     objects: [
-      "public.alerts", "private.score_alert_states", "private.tg_users__erase_score_alert_states",
+      "public.alerts", "private.score_alert_states",
       "private.score_alert_metrics", "private.evaluate_score_alerts", "public.acknowledge_alert",
       "private.run_nightly_scoring",
     ],

@@ -133,16 +133,6 @@ begin
 end
 $$;
 
-CREATE FUNCTION private.tg_users__erase_score_alert_states() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  delete from private.score_alert_states s where s.customer_id in (select e.id from erased e);
-  return null;
-end
-$$;
-
 CREATE FUNCTION public.acknowledge_alert(alert_id uuid) RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path TO ''
@@ -183,7 +173,7 @@ CREATE VIEW private.score_alert_metrics AS
 -- Triggers
 -- ------------------------------------------------------------------------------------------------
 
-CREATE TRIGGER _810_erase_score_alert_states AFTER DELETE ON public.users REFERENCING OLD TABLE AS erased FOR EACH STATEMENT EXECUTE FUNCTION private.tg_users__erase_score_alert_states();
+CREATE TRIGGER _810_erase_score_alert_states AFTER DELETE ON public.users REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_delete_dependents('customer_id', 'private.score_alert_states');
 
 -- ------------------------------------------------------------------------------------------------
 -- Row-level security

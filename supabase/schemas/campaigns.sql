@@ -425,16 +425,6 @@ begin
 end
 $$;
 
-CREATE FUNCTION private.tg_campaigns__delete_recipients() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  delete from public.campaign_recipients r using old_rows o where r.campaign_id = o.id;
-  return null;
-end
-$$;
-
 CREATE FUNCTION private.tg_campaigns__status() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO ''
@@ -455,16 +445,6 @@ begin
   if new.status = 'cancelled' then new.cancelled_at := now(); end if;
   new.updated_at := now();
   return new;
-end
-$$;
-
-CREATE FUNCTION private.tg_users__delete_recipients() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  delete from public.campaign_recipients r using old_rows o where r.customer_id = o.id;
-  return null;
 end
 $$;
 
@@ -519,9 +499,9 @@ $$;
 
 CREATE TRIGGER _010_status BEFORE UPDATE ON public.campaigns FOR EACH ROW EXECUTE FUNCTION private.tg_campaigns__status();
 
-CREATE TRIGGER _050_delete_recipients AFTER DELETE ON public.campaigns REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_campaigns__delete_recipients();
+CREATE TRIGGER _050_delete_recipients AFTER DELETE ON public.campaigns REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_delete_dependents('campaign_id', 'public.campaign_recipients');
 
-CREATE TRIGGER _050_delete_recipients AFTER DELETE ON public.users REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_users__delete_recipients();
+CREATE TRIGGER _050_delete_recipients AFTER DELETE ON public.users REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_delete_dependents('customer_id', 'public.campaign_recipients');
 
 CREATE TRIGGER _900_audit AFTER INSERT OR DELETE OR UPDATE ON public.campaigns FOR EACH ROW EXECUTE FUNCTION private.tg_audit('id');
 

@@ -46,16 +46,11 @@ CREATE FUNCTION private.provider_job_headers(key text) RETURNS jsonb
 $$;
 
 CREATE FUNCTION private.prune_cron_history(keep interval DEFAULT '7 days'::interval) RETURNS integer
-    LANGUAGE plpgsql SECURITY DEFINER
+    LANGUAGE sql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-declare
-  n integer;
-begin
-  delete from cron.job_run_details d where d.start_time < now() - prune_cron_history.keep;
-  get diagnostics n = row_count;
-  return n;
-end
+  with pruned as (delete from cron.job_run_details d where d.start_time < now() - prune_cron_history.keep returning 1)
+  select count(*)::integer from pruned
 $$;
 
 CREATE FUNCTION private.schedule_provider_jobs() RETURNS text[]

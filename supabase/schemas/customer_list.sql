@@ -18,37 +18,22 @@ CREATE FUNCTION public.list_customers(definition jsonb DEFAULT NULL::jsonb, page
     AS $_$
 declare
   q private.segment_query := row('true', '{}'::text[], '{}'::bigint[], '{}'::numeric[], '{}'::timestamptz[]);
+  page record;
   customers jsonb;
-  next_after uuid;
 begin
   perform private.require_role('admin');
-  if list_customers.page_size is null or list_customers.page_size not between 1 and 1000 then
-    raise exception using errcode = '22023',
-      message = format('page_size: must be between 1 and 1000; got %s', coalesce(list_customers.page_size::text, 'null'));
-  end if;
+  perform private.check_segment_page_size(list_customers.page_size);
   begin
     if list_customers.definition is not null then
       q := private.compile_segment(list_customers.definition);
     end if;
-    execute format($sql$
-      with page as (
-        select f.customer_id, row_number() over (order by f.customer_id) as n
-          from (select f.customer_id from public.customer_facts f
-                 where %s and ($5::uuid is null or f.customer_id > $5)
-                 order by f.customer_id
-                 limit $6) f
-      )
-      select coalesce((select jsonb_agg(to_jsonb(c) order by c.customer_id)
-                         from public.admin_customers c
-                        where c.customer_id in (select p.customer_id from page p where p.n < $6)), '[]'::jsonb),
-             (select p.customer_id from page p where p.n = $6 - 1 and exists (select 1 from page x where x.n = $6))
-    $sql$, q.predicate)
-       into customers, next_after
-      using q.texts, q.ints, q.nums, q.times, list_customers.after, list_customers.page_size + 1;
+    page := private.segment_page(q, list_customers.page_size, list_customers.after);
+    select coalesce(jsonb_agg(to_jsonb(c) order by c.customer_id), '[]'::jsonb) into customers
+      from public.admin_customers c where c.customer_id = any (page.customer_ids);
   exception when query_canceled then
     raise exception using errcode = '54001', message = private.segment_timeout_message(), detail = 'query_canceled (57014) by statement_timeout';
   end;
-  return jsonb_build_object('customers', customers, 'next_after', next_after);
+  return jsonb_build_object('customers', customers, 'next_after', page.next_after);
 end
 $_$;
 

@@ -572,13 +572,7 @@ declare
   rule jsonb;
 begin
   if validate_delivery_setting.key = 'quiet_hours' then
-    if jsonb_typeof(validate_delivery_setting.value) <> 'object' then
-      raise exception using errcode = '22023', message = 'value: quiet_hours must be an object keyed by channel';
-    end if;
-    for ch, rule in select * from jsonb_each(validate_delivery_setting.value) loop
-      if ch not in ('email', 'sms', 'push') then
-        raise exception using errcode = '22023', message = format('value.%s: not a channel; use email, sms or push', ch);
-      end if;
+    for ch, rule in select * from private.channel_setting_rules(validate_delivery_setting.key, validate_delivery_setting.value) loop
       continue when rule = 'null'::jsonb;
       if jsonb_typeof(rule) <> 'object' or exists (select 1 from jsonb_object_keys(rule) k where k not in ('start', 'end'))
          or private.parse_local_time(rule -> 'start') is null or private.parse_local_time(rule -> 'end') is null

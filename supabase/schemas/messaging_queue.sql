@@ -51,6 +51,25 @@ CREATE INDEX messaging_settings_updated_by_idx ON public.messaging_settings USIN
 -- Functions and views
 -- ------------------------------------------------------------------------------------------------
 
+CREATE FUNCTION private.channel_setting_rules(key text, value jsonb) RETURNS TABLE(channel text, rule jsonb)
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+declare
+  stray text;
+begin
+  -- the settings keyed by channel (frequency_cap, quiet_hours): an object of channel -> rule
+  if jsonb_typeof(channel_setting_rules.value) <> 'object' then
+    raise exception using errcode = '22023', message = format('value: %s must be an object keyed by channel', channel_setting_rules.key);
+  end if;
+  select k into stray from jsonb_object_keys(channel_setting_rules.value) k where k not in ('email', 'sms', 'push') limit 1;
+  if stray is not null then
+    raise exception using errcode = '22023', message = format('value.%s: not a channel; use email, sms or push', stray);
+  end if;
+  return query select e.key, e.value from jsonb_each(channel_setting_rules.value) e;
+end
+$$;
+
 CREATE FUNCTION private.claim_recipients(worker text, channel text, max_batch integer DEFAULT 1000, lease_seconds integer DEFAULT NULL::integer) RETURNS TABLE(recipient_id uuid, campaign_id uuid, customer_id uuid, address text, attempts integer, subject text, body_text text, body_html text, title text, vars jsonb)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
@@ -600,13 +619,7 @@ declare
   rule jsonb;
 begin
   if new.key = 'frequency_cap' then
-    if jsonb_typeof(new.value) <> 'object' then
-      raise exception using errcode = '22023', message = 'value: frequency_cap must be an object keyed by channel';
-    end if;
-    for ch, rule in select * from jsonb_each(new.value) loop
-      if ch not in ('email', 'sms', 'push') then
-        raise exception using errcode = '22023', message = format('value.%s: not a channel; use email, sms or push', ch);
-      end if;
+    for ch, rule in select * from private.channel_setting_rules(new.key, new.value) loop
       if jsonb_typeof(rule -> 'max') <> 'number' or (rule ->> 'max')::numeric < 1 or (rule ->> 'max')::numeric <> trunc((rule ->> 'max')::numeric)
          or jsonb_typeof(rule -> 'days') <> 'number' or (rule ->> 'days')::numeric not between 1 and 365
          or (rule ->> 'days')::numeric <> trunc((rule ->> 'days')::numeric) then
@@ -692,6 +705,7 @@ grant execute on function
   private.complete_recipients(text,jsonb)
 to service_role;
 grant execute on function
+  private.channel_setting_rules(text,jsonb),
   private.dispatch_setting(text,numeric),
   private.messaging_setting(text),
   private.queue_campaign_once(jsonb,text),

@@ -271,6 +271,20 @@ ALTER TABLE ONLY public.support_tickets
 -- Functions and views
 -- ------------------------------------------------------------------------------------------------
 
+CREATE FUNCTION private.tg_delete_dependents() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  -- after a statement deleted rows (REFERENCING OLD TABLE AS old_rows), delete the rows that name
+  -- them in column tg_argv[0] of each table tg_argv[1..]
+  for i in 1 .. tg_nargs - 1 loop
+    execute format('delete from %s d where d.%I in (select o.id from old_rows o)', tg_argv[i]::regclass, tg_argv[0]);
+  end loop;
+  return null;
+end
+$$;
+
 CREATE FUNCTION private.tg_set_updated_at() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO ''

@@ -31,8 +31,7 @@ CREATE FUNCTION private.assert_staff(role_name text) RETURNS void
     AS $$
 begin
   if current_setting('role', true) in ('anon', 'authenticated') or coalesce(auth.role(), '') in ('anon', 'authenticated') then
-    if auth.uid() is null or not private.has_role('admin')
-       or (assert_staff.role_name <> 'admin' and not private.has_role(assert_staff.role_name)) then
+    if auth.uid() is null or not private.has_staff_role(assert_staff.role_name) then
       raise exception using errcode = '42501',
         message = format('permission denied: the %s role is required', assert_staff.role_name);
     end if;
@@ -50,6 +49,14 @@ CREATE FUNCTION private.has_role(role_name text) RETURNS boolean
   )
 $$;
 
+CREATE FUNCTION private.has_staff_role(role_name text) RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  -- staff are admins; any other role is held on top of admin
+  select private.has_role('admin') and (has_staff_role.role_name = 'admin' or private.has_role(has_staff_role.role_name))
+$$;
+
 CREATE FUNCTION private.is_admin() RETURNS boolean
     LANGUAGE sql STABLE
     SET search_path TO ''
@@ -61,7 +68,7 @@ CREATE FUNCTION private.is_communicator() RETURNS boolean
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
-  select private.has_role('admin') and private.has_role('communications')
+  select private.has_staff_role('communications')
 $$;
 
 CREATE FUNCTION private.is_trusted() RETURNS boolean
@@ -82,7 +89,7 @@ begin
   if auth.uid() is null then
     raise exception using errcode = '42501', message = 'permission denied: sign in as staff first';
   end if;
-  if not private.has_role('admin') or (require_role.role_name <> 'admin' and not private.has_role(require_role.role_name)) then
+  if not private.has_staff_role(require_role.role_name) then
     raise exception using errcode = '42501',
       message = format('permission denied: the %s role is required', require_role.role_name);
   end if;
@@ -168,6 +175,7 @@ grant all on table public.user_roles to service_role;
 grant execute on function
   private.assert_staff(text),
   private.has_role(text),
+  private.has_staff_role(text),
   private.is_admin(),
   private.is_communicator(),
   private.is_trusted(),

@@ -71,26 +71,10 @@ CREATE TABLE public.customer_scores (
 
 COMMENT ON TABLE public.customer_scores IS 'The score of each customer as of the last nightly pass, with the inputs and points that explain it; users.risk_score and users.lifetime_value mirror it.';
 
+-- a history row is a customer_scores row as it was (columns and checks copied, not repeated)
 CREATE TABLE public.customer_score_history (
     id bigint NOT NULL GENERATED ALWAYS AS IDENTITY,
-    customer_id uuid NOT NULL,
-    scored_at timestamp with time zone NOT NULL,
-    lifetime_value numeric(12,2) NOT NULL,
-    risk_score numeric(5,2) NOT NULL,
-    booking_count integer NOT NULL,
-    last_booking_at timestamp with time zone,
-    bookings_total integer NOT NULL,
-    bookings_cancelled integer NOT NULL,
-    overdue_balance numeric(12,2) NOT NULL,
-    failed_payments_90d integer NOT NULL,
-    urgent_open_tickets integer NOT NULL,
-    expired_insurance_active_bookings integer NOT NULL,
-    overdue_points numeric(5,2) NOT NULL,
-    failed_payments_points numeric(5,2) NOT NULL,
-    cancellation_points numeric(5,2) NOT NULL,
-    urgent_tickets_points numeric(5,2) NOT NULL,
-    expired_insurance_points numeric(5,2) NOT NULL,
-    CONSTRAINT customer_scores_risk_score_between_0_and_100 CHECK (((risk_score >= (0)::numeric) AND (risk_score <= (100)::numeric))),
+    LIKE public.customer_scores INCLUDING CONSTRAINTS,
     CONSTRAINT customer_score_history_pkey PRIMARY KEY (id)
 );
 
@@ -135,16 +119,11 @@ CREATE FUNCTION private.effective_risk_score(customer_id uuid) RETURNS numeric
 $$;
 
 CREATE FUNCTION private.expire_risk_overrides() RETURNS integer
-    LANGUAGE plpgsql SECURITY DEFINER
+    LANGUAGE sql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-declare
-  n integer;
-begin
-  delete from public.customer_risk_overrides o where o.expires_at <= now();
-  get diagnostics n = row_count;
-  return n;
-end
+  with expired as (delete from public.customer_risk_overrides o where o.expires_at <= now() returning 1)
+  select count(*)::integer from expired
 $$;
 
 CREATE FUNCTION private.risk_level(score numeric) RETURNS text
@@ -353,17 +332,6 @@ begin
   new.updated_by := auth.uid();
   new.updated_at := now();
   return new;
-end
-$$;
-
-CREATE FUNCTION private.tg_users__erase_scores() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  delete from public.customer_scores s where s.customer_id in (select e.id from erased e);
-  delete from public.customer_score_history h where h.customer_id in (select e.id from erased e);
-  return null;
 end
 $$;
 
@@ -628,7 +596,7 @@ CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.customer_risk_overrides 
 
 CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.customer_risk_overrides REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_risk_overrides__facts_new();
 
-CREATE TRIGGER _800_erase_scores AFTER DELETE ON public.users REFERENCING OLD TABLE AS erased FOR EACH STATEMENT EXECUTE FUNCTION private.tg_users__erase_scores();
+CREATE TRIGGER _800_erase_scores AFTER DELETE ON public.users REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_delete_dependents('customer_id', 'public.customer_scores', 'public.customer_score_history');
 
 CREATE TRIGGER _900_audit AFTER INSERT OR DELETE OR UPDATE ON public.customer_risk_overrides FOR EACH ROW EXECUTE FUNCTION private.tg_audit('customer_id');
 

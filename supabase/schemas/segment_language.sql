@@ -58,6 +58,18 @@ begin
 end
 $$;
 
+CREATE FUNCTION private.check_segment_page_size(page_size integer) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+begin
+  if check_segment_page_size.page_size is null or check_segment_page_size.page_size not between 1 and 1000 then
+    raise exception using errcode = '22023',
+      message = format('page_size: must be between 1 and 1000; got %s', coalesce(check_segment_page_size.page_size::text, 'null'));
+  end if;
+end
+$$;
+
 CREATE FUNCTION private.compile_segment(definition jsonb) RETURNS private.segment_query
     LANGUAGE plpgsql STABLE
     SET search_path TO ''
@@ -560,6 +572,26 @@ CREATE FUNCTION private.segment_max_errors() RETURNS integer
   select 50
 $$;
 
+CREATE FUNCTION private.segment_page(q private.segment_query, page_size integer, after uuid, OUT customer_ids uuid[], OUT next_after uuid) RETURNS record
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $_$
+begin
+  -- by customer_id after `after`; one row more than the page tells whether a next page exists
+  execute format($sql$
+    select coalesce(array_agg(p.customer_id order by p.customer_id) filter (where p.n < $6), '{}'::uuid[]),
+           case when count(*) = $6 then (array_agg(p.customer_id) filter (where p.n = $6 - 1))[1] end
+      from (select f.customer_id, row_number() over (order by f.customer_id) as n
+              from public.customer_facts f
+             where %s and ($5::uuid is null or f.customer_id > $5)
+             order by f.customer_id
+             limit $6) p
+  $sql$, segment_page.q.predicate)
+     into customer_ids, next_after
+    using segment_page.q.texts, segment_page.q.ints, segment_page.q.nums, segment_page.q.times, segment_page.after, segment_page.page_size + 1;
+end
+$_$;
+
 CREATE FUNCTION private.segment_member_ids(definition jsonb) RETURNS SETOF uuid
     LANGUAGE plpgsql STABLE
     SET search_path TO ''
@@ -662,36 +694,22 @@ CREATE FUNCTION public.evaluate_segment(definition jsonb, page_size integer DEFA
 declare
   q private.segment_query;
   total bigint;
+  page record;
   members jsonb;
-  next_after uuid;
 begin
   perform private.require_role('admin');
-  if evaluate_segment.page_size is null or evaluate_segment.page_size not between 1 and 1000 then
-    raise exception using errcode = '22023',
-      message = format('page_size: must be between 1 and 1000; got %s', coalesce(evaluate_segment.page_size::text, 'null'));
-  end if;
+  perform private.check_segment_page_size(evaluate_segment.page_size);
   begin
     q := private.compile_segment(evaluate_segment.definition);
     execute format('select count(*) from public.customer_facts f where %s', q.predicate)
        into total using q.texts, q.ints, q.nums, q.times;
-    execute format($sql$
-      with page as (
-        select f.customer_id from public.customer_facts f
-         where %s and ($5::uuid is null or f.customer_id > $5)
-         order by f.customer_id
-         limit $6
-      )
-      select coalesce(jsonb_agg(m.member order by m.customer_id) filter (where m.n <= $6 - 1), '[]'::jsonb),
-             case when count(*) = $6 then (array_agg(m.customer_id) filter (where m.n = $6 - 1))[1] end
-        from (select p.customer_id, row_number() over (order by p.customer_id) as n, private.segment_member_json(p.customer_id) as member
-                from page p) m
-    $sql$, q.predicate)
-       into members, next_after
-      using q.texts, q.ints, q.nums, q.times, evaluate_segment.after, evaluate_segment.page_size + 1;
+    page := private.segment_page(q, evaluate_segment.page_size, evaluate_segment.after);
+    select coalesce(jsonb_agg(private.segment_member_json(m.customer_id) order by m.customer_id), '[]'::jsonb) into members
+      from unnest(page.customer_ids) m(customer_id);
   exception when query_canceled then
     raise exception using errcode = '54001', message = private.segment_timeout_message(), detail = 'query_canceled (57014) by statement_timeout';
   end;
-  return jsonb_build_object('total', total, 'members', members, 'next_after', next_after);
+  return jsonb_build_object('total', total, 'members', members, 'next_after', page.next_after);
 end
 $_$;
 
@@ -768,6 +786,7 @@ CREATE TRIGGER _100_apply BEFORE INSERT OR UPDATE ON private.segment_settings FO
 
 grant execute on function
   private.assert_valid_segment(jsonb,text),
+  private.check_segment_page_size(integer),
   private.compile_segment_group(jsonb,private.segment_query),
   private.compile_segment_rule(jsonb,private.segment_query),
   private.compile_segment(jsonb),
@@ -786,6 +805,7 @@ grant execute on function
   private.segment_member_ids(jsonb),
   private.segment_member_json(uuid),
   private.segment_operators(text),
+  private.segment_page(private.segment_query,integer,uuid),
   private.segment_path_key(text,text),
   private.segment_show(jsonb),
   private.segment_timeout_message(),
