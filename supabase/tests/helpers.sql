@@ -74,9 +74,61 @@ exception
 end
 $$;
 
--- Members of a one-rule v1 segment among the customers of the calling test's temporary table
--- t_people (name, id), as their names in order, comma-separated.
-create or replace function tests.members(field text, op text, value jsonb default null)
+-- Delete a user as the Auth server does: `delete from auth.users` as supabase_auth_admin, which
+-- holds nothing of the CRM and has no pgTAP. Answers 'deleted', or the SQLSTATE and message of the
+-- refusal (whose rollback also restores the caller's role).
+create or replace function tests.delete_as_auth_server(user_id uuid)
+returns text
+language plpgsql
+set search_path = ''
+as $$
+declare
+  caller text := current_setting('role');
+begin
+  perform set_config('role', 'supabase_auth_admin', true);
+  delete from auth.users where id = delete_as_auth_server.user_id;
+  perform set_config('role', caller, true);
+  return 'deleted';
+exception when others then
+  return sqlstate || ' ' || sqlerrm;
+end
+$$;
+
+-- The customers of a segment test, one per name, in the temporary table t_people (name, id, i),
+-- i their place in names; cities[i] is the city of the i-th (none where null or missing).
+-- Authenticated may read it, for tests that call the segment API as a user.
+create or replace function tests.segment_people(names text[], cities text[] default '{}')
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  create temporary table t_people (name text, id uuid, i int);
+  grant select on pg_temp.t_people to authenticated;
+  insert into pg_temp.t_people (name, id, i)
+  select n.name, tests.create_user('seg-' || replace(lower(n.name), ' ', '') || '-' || gen_random_uuid() || '@segtest.test',
+                                   '{}', n.name, segment_people.cities[n.i]), n.i
+    from unnest(segment_people.names) with ordinality n(name, i);
+end
+$$;
+
+-- The cast of a test of the segment API: an admin, a customer (who must be refused), and n
+-- customers named <name>1 .. <name>n, all living in city, in t_people (see tests.segment_people).
+create or replace function tests.segment_world(n int, name text, city text)
+returns table (admin_id uuid, customer_id uuid)
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform tests.segment_people(array(select segment_world.name || i from generate_series(1, segment_world.n) i),
+                               array_fill(segment_world.city, array[segment_world.n]));
+  return query select tests.create_user('seg-admin-' || gen_random_uuid() || '@segtest.test', '{admin}'),
+                      tests.create_user('seg-customer-' || gen_random_uuid() || '@segtest.test');
+end
+$$;
+
+-- Members of a segment among the customers in t_people, as their names in order, comma-separated.
+create or replace function tests.segment_members(definition jsonb)
 returns text
 language plpgsql
 set search_path = ''
@@ -86,11 +138,48 @@ declare
 begin
   execute $q$
     select coalesce(string_agg(p.name, ',' order by p.name), '')
-      from private.segment_member_ids(jsonb_build_object('version', 1, 'combinator', 'and',
-             'rules', jsonb_build_array(jsonb_strip_nulls(jsonb_build_object('field', $1, 'operator', $2, 'value', $3))))) x
+      from private.segment_member_ids($1) x
       join pg_temp.t_people p on p.id = x$q$
-    into result using members.field, members.op, members.value;
+    into result using segment_members.definition;
   return result;
+end
+$$;
+
+-- Members of a one-rule v1 segment among the customers in t_people (see tests.segment_members).
+create or replace function tests.members(field text, op text, value jsonb default null)
+returns text
+language sql
+set search_path = ''
+as $$
+  select tests.segment_members(jsonb_build_object('version', 1, 'combinator', 'and', 'rules',
+           jsonb_build_array(jsonb_strip_nulls(jsonb_build_object('field', members.field, 'operator', members.op, 'value', members.value)))))
+$$;
+
+-- Segment cases as a table, one pgTAP assertion per row: a header naming the columns, then a row
+-- per case, cells separated by |. A case is a segment (a definition, or one rule as field,
+-- operator and value; an empty value is none) with the members expected and a description.
+create or replace function tests.members_are(cases text)
+returns setof text
+language plpgsql
+set search_path = extensions
+as $$
+declare
+  lines text[] := array(select r from unnest(string_to_array(members_are.cases, e'\n')) with ordinality l(r, n)
+                        where btrim(r) <> '' order by n);
+  header text[] := regexp_split_to_array(btrim(lines[1]), '\s*\|\s*');
+  cells text[];
+  c jsonb;
+begin
+  for n in 2 .. cardinality(lines) loop
+    cells := regexp_split_to_array(btrim(lines[n]), '\s*\|\s*');
+    if cardinality(cells) <> cardinality(header) then
+      raise exception 'tests.members_are: % cells where the header has %: %', cardinality(cells), cardinality(header), lines[n];
+    end if;
+    c := jsonb_object(header, cells);
+    return next is(case when c ? 'definition' then tests.segment_members((c ->> 'definition')::jsonb)
+                        else tests.members(c ->> 'field', c ->> 'operator', nullif(c ->> 'value', '')::jsonb) end,
+                   c ->> 'members', c ->> 'description');
+  end loop;
 end
 $$;
 

@@ -4,12 +4,7 @@
 begin;
 select plan(24);
 
-select tests.create_user('seg-admin-' || gen_random_uuid() || '@segtest.test', '{admin}') as admin_id \gset
-select tests.create_user('seg-customer-' || gen_random_uuid() || '@segtest.test') as customer_id \gset
-create temporary table t_people as
-select tests.create_user('seg-' || i || '-' || gen_random_uuid() || '@segtest.test', '{}', 'Person ' || i, 'Zqx Evaltown') as id, i
-  from generate_series(1, 7) i;
-grant select on t_people to authenticated;
+select * from tests.segment_world(7, 'Person ', 'Zqx Evaltown') \gset
 insert into public.customer_tags (id, name) values ('30000000-0000-4000-a000-0000000000e1', 'segtest eval');
 insert into public.customer_tag_members (customer_id, tag_id) select id, '30000000-0000-4000-a000-0000000000e1' from t_people where i = 1;
 
