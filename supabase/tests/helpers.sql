@@ -190,32 +190,43 @@ as $$
            jsonb_build_array(jsonb_strip_nulls(jsonb_build_object('field', members.field, 'operator', members.op, 'value', members.value)))))
 $$;
 
--- Segment cases as a table, one pgTAP assertion per row: a header naming the columns, then a row
--- per case, cells separated by |. A case is a segment (a definition, or one rule as field,
--- operator and value; an empty value is none) with the members expected and a description.
-create or replace function tests.members_are(cases text)
-returns setof text
+-- The rows of a table of test cases written as text: a header naming the columns, then a row per
+-- case, cells separated by | (the spaces around them do not count). Each row as a jsonb object of
+-- its cells (text, '' where empty), in the order written; a row with too few or too many cells
+-- is an error.
+create or replace function tests.cases(cases text)
+returns setof jsonb
 language plpgsql
-set search_path = extensions
+set search_path = ''
 as $$
 declare
-  lines text[] := array(select r from unnest(string_to_array(members_are.cases, e'\n')) with ordinality l(r, n)
-                        where btrim(r) <> '' order by n);
+  lines text[] := array(select l from unnest(string_to_array(cases.cases, e'\n')) with ordinality t(l, n)
+                         where btrim(l) <> '' order by n);
   header text[] := regexp_split_to_array(btrim(lines[1]), '\s*\|\s*');
   cells text[];
-  c jsonb;
 begin
   for n in 2 .. cardinality(lines) loop
     cells := regexp_split_to_array(btrim(lines[n]), '\s*\|\s*');
     if cardinality(cells) <> cardinality(header) then
-      raise exception 'tests.members_are: % cells where the header has %: %', cardinality(cells), cardinality(header), lines[n];
+      raise exception 'tests.cases: % cells where the header has %: %', cardinality(cells), cardinality(header), lines[n];
     end if;
-    c := jsonb_object(header, cells);
-    return next is(case when c ? 'definition' then tests.segment_members((c ->> 'definition')::jsonb)
-                        else tests.members(c ->> 'field', c ->> 'operator', nullif(c ->> 'value', '')::jsonb) end,
-                   c ->> 'members', c ->> 'description');
+    return next jsonb_object(header, cells);
   end loop;
 end
+$$;
+
+-- Segment cases as a table (see tests.cases), one pgTAP assertion per row: a segment (a
+-- definition, or one rule as field, operator and value, an empty value being none), the members
+-- expected (as tests.segment_members names them) and a description.
+create or replace function tests.members_are(cases text)
+returns setof text
+language sql
+set search_path = extensions
+as $$
+  select is(case when c ? 'definition' then tests.segment_members((c ->> 'definition')::jsonb)
+                 else tests.members(c ->> 'field', c ->> 'operator', nullif(c ->> 'value', '')::jsonb) end,
+            c ->> 'members', c ->> 'description')
+    from tests.cases(members_are.cases) c
 $$;
 
 grant execute on all functions in schema tests to anon, authenticated, service_role;
