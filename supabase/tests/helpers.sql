@@ -74,6 +74,17 @@ exception
 end
 $$;
 
+-- The value a function's SET clause gives a setting (null without one).
+create or replace function tests.function_setting(fn regprocedure, setting text)
+returns text
+language sql
+set search_path = ''
+as $$
+  select substr(c, length(function_setting.setting) + 2)
+    from pg_catalog.pg_proc p, unnest(p.proconfig) c
+   where p.oid = function_setting.fn and c like function_setting.setting || '=%'
+$$;
+
 -- Delete a user as the Auth server does: `delete from auth.users` as supabase_auth_admin, which
 -- holds nothing of the CRM and has no pgTAP. Answers 'deleted', or the SQLSTATE and message of the
 -- refusal (whose rollback also restores the caller's role).
@@ -102,6 +113,18 @@ set search_path = ''
 as $$
   select tests.create_user(customer_and_admin.prefix || '-customer@example.test'),
          tests.create_user(customer_and_admin.prefix || '-admin@example.test', array['admin'])
+$$;
+
+-- The cast of the consent tests: an admin, a staff user with admin and communications, and a
+-- customer, named <prefix>-admin, <prefix>-comms and <prefix>-cust @example.test.
+create or replace function tests.consent_cast(prefix text)
+returns table (admin_id uuid, comms_id uuid, cust_id uuid)
+language sql
+set search_path = ''
+as $$
+  select tests.create_user(consent_cast.prefix || '-admin@example.test', array['admin']),
+         tests.create_user(consent_cast.prefix || '-comms@example.test', array['admin', 'communications']),
+         tests.create_user(consent_cast.prefix || '-cust@example.test')
 $$;
 
 -- Moves a row of a timeline source table through statuses (the first is the one it has) and
@@ -163,22 +186,19 @@ end
 $$;
 
 -- Members of a segment among the customers in t_people, as their names in order, comma-separated.
+-- Its body names the calling test's temporary table, which does not exist yet: it is checked when
+-- a test calls it.
+set check_function_bodies = off;
 create or replace function tests.segment_members(definition jsonb)
 returns text
-language plpgsql
+language sql
 set search_path = ''
 as $$
-declare
-  result text;
-begin
-  execute $q$
-    select coalesce(string_agg(p.name, ',' order by p.name), '')
-      from private.segment_member_ids($1) x
-      join pg_temp.t_people p on p.id = x$q$
-    into result using segment_members.definition;
-  return result;
-end
+  select coalesce(string_agg(p.name, ',' order by p.name), '')
+    from private.segment_member_ids(segment_members.definition) x
+    join pg_temp.t_people p on p.id = x
 $$;
+reset check_function_bodies;
 
 -- Members of a one-rule v1 segment among the customers in t_people (see tests.segment_members).
 create or replace function tests.members(field text, op text, value jsonb default null)
@@ -227,6 +247,17 @@ as $$
                  else tests.members(c ->> 'field', c ->> 'operator', nullif(c ->> 'value', '')::jsonb) end,
             c ->> 'members', c ->> 'description')
     from tests.cases(members_are.cases) c
+$$;
+
+-- A table (see tests.cases) of relations in public and descriptions, one assertion per row: the
+-- caller reads no row of the relation.
+create or replace function tests.reads_nothing(cases text)
+returns setof text
+language sql
+set search_path = extensions
+as $$
+  select is_empty(format('select 1 from public.%I', c ->> 'relation'), c ->> 'description')
+    from tests.cases(reads_nothing.cases) c
 $$;
 
 grant execute on all functions in schema tests to anon, authenticated, service_role;

@@ -67,10 +67,10 @@ set local statement_timeout = 0;
 
 -- the setting: default 10s on the evaluating functions; changing it re-applies it
 select tests.act_as_postgres();
-select ok((select proconfig @> array['statement_timeout=10s'] from pg_proc where oid = 'public.evaluate_segment(jsonb, integer, uuid)'::regprocedure),
+select is(tests.function_setting('public.evaluate_segment(jsonb, integer, uuid)', 'statement_timeout'), '10s',
           'evaluate_segment runs under the 10 s default');
 update private.segment_settings set value = '2500ms' where key = 'statement_timeout';
-select ok((select proconfig @> array['statement_timeout=2500ms'] from pg_proc where oid = 'public.list_customers(jsonb, integer, uuid)'::regprocedure),
+select is(tests.function_setting('public.list_customers(jsonb, integer, uuid)', 'statement_timeout'), '2500ms',
           'a changed setting is applied to the functions');
 select throws_ok($$update private.segment_settings set value = 'soon' where key = 'statement_timeout'$$, '22023', null, 'a setting that is not a duration is refused');
 
