@@ -249,15 +249,4 @@ as $$
     from tests.cases(members_are.cases) c
 $$;
 
--- A table (see tests.cases) of relations in public and descriptions, one assertion per row: the
--- caller reads no row of the relation.
-create or replace function tests.reads_nothing(cases text)
-returns setof text
-language sql
-set search_path = extensions
-as $$
-  select is_empty(format('select 1 from public.%I', c ->> 'relation'), c ->> 'description')
-    from tests.cases(reads_nothing.cases) c
-$$;
-
 grant execute on all functions in schema tests to anon, authenticated, service_role;
