@@ -1,5 +1,8 @@
 -- Shared pgTAP helpers, applied by scripts/test-db.sh before pg_prove runs the *.test.sql files.
 set client_min_messages = warning;
+-- Helpers' bodies are checked when the tests call them, as pg_dump's output does: some name a
+-- test's temporary table (t_people), one runs as supabase_auth_admin, which may not execute it.
+set check_function_bodies = off;
 -- Each test file runs in a transaction and rolls back, so users made here vanish with it.
 create extension if not exists pgtap with schema extensions;
 -- functions get no PUBLIC execute by default in this project; the test roles need pgTAP's
@@ -87,9 +90,7 @@ $$;
 
 -- Delete a user as the Auth server does: `delete from auth.users` as supabase_auth_admin (the
 -- role this function runs as), which holds nothing of the CRM and has no pgTAP. Answers
--- 'deleted', or the SQLSTATE and message of the refusal. Its body is checked when a test calls
--- it: checking it here would run as supabase_auth_admin, which may not execute it.
-set check_function_bodies = off;
+-- 'deleted', or the SQLSTATE and message of the refusal.
 create or replace function tests.delete_as_auth_server(user_id uuid)
 returns text
 language plpgsql
@@ -103,7 +104,6 @@ exception when others then
   return sqlstate || ' ' || sqlerrm;
 end
 $$;
-reset check_function_bodies;
 
 -- The customers of a segment test, one per name, in the temporary table t_people (name, id, i),
 -- i their place in names; cities[i] is the city of the i-th (none where null or missing).
@@ -139,9 +139,6 @@ end
 $$;
 
 -- Members of a segment among the customers in t_people, as their names in order, comma-separated.
--- Its body names the calling test's temporary table, which does not exist yet: it is checked when
--- a test calls it.
-set check_function_bodies = off;
 create or replace function tests.segment_members(definition jsonb)
 returns text
 language sql
@@ -151,7 +148,6 @@ as $$
     from private.segment_member_ids(segment_members.definition) x
     join pg_temp.t_people p on p.id = x
 $$;
-reset check_function_bodies;
 
 -- Members of a one-rule v1 segment among the customers in t_people (see tests.segment_members).
 create or replace function tests.members(field text, op text, value jsonb default null)
