@@ -105,6 +105,53 @@ exception when others then
 end
 $$;
 
+-- A customer and an admin, named <prefix>-customer@example.test and <prefix>-admin@example.test.
+create or replace function tests.customer_and_admin(prefix text)
+returns table (customer uuid, admin uuid)
+language sql
+set search_path = ''
+as $$
+  select tests.create_user(customer_and_admin.prefix || '-customer@example.test'),
+         tests.create_user(customer_and_admin.prefix || '-admin@example.test', array['admin'])
+$$;
+
+-- The cast of the consent tests: an admin, a staff user with admin and communications, and a
+-- customer, named <prefix>-admin, <prefix>-comms and <prefix>-cust @example.test.
+create or replace function tests.consent_cast(prefix text)
+returns table (admin_id uuid, comms_id uuid, cust_id uuid)
+language sql
+set search_path = ''
+as $$
+  select tests.create_user(consent_cast.prefix || '-admin@example.test', array['admin']),
+         tests.create_user(consent_cast.prefix || '-comms@example.test', array['admin', 'communications']),
+         tests.create_user(consent_cast.prefix || '-cust@example.test')
+$$;
+
+-- Moves a row of a timeline source table through statuses (the first is the one it has) and
+-- asserts the events this yields: one per change, titled titles[i], with the statuses it went
+-- from and to in metadata, at now().
+create or replace function tests.status_changes_are(source_table text, id uuid, statuses text[], titles text[], description text)
+returns text
+language plpgsql
+set search_path = extensions
+as $$
+declare
+  since bigint := (select coalesce(max(e.seq), 0) from public.customer_timeline_events e);
+begin
+  for i in 2 .. cardinality(status_changes_are.statuses) loop
+    execute format('update public.%I set status = $1 where id = $2', status_changes_are.source_table)
+      using status_changes_are.statuses[i], status_changes_are.id;
+  end loop;
+  return results_eq(
+    format($q$select title, metadata ->> 'from', metadata ->> 'to', occurred_at from public.customer_timeline_events
+               where reference_id = %L and seq > %s order by seq$q$, status_changes_are.id, since),
+    'values ' || (select string_agg(format('(%L, %L, %L, now())', status_changes_are.titles[i - 1], status_changes_are.statuses[i - 1],
+                                           status_changes_are.statuses[i]), ', ' order by i)
+                    from generate_series(2, cardinality(status_changes_are.statuses)) i),
+    status_changes_are.description);
+end
+$$;
+
 -- The customers of a segment test, one per name, in the temporary table t_people (name, id, i),
 -- i their place in names; cities[i] is the city of the i-th (none where null or missing).
 -- Authenticated may read it, for tests that call the segment API as a user.
