@@ -7,9 +7,7 @@ select plan(23);
 -- double opt-in has its own test (consent/double_opt_in); here grants take effect at once
 update public.consent_settings set double_opt_in = false;
 
-select tests.create_user('forge-admin@example.test', array['admin']) as admin_id \gset
-select tests.create_user('forge-staff@example.test', array['admin', 'communications']) as staff_id \gset
-select tests.create_user('forge-cust@example.test') as cust_id \gset
+select admin_id, comms_id as staff_id, cust_id from tests.consent_cast('forge') \gset
 
 select tests.act_as(:'admin_id');
 select public.set_customer_consent(:'cust_id', 'email', true, 'signup');

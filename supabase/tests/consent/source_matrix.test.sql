@@ -6,9 +6,7 @@ select plan(234);
 -- double opt-in has its own test (consent/double_opt_in); here grants take effect at once
 update public.consent_settings set double_opt_in = false;
 
-select tests.create_user('matrix-admin@example.test', array['admin']) as admin_id \gset
-select tests.create_user('matrix-comms@example.test', array['admin', 'communications']) as comms_id \gset
-select tests.create_user('matrix-cust@example.test') as cust_id \gset
+select * from tests.consent_cast('matrix') \gset
 -- the customer starts with push consent granted by staff
 select public.set_customer_consent(:'cust_id', 'push', true, 'signup');
 

@@ -5,11 +5,6 @@
 begin;
 select plan(27);
 
--- The test acts as the Auth server, which has no pgTAP: each deletion runs in a DO block as
--- supabase_auth_admin and records its outcome here.
-create temporary table t_outcome (step text primary key, outcome text not null);
-grant insert on t_outcome to supabase_auth_admin;
-
 select ok(not (select rolsuper from pg_roles where rolname = 'supabase_auth_admin')
           and not has_table_privilege('supabase_auth_admin', 'public.users', 'SELECT, DELETE')
           and not has_table_privilege('supabase_auth_admin', 'public.scoring_settings', 'SELECT, UPDATE'),
@@ -45,17 +40,7 @@ select ok((select timeline_c > 0 and history_c > 0 and audit_about_c > 0 and aud
           'before: C has a timeline, consent history and audit rows; S has authored audit rows');
 
 -- the customer, deleted by the Auth server
-select set_config('test.delete_id', :'customer_id', true);
-set local role supabase_auth_admin;
-do $$
-begin
-  delete from auth.users where id = current_setting('test.delete_id')::uuid;
-  insert into pg_temp.t_outcome values ('customer', 'deleted');
-exception when others then
-  insert into pg_temp.t_outcome values ('customer', sqlstate || ' ' || sqlerrm);
-end $$;
-reset role;
-select is((select outcome from t_outcome where step = 'customer'), 'deleted', 'the Auth server deletes a customer');
+select is(tests.delete_as_auth_server(:'customer_id'), 'deleted', 'the Auth server deletes a customer');
 
 select is_empty(format($$select 1 from public.users where id = %L$$, :'customer_id'), 'C''s profile is gone');
 select is_empty(format($$select 1 from public.bookings where customer_id = %1$L union all select 1 from public.payments where customer_id = %1$L$$, :'customer_id'),
@@ -80,17 +65,7 @@ select is((select count(*)::int from public.audit_log where action = 'delete' an
 select isnt_empty(format($$select 1 from public.customer_tag_members where customer_id = %L$$, :'other_id'), 'D keeps the same tag');
 
 -- the staff user, deleted by the Auth server
-select set_config('test.delete_id', :'staff_id', true);
-set local role supabase_auth_admin;
-do $$
-begin
-  delete from auth.users where id = current_setting('test.delete_id')::uuid;
-  insert into pg_temp.t_outcome values ('staff', 'deleted');
-exception when others then
-  insert into pg_temp.t_outcome values ('staff', sqlstate || ' ' || sqlerrm);
-end $$;
-reset role;
-select is((select outcome from t_outcome where step = 'staff'), 'deleted', 'the Auth server deletes a staff user');
+select is(tests.delete_as_auth_server(:'staff_id'), 'deleted', 'the Auth server deletes a staff user');
 
 select is_empty(format($$select 1 from public.users where id = %1$L union all select 1 from public.user_roles where user_id = %1$L$$, :'staff_id'),
                 'S''s profile and roles are gone');

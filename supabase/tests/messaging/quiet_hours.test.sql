@@ -21,36 +21,31 @@ select is(private.customer_time_zone(null, 'US', null), 'America/Chicago', 'whic
 select throws_ok($$update public.messaging_settings set value = '"Atlantis/Capital"' where key = 'default_time_zone'$$, '22023', null,
   'the default must be a real zone');
 
--- openings at 2026-12-03 12:00Z, window 09:00-20:00, four zones either side of the date line
-select is(private.next_send_opening('Europe/Oslo', '2026-12-03 12:00Z', '09:00', '20:00', null, null), '2026-12-03 12:00Z'::timestamptz,
-  'Oslo (13:00): open now');
-select is(private.next_send_opening('Pacific/Kiritimati', '2026-12-03 12:00Z', '09:00', '20:00', null, null), '2026-12-03 19:00Z'::timestamptz,
-  'Kiritimati UTC+14 (02:00 on the 4th): 09:00 on the 4th');
-select is(private.next_send_opening('Pacific/Auckland', '2026-12-03 12:00Z', '09:00', '20:00', null, null), '2026-12-03 20:00Z'::timestamptz,
-  'Auckland NZDT (01:00 on the 4th): 09:00 on the 4th');
-select is(private.next_send_opening('America/Los_Angeles', '2026-12-03 12:00Z', '09:00', '20:00', null, null), '2026-12-03 17:00Z'::timestamptz,
-  'Los Angeles (04:00 on the 3rd): 09:00 on the 3rd');
-select is(private.next_send_opening('Pacific/Pago_Pago', '2026-12-03 12:00Z', '09:00', '20:00', null, null), '2026-12-03 20:00Z'::timestamptz,
-  'Pago Pago UTC-11 (01:00 on the 3rd): 09:00 on the 3rd');
-select is(private.next_send_opening('Pacific/Auckland', '2026-12-03 08:00Z', '09:00', '20:00', null, null), '2026-12-03 20:00Z'::timestamptz,
-  'Auckland at 21:00: the window has closed, tomorrow 09:00');
--- SMS quiet hours 21:00-08:00 combined with a window
-select is(private.next_send_opening('Europe/Oslo', '2026-12-03 21:30Z', null, null, '21:00', '08:00'), '2026-12-04 07:00Z'::timestamptz,
-  'quiet hours: 22:30 in Oslo waits for 08:00');
-select is(private.next_send_opening('Europe/Oslo', '2026-12-03 05:00Z', '07:00', '10:00', '21:00', '08:00'), '2026-12-03 07:00Z'::timestamptz,
-  'window 07:00-10:00 inside quiet hours until 08:00: opens at 08:00');
+-- openings at 2026-12-03 12:00Z, window 09:00-20:00, four zones either side of the date line; SMS
+-- quiet hours 21:00-08:00 combined with a window; DST: New York falls back on 2026-11-01, Oslo
+-- springs forward on 2026-03-29
+select is(private.next_send_opening(c ->> 'zone', (c ->> 'at')::timestamptz,
+                                    nullif(split_part(c ->> 'window', '-', 1), '')::time, nullif(split_part(c ->> 'window', '-', 2), '')::time,
+                                    nullif(split_part(c ->> 'quiet', '-', 1), '')::time, nullif(split_part(c ->> 'quiet', '-', 2), '')::time),
+          (c ->> 'opening')::timestamptz, c ->> 'description')
+  from tests.cases($$
+  zone                | at                | window      | quiet       | opening           | description
+  Europe/Oslo         | 2026-12-03 12:00Z | 09:00-20:00 |             | 2026-12-03 12:00Z | Oslo (13:00): open now
+  Pacific/Kiritimati  | 2026-12-03 12:00Z | 09:00-20:00 |             | 2026-12-03 19:00Z | Kiritimati UTC+14 (02:00 on the 4th): 09:00 on the 4th
+  Pacific/Auckland    | 2026-12-03 12:00Z | 09:00-20:00 |             | 2026-12-03 20:00Z | Auckland NZDT (01:00 on the 4th): 09:00 on the 4th
+  America/Los_Angeles | 2026-12-03 12:00Z | 09:00-20:00 |             | 2026-12-03 17:00Z | Los Angeles (04:00 on the 3rd): 09:00 on the 3rd
+  Pacific/Pago_Pago   | 2026-12-03 12:00Z | 09:00-20:00 |             | 2026-12-03 20:00Z | Pago Pago UTC-11 (01:00 on the 3rd): 09:00 on the 3rd
+  Pacific/Auckland    | 2026-12-03 08:00Z | 09:00-20:00 |             | 2026-12-03 20:00Z | Auckland at 21:00: the window has closed, tomorrow 09:00
+  Europe/Oslo         | 2026-12-03 21:30Z |             | 21:00-08:00 | 2026-12-04 07:00Z | quiet hours: 22:30 in Oslo waits for 08:00
+  Europe/Oslo         | 2026-12-03 05:00Z | 07:00-10:00 | 21:00-08:00 | 2026-12-03 07:00Z | window 07:00-10:00 inside quiet hours until 08:00: opens at 08:00
+  America/New_York    | 2026-10-31 12:00Z | 09:00-20:00 |             | 2026-10-31 13:00Z | New York before the change: 09:00 EDT is 13:00Z
+  America/New_York    | 2026-11-01 12:00Z | 09:00-20:00 |             | 2026-11-01 14:00Z | New York after the change: 09:00 EST is 14:00Z
+  Europe/Oslo         | 2026-03-28 05:00Z |             | 21:00-08:00 | 2026-03-28 07:00Z | Oslo before spring forward: quiet hours end at 08:00 CET = 07:00Z
+  Europe/Oslo         | 2026-03-29 05:00Z |             | 21:00-08:00 | 2026-03-29 06:00Z | Oslo on the change day: 08:00 CEST = 06:00Z
+$$) c;
+
 select ok(private.local_window_open('23:30', '22:00', '02:00') and private.local_window_open('01:59', '22:00', '02:00')
           and not private.local_window_open('02:00', '22:00', '02:00'), 'a window may cross midnight; its end is exclusive');
-
--- DST: New York falls back on 2026-11-01, Oslo springs forward on 2026-03-29
-select is(private.next_send_opening('America/New_York', '2026-10-31 12:00Z', '09:00', '20:00', null, null), '2026-10-31 13:00Z'::timestamptz,
-  'New York before the change: 09:00 EDT is 13:00Z');
-select is(private.next_send_opening('America/New_York', '2026-11-01 12:00Z', '09:00', '20:00', null, null), '2026-11-01 14:00Z'::timestamptz,
-  'New York after the change: 09:00 EST is 14:00Z');
-select is(private.next_send_opening('Europe/Oslo', '2026-03-28 05:00Z', null, null, '21:00', '08:00'), '2026-03-28 07:00Z'::timestamptz,
-  'Oslo before spring forward: quiet hours end at 08:00 CET = 07:00Z');
-select is(private.next_send_opening('Europe/Oslo', '2026-03-29 05:00Z', null, null, '21:00', '08:00'), '2026-03-29 06:00Z'::timestamptz,
-  'Oslo on the change day: 08:00 CEST = 06:00Z');
 select is(private.next_local_time('Europe/Oslo', '2026-03-29 00:00Z', '02:30'), '2026-03-29 01:30Z'::timestamptz,
   'a local time skipped by spring forward is read as the instant after the gap (03:30 CEST)');
 select is(private.next_local_time('Pacific/Auckland', '2026-12-03 12:00Z', '10:00'), '2026-12-03 21:00Z'::timestamptz,

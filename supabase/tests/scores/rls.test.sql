@@ -44,11 +44,15 @@ select throws_ok($$update public.customer_scores set risk_score = 0$$, '42501', 
 
 -- customer
 select tests.act_as(:'customer_id');
-select is_empty($$select 1 from public.scoring_settings$$, 'a customer sees no settings');
-select is_empty($$select 1 from public.customer_scores$$, 'no scores, not even their own');
-select is_empty($$select 1 from public.customer_score_history$$, 'no score history');
-select is_empty($$select 1 from public.customer_risk_overrides$$, 'no overrides');
-select is_empty($$select 1 from public.customer_effective_risk$$, 'no effective risk');
+select is_empty(format('select 1 from public.%I', c ->> 'relation'), c ->> 'description')
+  from tests.cases($$
+  relation                | description
+  scoring_settings        | a customer sees no settings
+  customer_scores         | no scores, not even their own
+  customer_score_history  | no score history
+  customer_risk_overrides | no overrides
+  customer_effective_risk | no effective risk
+$$) c;
 select is_empty($$update public.scoring_settings set value = 1 where key = 'overdue_weight' returning 1$$, 'a customer''s settings update changes nothing');
 select is_empty(format($$update public.customer_risk_overrides set score = 0 where customer_id = %L returning 1$$, :'customer_id'),
   'a customer''s update of an override changes nothing');

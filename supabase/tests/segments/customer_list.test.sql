@@ -3,12 +3,7 @@
 begin;
 select plan(11);
 
-select tests.create_user('seg-admin-' || gen_random_uuid() || '@segtest.test', '{admin}') as admin_id \gset
-select tests.create_user('seg-customer-' || gen_random_uuid() || '@segtest.test') as customer_id \gset
-create temporary table t_people as
-select tests.create_user('seg-l' || i || '-' || gen_random_uuid() || '@segtest.test', '{}', 'L' || i, 'Zqx Listby') as id, i
-  from generate_series(1, 5) i;
-grant select on t_people to authenticated;
+select * from tests.segment_world(5, 'L', 'Zqx Listby') \gset
 update public.users set risk_score = 77 where id = (select id from t_people where i = 1);
 insert into public.customer_tags (id, name) values ('30000000-0000-4000-a000-0000000000f1', 'segtest list');
 insert into public.customer_tag_members (customer_id, tag_id) select id, '30000000-0000-4000-a000-0000000000f1' from t_people where i = 1;

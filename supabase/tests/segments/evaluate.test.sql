@@ -4,12 +4,7 @@
 begin;
 select plan(24);
 
-select tests.create_user('seg-admin-' || gen_random_uuid() || '@segtest.test', '{admin}') as admin_id \gset
-select tests.create_user('seg-customer-' || gen_random_uuid() || '@segtest.test') as customer_id \gset
-create temporary table t_people as
-select tests.create_user('seg-' || i || '-' || gen_random_uuid() || '@segtest.test', '{}', 'Person ' || i, 'Zqx Evaltown') as id, i
-  from generate_series(1, 7) i;
-grant select on t_people to authenticated;
+select * from tests.segment_world(7, 'Person ', 'Zqx Evaltown') \gset
 insert into public.customer_tags (id, name) values ('30000000-0000-4000-a000-0000000000e1', 'segtest eval');
 insert into public.customer_tag_members (customer_id, tag_id) select id, '30000000-0000-4000-a000-0000000000e1' from t_people where i = 1;
 
@@ -72,10 +67,10 @@ set local statement_timeout = 0;
 
 -- the setting: default 10s on the evaluating functions; changing it re-applies it
 select tests.act_as_postgres();
-select ok((select proconfig @> array['statement_timeout=10s'] from pg_proc where oid = 'public.evaluate_segment(jsonb, integer, uuid)'::regprocedure),
+select is(tests.function_setting('public.evaluate_segment(jsonb, integer, uuid)', 'statement_timeout'), '10s',
           'evaluate_segment runs under the 10 s default');
 update private.segment_settings set value = '2500ms' where key = 'statement_timeout';
-select ok((select proconfig @> array['statement_timeout=2500ms'] from pg_proc where oid = 'public.list_customers(jsonb, integer, uuid)'::regprocedure),
+select is(tests.function_setting('public.list_customers(jsonb, integer, uuid)', 'statement_timeout'), '2500ms',
           'a changed setting is applied to the functions');
 select throws_ok($$update private.segment_settings set value = 'soon' where key = 'statement_timeout'$$, '22023', null, 'a setting that is not a duration is refused');
 

@@ -3,10 +3,7 @@
 begin;
 select plan(24);
 
-create temporary table t_people (name text, id uuid);
-insert into t_people
-select v.name, tests.create_user(v.name || '-' || gen_random_uuid() || '@segtest.test', '{}', v.name)
-  from (values ('ann'), ('ben'), ('cat'), ('dan')) v(name);
+select tests.segment_people('{ann,ben,cat,dan}');
 insert into public.equipment_categories (id, slug, name) values
   ('10000000-0000-4000-a000-00000000c001', 'segtest-lifts', 'Lifts'), ('10000000-0000-4000-a000-00000000c002', 'segtest-saws', 'Saws');
 insert into public.equipment (id, category_id, name) values
@@ -34,29 +31,35 @@ select p.id, v.channel, v.enabled from (values ('ann', 'email', true), ('ben', '
   join t_people p on p.name = v.name;
 
 
-select is(tests.members('equipment_category', 'containsAny', '["segtest-lifts"]'), 'ben,cat', 'containsAny');
-select is(tests.members('equipment_category', 'containsAny', '["SEGTEST-Saws"]'), 'cat', 'slugs match case-insensitively; cancelled bookings do not count');
-select is(tests.members('equipment_category', 'containsAny', '[]'), '', 'containsAny [] is nobody');
-select is(tests.members('equipment_category', 'containsAll', '["segtest-lifts", "segtest-saws"]'), 'cat', 'containsAll');
-select is(tests.members('equipment_category', 'containsAll', '[]'), 'ann,ben,cat,dan', 'containsAll [] is everyone');
-select is(tests.members('equipment_category', 'containsNone', '["segtest-saws"]'), 'ann,ben,dan', 'containsNone includes empty');
-select is(tests.members('equipment_category', 'containsNone', '[]'), 'ann,ben,cat,dan', 'containsNone [] is everyone');
-select is(tests.members('equipment_category', 'isEmpty'), 'ann,dan', 'isEmpty');
-select is(tests.members('equipment_category', 'isNotEmpty'), 'ben,cat', 'isNotEmpty');
-select is(tests.members('equipment_category', 'isEmpty', 'null'), 'ann,dan', 'isEmpty ignores a null value');
-select is(tests.members('tag', 'containsAny', '["30000000-0000-4000-a000-00000000000b"]'), 'cat', 'tag containsAny');
-select is(tests.members('tag', 'containsAny', '["30000000-0000-4000-A000-00000000000B"]'), 'cat', 'tag ids match in any case');
-select is(tests.members('tag', 'containsAll', '["30000000-0000-4000-a000-00000000000a", "30000000-0000-4000-a000-00000000000b"]'), 'cat', 'tag containsAll');
-select is(tests.members('tag', 'containsNone', '["30000000-0000-4000-a000-00000000000a"]'), 'ann,dan', 'tag containsNone');
-select is(tests.members('tag', 'isEmpty'), 'ann,dan', 'tag isEmpty');
-select is(tests.members('tag', 'isNotEmpty', '""'), 'ben,cat', 'tag isNotEmpty ignores ""');
+select * from tests.members_are($$
+  field              | operator     | value                                                                            | members         | description
+  equipment_category | containsAny  | ["segtest-lifts"]                                                                | ben,cat         | containsAny
+  equipment_category | containsAny  | ["SEGTEST-Saws"]                                                                 | cat             | slugs match case-insensitively; cancelled bookings do not count
+  equipment_category | containsAny  | []                                                                               |                 | containsAny [] is nobody
+  equipment_category | containsAll  | ["segtest-lifts", "segtest-saws"]                                                | cat             | containsAll
+  equipment_category | containsAll  | []                                                                               | ann,ben,cat,dan | containsAll [] is everyone
+  equipment_category | containsNone | ["segtest-saws"]                                                                 | ann,ben,dan     | containsNone includes empty
+  equipment_category | containsNone | []                                                                               | ann,ben,cat,dan | containsNone [] is everyone
+  equipment_category | isEmpty      |                                                                                  | ann,dan         | isEmpty
+  equipment_category | isNotEmpty   |                                                                                  | ben,cat         | isNotEmpty
+  equipment_category | isEmpty      | null                                                                             | ann,dan         | isEmpty ignores a null value
+  tag                | containsAny  | ["30000000-0000-4000-a000-00000000000b"]                                         | cat             | tag containsAny
+  tag                | containsAny  | ["30000000-0000-4000-A000-00000000000B"]                                         | cat             | tag ids match in any case
+  tag                | containsAll  | ["30000000-0000-4000-a000-00000000000a", "30000000-0000-4000-a000-00000000000b"] | cat             | tag containsAll
+  tag                | containsNone | ["30000000-0000-4000-a000-00000000000a"]                                         | ann,dan         | tag containsNone
+  tag                | isEmpty      |                                                                                  | ann,dan         | tag isEmpty
+  tag                | isNotEmpty   | ""                                                                               | ben,cat         | tag isNotEmpty ignores ""
+$$);
 delete from public.customer_tag_members where tag_id = '30000000-0000-4000-a000-00000000000a';
 select is(tests.members('tag', 'isNotEmpty'), 'cat', 'removing a tag updates the fact in the same transaction');
 
-select is(tests.members('consent_email', '=', 'true'), 'ann', 'consent_email = true');
-select is(tests.members('consent_email', '=', 'false'), 'ben,cat,dan', 'consent_email = false includes customers without a row');
-select is(tests.members('consent_sms', '=', 'true'), 'dan', 'consent_sms');
-select is(tests.members('consent_push', '=', 'false'), 'ann,ben,cat,dan', 'consent_push without rows is false');
+select * from tests.members_are($$
+  field         | operator | value | members         | description
+  consent_email | =        | true  | ann             | consent_email = true
+  consent_email | =        | false | ben,cat,dan     | consent_email = false includes customers without a row
+  consent_sms   | =        | true  | dan             | consent_sms
+  consent_push  | =        | false | ann,ben,cat,dan | consent_push without rows is false
+$$);
 update public.customer_consent set enabled = false where customer_id = (select id from t_people where name = 'ann');
 select is(tests.members('consent_email', '=', 'true'), '', 'revoking consent updates the fact');
 update public.equipment set category_id = '10000000-0000-4000-a000-00000000c002' where id = '10000000-0000-4000-a000-00000000e001';

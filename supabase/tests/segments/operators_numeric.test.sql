@@ -3,10 +3,7 @@
 begin;
 select plan(34);
 
-create temporary table t_people (name text, id uuid);
-insert into t_people
-select v.name, tests.create_user(v.name || '-' || gen_random_uuid() || '@segtest.test', '{}', v.name)
-  from (values ('ann'), ('ben'), ('cat'), ('dan')) v(name);
+select tests.segment_people('{ann,ben,cat,dan}');
 -- risk_score: ann 10, ben 50.5, cat null, dan 100; lifetime_value: ann 0, ben null, cat 999.99, dan 1000
 update public.users u set risk_score = v.risk, lifetime_value = v.ltv
   from (values ('ann', 10.00, 0.00), ('ben', 50.50, null), ('cat', null, 999.99), ('dan', 100.00, 1000.00)) v(name, risk, ltv)
@@ -20,44 +17,53 @@ select p.id, s.status, current_date, current_date + 1, 100
                ('dan', 'completed'), ('dan', 'pending'), ('dan', 'confirmed')) s(name, status) on s.name = p.name;
 
 
-select is(tests.members('booking_count', '=', '0'), 'ann', 'booking_count = 0 (no bookings is 0, not null)');
-select is(tests.members('booking_count', '=', '2'), 'cat', 'cancelled bookings are not counted');
-select is(tests.members('booking_count', '!=', '2'), 'ann,ben,dan', '!=');
-select is(tests.members('booking_count', '<', '2'), 'ann,ben', '<');
-select is(tests.members('booking_count', '<=', '2'), 'ann,ben,cat', '<=');
-select is(tests.members('booking_count', '>', '2'), 'dan', '>');
-select is(tests.members('booking_count', '>=', '2'), 'cat,dan', '>=');
-select is(tests.members('booking_count', 'between', '[1, 2]'), 'ben,cat', 'between includes both bounds');
-select is(tests.members('booking_count', 'between', '[2, 2]'), 'cat', 'between [n, n] is equality');
-select is(tests.members('booking_count', 'notBetween', '[1, 2]'), 'ann,dan', 'notBetween excludes both bounds');
-select is(tests.members('booking_count', 'in', '[0, 3]'), 'ann,dan', 'in');
-select is(tests.members('booking_count', 'in', '[]'), '', 'in [] is nobody');
-select is(tests.members('booking_count', 'notIn', '[0, 3]'), 'ben,cat', 'notIn');
-select is(tests.members('booking_count', 'notIn', '[]'), 'ann,ben,cat,dan', 'notIn [] is everyone');
-select is(tests.members('booking_count', 'null'), '', 'booking_count is never null');
-select is(tests.members('booking_count', 'notNull'), 'ann,ben,cat,dan', 'booking_count notNull');
-select is(tests.members('booking_count', '>=', '2.0'), 'cat,dan', 'an integral number written 2.0 is an integer');
-select is(tests.members('engaged_campaigns_90d', '=', '0'), 'ann,ben,cat,dan', 'engaged_campaigns_90d is 0 without engagement');
+select * from tests.members_are($$
+  field                 | operator   | value  | members         | description
+  booking_count         | =          | 0      | ann             | booking_count = 0 (no bookings is 0, not null)
+  booking_count         | =          | 2      | cat             | cancelled bookings are not counted
+  booking_count         | !=         | 2      | ann,ben,dan     | !=
+  booking_count         | <          | 2      | ann,ben         | <
+  booking_count         | <=         | 2      | ann,ben,cat     | <=
+  booking_count         | >          | 2      | dan             | >
+  booking_count         | >=         | 2      | cat,dan         | >=
+  booking_count         | between    | [1, 2] | ben,cat         | between includes both bounds
+  booking_count         | between    | [2, 2] | cat             | between [n, n] is equality
+  booking_count         | notBetween | [1, 2] | ann,dan         | notBetween excludes both bounds
+  booking_count         | in         | [0, 3] | ann,dan         | in
+  booking_count         | in         | []     |                 | in [] is nobody
+  booking_count         | notIn      | [0, 3] | ben,cat         | notIn
+  booking_count         | notIn      | []     | ann,ben,cat,dan | notIn [] is everyone
+  booking_count         | null       |        |                 | booking_count is never null
+  booking_count         | notNull    |        | ann,ben,cat,dan | booking_count notNull
+  booking_count         | >=         | 2.0    | cat,dan         | an integral number written 2.0 is an integer
+  engaged_campaigns_90d | =          | 0      | ann,ben,cat,dan | engaged_campaigns_90d is 0 without engagement
+$$);
 
-select is(tests.members('risk_score', '=', '50.5'), 'ben', 'number =');
-select is(tests.members('risk_score', '!=', '50.5'), 'ann,cat,dan', 'number != includes NULL');
-select is(tests.members('risk_score', '<', '50.5'), 'ann', 'number < excludes NULL');
-select is(tests.members('risk_score', '<=', '50.5'), 'ann,ben', 'number <=');
-select is(tests.members('risk_score', '>', '10'), 'ben,dan', 'number >');
-select is(tests.members('risk_score', '>=', '10'), 'ann,ben,dan', 'number >=');
-select is(tests.members('risk_score', 'between', '[10, 50.5]'), 'ann,ben', 'number between is inclusive');
-select is(tests.members('risk_score', 'notBetween', '[10, 50.5]'), 'cat,dan', 'number notBetween includes NULL');
-select is(tests.members('risk_score', 'null'), 'cat', 'number null');
-select is(tests.members('risk_score', 'notNull'), 'ann,ben,dan', 'number notNull');
-select is(tests.members('lifetime_value', 'between', '[999.99, 1000]'), 'cat,dan', 'decimal bounds are exact');
-select is(tests.members('lifetime_value', '<', '999.99'), 'ann', 'lifetime_value < (0 counts, NULL does not)');
-select is(tests.members('lifetime_value', 'null'), 'ben', 'lifetime_value null');
-select is(tests.members('total_spend', '=', '0'), 'ann,ben,cat,dan', 'total_spend is 0 without payments');
+select * from tests.members_are($$
+  field          | operator   | value          | members         | description
+  risk_score     | =          | 50.5           | ben             | number =
+  risk_score     | !=         | 50.5           | ann,cat,dan     | number != includes NULL
+  risk_score     | <          | 50.5           | ann             | number < excludes NULL
+  risk_score     | <=         | 50.5           | ann,ben         | number <=
+  risk_score     | >          | 10             | ben,dan         | number >
+  risk_score     | >=         | 10             | ann,ben,dan     | number >=
+  risk_score     | between    | [10, 50.5]     | ann,ben         | number between is inclusive
+  risk_score     | notBetween | [10, 50.5]     | cat,dan         | number notBetween includes NULL
+  risk_score     | null       |                | cat             | number null
+  risk_score     | notNull    |                | ann,ben,dan     | number notNull
+  lifetime_value | between    | [999.99, 1000] | cat,dan         | decimal bounds are exact
+  lifetime_value | <          | 999.99         | ann             | lifetime_value < (0 counts, NULL does not)
+  lifetime_value | null       |                | ben             | lifetime_value null
+  total_spend    | =          | 0              | ann,ben,cat,dan | total_spend is 0 without payments
+$$);
 insert into public.payments (customer_id, amount, status) select id, 250.25, 'succeeded' from t_people where name = 'ben';
 insert into public.payments (customer_id, amount, status) select id, 999, 'failed' from t_people where name = 'ben';
 insert into public.manual_payments (customer_id, amount, method) select id, 49.75, 'cash' from t_people where name = 'ben';
-select is(tests.members('total_spend', '=', '300'), 'ben', 'total_spend = succeeded payments + manual payments');
-select is(tests.members('total_spend', '>', '0'), 'ben', 'failed payments do not count');
+select * from tests.members_are($$
+  field       | operator | value | members | description
+  total_spend | =        | 300   | ben     | total_spend = succeeded payments + manual payments
+  total_spend | >        | 0     | ben     | failed payments do not count
+$$);
 
 select * from finish();
 rollback;

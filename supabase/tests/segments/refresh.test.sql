@@ -4,12 +4,7 @@
 begin;
 select plan(17);
 
-select tests.create_user('seg-admin-' || gen_random_uuid() || '@segtest.test', '{admin}') as admin_id \gset
-select tests.create_user('seg-customer-' || gen_random_uuid() || '@segtest.test') as customer_id \gset
-create temporary table t_people as
-select tests.create_user('seg-r' || i || '-' || gen_random_uuid() || '@segtest.test', '{}', 'R' || i, 'Zqx Refreshville') as id, i
-  from generate_series(1, 4) i;
-grant select on t_people to authenticated;
+select * from tests.segment_world(4, 'R', 'Zqx Refreshville') \gset
 
 select tests.act_as(:'admin_id');
 insert into public.customer_segments (name, definition, auto_refresh)
@@ -34,7 +29,7 @@ select is((select count(*)::int from public.customer_timeline_events where event
 -- r1 leaves (moves away), r5 arrives
 select tests.act_as_postgres();
 update public.users set city = 'Elsewhere' where id = (select id from t_people where i = 1);
-insert into t_people select tests.create_user('seg-r5-' || gen_random_uuid() || '@segtest.test', '{}', 'R5', 'ZQX REFRESHVILLE'), 5;
+insert into t_people (name, id, i) select 'R5', tests.create_user('seg-r5-' || gen_random_uuid() || '@segtest.test', '{}', 'R5', 'ZQX REFRESHVILLE'), 5;
 select tests.act_as(:'admin_id');
 select is(public.refresh_segment(:'seg_id') - 'refreshed_at' - 'segment_id', '{"count":4,"entered":1,"exited":1}'::jsonb, 'one in, one out');
 select is((select array_agg(customer_id order by customer_id) from public.customer_segment_members where segment_id = :'seg_id'),

@@ -19,11 +19,15 @@ select throws_ok(format($$insert into public.customer_segment_members (segment_i
                  'members are written by refresh_segment only');
 
 select tests.act_as(:'customer_id');
-select is_empty($$select 1 from public.customer_facts$$, 'a customer reads no facts, not even their own');
-select is_empty($$select 1 from public.customer_segment_members$$, 'a customer reads no memberships');
-select is_empty($$select 1 from public.customer_segments$$, 'a customer reads no segments');
-select is_empty($$select 1 from public.segment_manager$$, 'nor the segment manager');
-select is_empty($$select 1 from public.admin_customers$$, 'nor the admin customer list');
+select is_empty(format('select 1 from public.%I', c ->> 'relation'), c ->> 'description')
+  from tests.cases($$
+  relation                 | description
+  customer_facts           | a customer reads no facts, not even their own
+  customer_segment_members | a customer reads no memberships
+  customer_segments        | a customer reads no segments
+  segment_manager          | nor the segment manager
+  admin_customers          | nor the admin customer list
+$$) c;
 select throws_ok(format($$insert into public.customer_segments (name, definition) values ('x', %L)$$,
                         '{"version":1,"combinator":"and","rules":[{"field":"city","operator":"null"}]}'), '42501', null, 'a customer may not save segments');
 select throws_ok(format('select public.duplicate_segment(%L)', :'seg_id'), '42501', null, 'nor duplicate them');

@@ -4,16 +4,6 @@
 begin;
 select plan(14);
 
-create function pg_temp.raised_cancel(stmt text) returns text language plpgsql as $$
-begin
-  execute stmt;
-  return 'no error';
-exception when query_canceled or statement_too_complex then
-  return sqlstate || ' ' || sqlerrm;
-end
-$$;
-grant execute on function pg_temp.raised_cancel(text) to authenticated;
-
 create temporary table t_defs as
 select (select jsonb_object_agg('k' || i, i) from generate_series(1, 10000) i)
          || '{"version":1,"combinator":"and","rules":[{"field":"city","operator":"null"}]}'::jsonb as root_keys,
@@ -58,14 +48,13 @@ select throws_ok($$select public.validate_segment((select root_keys from t_defs)
 
 -- the evaluation budget
 select tests.act_as_postgres();
-select ok((select proconfig @> array['statement_timeout=10s'] from pg_proc where oid = 'public.validate_segment(jsonb)'::regprocedure),
+select is(tests.function_setting('public.validate_segment(jsonb)', 'statement_timeout'), '10s',
           'validate_segment runs under the segment statement_timeout (PostgREST applies it per call)');
 update private.segment_settings set value = '3s' where key = 'statement_timeout';
-select ok((select proconfig @> array['statement_timeout=3s'] from pg_proc where oid = 'public.validate_segment(jsonb)'::regprocedure),
-          'and follows a changed setting');
+select is(tests.function_setting('public.validate_segment(jsonb)', 'statement_timeout'), '3s', 'and follows a changed setting');
 select tests.act_as(:'admin_id');
 set local statement_timeout = '20ms';  -- the heavy definition takes 140 ms on an idle machine, ~500 ms under load
-select matches(pg_temp.raised_cancel($$select public.validate_segment((select heavy from t_defs))$$),
+select matches(tests.raised($$select public.validate_segment((select heavy from t_defs))$$),
                '^54001 segment evaluation was cancelled by statement_timeout', 'a validation over budget answers 54001 (HTTP 413)');
 set local statement_timeout = 0;
 

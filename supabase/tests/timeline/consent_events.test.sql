@@ -5,8 +5,7 @@ select plan(9);
 -- double opt-in has its own test (consent/double_opt_in); here grants take effect at once
 update public.consent_settings set double_opt_in = false;
 
-select tests.create_user('tl-consent-customer@example.test') as customer \gset
-select tests.create_user('tl-consent-admin@example.test', array['admin']) as admin \gset
+select * from tests.customer_and_admin('tl-consent') \gset
 
 select tests.act_as(:'admin');
 select public.set_customer_consent(:'customer', 'email', true, 'admin', 'asked at the counter');

@@ -3,8 +3,7 @@
 begin;
 select plan(6);
 
-select tests.create_user('tl-page-customer@example.test') as customer \gset
-select tests.create_user('tl-page-admin@example.test', array['admin']) as admin \gset
+select * from tests.customer_and_admin('tl-page') \gset
 -- 257 events, many sharing one occurred_at so that the id breaks ties
 insert into public.customer_notes (customer_id, note, created_at)
 select :'customer', 'note ' || i, timestamptz '2026-01-01' + make_interval(hours => i / 3) from generate_series(1, 257) i;

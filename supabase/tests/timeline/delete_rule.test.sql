@@ -3,8 +3,7 @@
 begin;
 select plan(10);
 
-select tests.create_user('tl-del-customer@example.test') as customer \gset
-select tests.create_user('tl-del-admin@example.test', array['admin']) as admin \gset
+select * from tests.customer_and_admin('tl-del') \gset
 insert into public.bookings (id, customer_id, start_date, end_date, created_at)
 values ('10000000-0000-4000-a000-0000000008b1', :'customer', '2026-05-03', '2026-05-05', '2026-04-20 10:00+00');
 update public.bookings set status = 'confirmed' where id = '10000000-0000-4000-a000-0000000008b1';

@@ -54,25 +54,20 @@ delete from public.users where id in (select customer_id from public.bookings or
 select is_empty($$select * from private.timeline_drift() where missing <> 0 or extra <> 0$$,
   'no drift after a mix of inserts, updates and deletes');
 
--- writes that bypass the triggers are what drift is about
-alter table public.bookings disable trigger _100_timeline_insert;
-alter table public.bookings disable trigger _100_timeline_update;
-alter table public.bookings disable trigger _100_timeline_delete;
-alter table public.customer_notes disable trigger _100_timeline_insert;
-alter table public.customer_notes disable trigger _100_timeline_delete;
-alter table public.customer_tag_members disable trigger _100_timeline_insert;
-alter table public.customer_tag_members disable trigger _100_timeline_delete;
+-- writes that bypass the triggers are what drift is about: these timeline triggers are off for them
+create function pg_temp.timeline_triggers(action text) returns void language plpgsql as $$
+begin
+  execute (select string_agg(format('alter table public.%I %s trigger %I', t.tbl, action, '_100_timeline_' || op), '; ')
+             from (values ('bookings', array['insert', 'update', 'delete']), ('customer_notes', array['insert', 'delete']),
+                          ('customer_tag_members', array['insert', 'delete'])) t(tbl, ops), unnest(t.ops) op);
+end
+$$;
+select pg_temp.timeline_triggers('disable');
 update public.bookings set status = 'completed' where id in (select id from public.bookings where status = 'confirmed' order by id limit 3);
 insert into public.bookings (customer_id, start_date, end_date) select id, current_date, current_date from public.users order by id limit 2;
 delete from public.customer_notes where id in (select id from public.customer_notes order by id limit 4);
 delete from public.customer_tag_members where (customer_id, tag_id) in (select customer_id, tag_id from public.customer_tag_members order by 1, 2 limit 6);
-alter table public.bookings enable trigger _100_timeline_insert;
-alter table public.bookings enable trigger _100_timeline_update;
-alter table public.bookings enable trigger _100_timeline_delete;
-alter table public.customer_notes enable trigger _100_timeline_insert;
-alter table public.customer_notes enable trigger _100_timeline_delete;
-alter table public.customer_tag_members enable trigger _100_timeline_insert;
-alter table public.customer_tag_members enable trigger _100_timeline_delete;
+select pg_temp.timeline_triggers('enable');
 
 select results_eq(
   $$select event_type, missing::int, extra::int from private.timeline_drift() where missing <> 0 or extra <> 0 order by 1$$,

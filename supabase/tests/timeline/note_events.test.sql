@@ -2,8 +2,7 @@
 begin;
 select plan(4);
 
-select tests.create_user('tl-note-customer@example.test') as customer \gset
-select tests.create_user('tl-note-admin@example.test', array['admin']) as admin \gset
+select * from tests.customer_and_admin('tl-note') \gset
 select tests.act_as(:'admin');
 insert into public.customer_notes (id, customer_id, note, type, visibility, created_at)
 values ('10000000-0000-4000-a000-0000000006a1', :'customer', E'Prefers morning deliveries, "before 9".\nCall first.', 'info', 'shared',

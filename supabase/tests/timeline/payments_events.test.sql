@@ -3,8 +3,7 @@
 begin;
 select plan(9);
 
-select tests.create_user('tl-pay-customer@example.test') as customer \gset
-select tests.create_user('tl-pay-admin@example.test', array['admin']) as admin \gset
+select * from tests.customer_and_admin('tl-pay') \gset
 insert into public.bookings (id, customer_id, status, start_date, end_date, created_at)
 values ('10000000-0000-4000-a000-0000000002b1', :'customer', 'confirmed', '2026-05-03', '2026-05-05', '2026-04-20 10:00+00');
 

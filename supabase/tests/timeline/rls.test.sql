@@ -3,8 +3,7 @@
 begin;
 select plan(12);
 
-select tests.create_user('tl-rls-customer@example.test') as customer \gset
-select tests.create_user('tl-rls-admin@example.test', array['admin']) as admin \gset
+select * from tests.customer_and_admin('tl-rls') \gset
 select tests.create_user('tl-rls-comms@example.test', array['communications']) as comms \gset
 insert into public.customer_notes (customer_id, note, visibility) values (:'customer', 'Shared hello', 'shared');
 

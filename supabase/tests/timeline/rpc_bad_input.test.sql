@@ -3,8 +3,7 @@
 begin;
 select plan(11);
 
-select tests.create_user('tl-bad-customer@example.test') as customer \gset
-select tests.create_user('tl-bad-admin@example.test', array['admin']) as admin \gset
+select * from tests.customer_and_admin('tl-bad') \gset
 select tests.act_as(:'admin');
 
 select throws_ok($$select public.customer_timeline(null)$$, '22023', 'customer_id: is required', 'customer_id is required');

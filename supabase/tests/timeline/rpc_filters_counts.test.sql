@@ -3,8 +3,7 @@
 begin;
 select plan(12);
 
-select tests.create_user('tl-rpc-customer@example.test') as customer \gset
-select tests.create_user('tl-rpc-admin@example.test', array['admin']) as admin \gset
+select * from tests.customer_and_admin('tl-rpc') \gset
 insert into public.bookings (customer_id, start_date, end_date, created_at) values
   (:'customer', '2026-05-03', '2026-05-05', '2026-04-01 23:30+00'),
   (:'customer', '2026-06-03', '2026-06-05', '2026-05-01 10:00+00');

@@ -3,8 +3,7 @@
 begin;
 select plan(8);
 
-select tests.create_user('tl-sup-customer@example.test') as customer \gset
-select tests.create_user('tl-sup-admin@example.test', array['admin']) as admin \gset
+select * from tests.customer_and_admin('tl-sup') \gset
 
 insert into public.support_tickets (id, customer_id, subject, priority, created_at)
 values ('10000000-0000-4000-a000-0000000003a1', :'customer', 'Generator will not start', 'urgent', '2026-04-20 10:00+00');
@@ -14,13 +13,8 @@ select results_eq(
   $$values ('support', 'opened', '2026-04-20 10:00+00'::timestamptz, 'Support ticket opened (urgent): Generator will not start', 'urgent')$$,
   'a new ticket yields "opened" at created_at, urgency in the title');
 
-update public.support_tickets set status = 'resolved' where id = '10000000-0000-4000-a000-0000000003a1';
-update public.support_tickets set status = 'open' where id = '10000000-0000-4000-a000-0000000003a1';
-select results_eq(
-  $$select title, metadata ->> 'from', metadata ->> 'to', occurred_at from public.customer_timeline_events
-     where reference_id = '10000000-0000-4000-a000-0000000003a1' and event_key <> 'opened' order by seq$$,
-  $$values ('Support ticket resolved: Generator will not start', 'open', 'resolved', now()),
-           ('Support ticket reopened: Generator will not start', 'resolved', 'open', now())$$,
+select tests.status_changes_are('support_tickets', '10000000-0000-4000-a000-0000000003a1', array['open', 'resolved', 'open'],
+  array['Support ticket resolved: Generator will not start', 'Support ticket reopened: Generator will not start'],
   'status changes yield events at updated_at, a reopened ticket says so');
 update public.support_tickets set priority = 'low' where id = '10000000-0000-4000-a000-0000000003a1';
 select is((select count(*)::int from public.customer_timeline_events where reference_id = '10000000-0000-4000-a000-0000000003a1'), 3,
