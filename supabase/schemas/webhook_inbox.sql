@@ -317,16 +317,13 @@ end
 $$;
 
 CREATE FUNCTION private.prune_webhook_inbox(keep interval DEFAULT '7 days'::interval) RETURNS integer
-    LANGUAGE plpgsql SECURITY DEFINER
+    LANGUAGE sql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-declare
-  n integer;
-begin
-  delete from private.webhook_inbox i where i.applied_at < now() - prune_webhook_inbox.keep;
-  get diagnostics n = row_count;
-  return n;
-end
+  with pruned as (
+    delete from private.webhook_inbox i where i.applied_at < now() - prune_webhook_inbox.keep returning 1
+  )
+  select count(*)::integer from pruned
 $$;
 
 CREATE FUNCTION private.sendgrid_classify(events jsonb) RETURNS TABLE(event_id text, event text, recipient_id uuid, campaign_id uuid, customer_id uuid, address text, url text, reason text, occurred_at timestamp with time zone, payload jsonb, fate text, problem text, claimed_recipient text, claimed_campaign text)

@@ -2,7 +2,7 @@
 -- becomes consent when the inbox is applied, with everything else; only the service role may write
 -- it; admins see its health.
 begin;
-select plan(15);
+select plan(17);
 
 select tests.create_user('inbox-' || gen_random_uuid() || '@example.test') as cid \gset
 select email as c_email from public.users where id = :'cid' \gset
@@ -48,6 +48,14 @@ select ok((select pending_rows = 0 and applied_last_hour >= 1 from public.webhoo
           'an admin sees the inbox health');
 select tests.act_as(:'cid');
 select is_empty($$select * from public.webhook_inbox_health$$, 'a customer sees nothing of it');
+
+-- pruning: rows applied more than `keep` ago go, the others stay
+select tests.act_as_postgres();
+update private.webhook_inbox set applied_at = now() - interval '8 days' where body = :'batch';
+select tests.act_as_service();
+select ok(private.prune_webhook_inbox() >= 1, 'rows applied more than 7 days ago are pruned');
+select tests.act_as_postgres();
+select is((select count(*)::int from private.webhook_inbox where body = :'batch'), 0, 'the pruned row is gone');
 
 select * from finish();
 rollback;
