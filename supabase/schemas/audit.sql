@@ -35,6 +35,18 @@ CREATE INDEX audit_log_entity_idx ON public.audit_log USING btree (entity, entit
 -- Functions and views
 -- ------------------------------------------------------------------------------------------------
 
+CREATE FUNCTION private.audit_export(entity text, entity_id text, context jsonb) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform private.assert_staff('admin');
+  return private.write_audit('export', audit_export.entity, audit_export.entity_id, null, null, audit_export.context);
+end
+$$;
+
+COMMENT ON FUNCTION private.audit_export(entity text, entity_id text, context jsonb) IS 'An admin''s export of staff data, written to the audit log; refuses anyone else (42501).';
+
 CREATE FUNCTION private.tg_audit() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
@@ -101,10 +113,12 @@ revoke all on sequence public.audit_log_id_seq from public, anon, authenticated,
 grant select, usage on sequence public.audit_log_id_seq to authenticated;
 grant select, update, usage on sequence public.audit_log_id_seq to service_role;
 revoke all on function
+  private.audit_export(text,text,jsonb),
   private.tg_audit(),
   private.tg_refuse_change(),
   private.write_audit(text,text,text,jsonb,jsonb,jsonb)
 from public, anon, authenticated, service_role;
+grant execute on function private.audit_export(text,text,jsonb) to authenticated, service_role;
 grant execute on function private.write_audit(text,text,text,jsonb,jsonb,jsonb) to service_role;
 
 reset search_path;

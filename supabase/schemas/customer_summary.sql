@@ -47,12 +47,10 @@ declare
   result jsonb;
 begin
   perform private.assert_staff('admin');
-  if customer_summary.customer_id is null then
-    raise exception using errcode = '22023', message = 'customer_id: is required';
-  end if;
   select * into u from public.users x where x.id = customer_summary.customer_id;
   if u.id is null then
-    raise exception using errcode = '22023', message = format('customer_id: customer %s does not exist', customer_summary.customer_id);
+    raise exception using errcode = '22023', message = case when customer_summary.customer_id is null then 'customer_id: is required'
+      else format('customer_id: customer %s does not exist', customer_summary.customer_id) end;
   end if;
   select * into r from private.effective_customer_scores e where e.customer_id = u.id;
 

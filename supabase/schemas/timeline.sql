@@ -81,17 +81,6 @@ CREATE INDEX customer_timeline_events_page_idx ON public.customer_timeline_event
 -- Functions and views
 -- ------------------------------------------------------------------------------------------------
 
-CREATE FUNCTION private.audit_timeline_export(customer_id uuid, context jsonb) RETURNS bigint
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  perform private.assert_staff('admin');
-  return private.write_audit('export', 'customer_timeline', audit_timeline_export.customer_id::text, null, null,
-                             audit_timeline_export.context);
-end
-$$;
-
 CREATE FUNCTION private.compact_timeline_counts() RETURNS void
     LANGUAGE sql
     SET search_path TO ''
@@ -215,25 +204,19 @@ begin
        and (until_day is null or r.day < until_day)
      group by r.event_type
     union all
-    -- the partial day of since, exactly
+    -- the partial days, exactly: since's day from since, and until's day up to until (unless it is
+    -- since's day, counted in the first range)
     select e.event_type, count(*)
       from public.customer_timeline_events e
-     where since_day is not null
-       and e.customer_id = timeline_counts.customer_id
+     where e.customer_id = timeline_counts.customer_id
        and (timeline_counts.types is null or e.event_type = any (timeline_counts.types))
-       and e.occurred_at >= timeline_counts.since
-       and e.occurred_at < least(((since_day + 1)::timestamp at time zone 'UTC'), timeline_counts.until)
-     group by e.event_type
-    union all
-    -- the partial day of until, exactly (unless it is since's day, counted above)
-    select e.event_type, count(*)
-      from public.customer_timeline_events e
-     where until_day is not null
-       and e.customer_id = timeline_counts.customer_id
-       and (timeline_counts.types is null or e.event_type = any (timeline_counts.types))
-       and e.occurred_at >= greatest((until_day::timestamp at time zone 'UTC'), timeline_counts.since,
-                                     ((since_day + 1)::timestamp at time zone 'UTC'))
-       and e.occurred_at < timeline_counts.until
+       and ((since_day is not null
+             and e.occurred_at >= timeline_counts.since
+             and e.occurred_at < least(((since_day + 1)::timestamp at time zone 'UTC'), timeline_counts.until))
+         or (until_day is not null
+             and e.occurred_at >= greatest((until_day::timestamp at time zone 'UTC'), timeline_counts.since,
+                                           ((since_day + 1)::timestamp at time zone 'UTC'))
+             and e.occurred_at < timeline_counts.until))
      group by e.event_type
   )
   select jsonb_object_agg(t.event_type, coalesce((select sum(p.n) from parts p where p.event_type = t.event_type), 0) order by t.ord)
@@ -446,7 +429,6 @@ revoke all on sequence public.customer_timeline_events_seq_seq from public, anon
 grant select, usage on sequence public.customer_timeline_events_seq_seq to authenticated;
 grant select, update, usage on sequence public.customer_timeline_events_seq_seq to service_role;
 revoke all on function
-  private.audit_timeline_export(uuid,jsonb),
   private.compact_timeline_counts(),
   private.record_timeline_event(uuid,text,text,uuid,text,timestamp with time zone,text,jsonb),
   private.record_timeline_events(private.timeline_event[]),
@@ -460,7 +442,6 @@ revoke all on function
   public.customer_timeline(uuid,text[],timestamp with time zone,timestamp with time zone,integer,text)
 from public, anon, authenticated, service_role;
 grant execute on function
-  private.audit_timeline_export(uuid,jsonb),
   private.timeline_counts(uuid,text[],timestamp with time zone,timestamp with time zone),
   private.timeline_cursor_decode(text),
   private.timeline_cursor_encode(jsonb),
