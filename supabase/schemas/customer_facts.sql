@@ -313,53 +313,6 @@ begin
 end
 $$;
 
-CREATE FUNCTION private.tg_bookings__facts() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-declare
-  ids uuid[];
-begin
-  if tg_op = 'INSERT' then
-    select array_agg(distinct n.customer_id) into ids from new_rows n;
-  elsif tg_op = 'DELETE' then
-    select array_agg(distinct o.customer_id) into ids from old_rows o;
-  else
-    select array_agg(distinct x.customer_id) into ids from (
-      select n.customer_id, o.customer_id as old_customer_id
-        from new_rows n join old_rows o on o.id = n.id
-       where (n.customer_id, n.status, n.created_at) is distinct from (o.customer_id, o.status, o.created_at)
-    ) changed cross join lateral (values (changed.customer_id), (changed.old_customer_id)) x(customer_id);
-  end if;
-  if ids is not null then
-    perform private.refresh_booking_facts(ids);
-  end if;
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_customer_consent__facts() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-declare
-  ids uuid[];
-begin
-  if tg_op = 'INSERT' then
-    select array_agg(distinct n.customer_id) into ids from new_rows n;
-  elsif tg_op = 'DELETE' then
-    select array_agg(distinct o.customer_id) into ids from old_rows o;
-  else
-    select array_agg(distinct x.customer_id) into ids
-      from (select customer_id from new_rows union select customer_id from old_rows) x;
-  end if;
-  if ids is not null then
-    perform private.refresh_consent_facts(ids);
-  end if;
-  return null;
-end
-$$;
-
 CREATE FUNCTION private.tg_customer_risk_overrides__facts_new() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
@@ -376,28 +329,6 @@ CREATE FUNCTION private.tg_customer_risk_overrides__facts_old() RETURNS trigger
     AS $$
 begin
   perform private.refresh_risk_facts(array(select distinct o.customer_id from old_rows o));
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_customer_tag_members__facts() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-declare
-  ids uuid[];
-begin
-  if tg_op = 'INSERT' then
-    select array_agg(distinct n.customer_id) into ids from new_rows n;
-  elsif tg_op = 'DELETE' then
-    select array_agg(distinct o.customer_id) into ids from old_rows o;
-  else
-    select array_agg(distinct x.customer_id) into ids
-      from (select customer_id from new_rows union select customer_id from old_rows) x;
-  end if;
-  if ids is not null then
-    perform private.refresh_tag_facts(ids);
-  end if;
   return null;
 end
 $$;
@@ -457,10 +388,12 @@ begin
 end
 $$;
 
-CREATE FUNCTION private.tg_payments__facts() RETURNS trigger
+CREATE FUNCTION private.tg_refresh_customer_facts() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
+-- The facts trigger of a table whose rows name their customer: tg_argv[0] names the facts to
+-- refresh; on update, tg_argv[1:] the columns whose change matters to them (none: any change).
 declare
   ids uuid[];
 begin
@@ -468,20 +401,26 @@ begin
     select array_agg(distinct n.customer_id) into ids from new_rows n;
   elsif tg_op = 'DELETE' then
     select array_agg(distinct o.customer_id) into ids from old_rows o;
-  elsif tg_table_name = 'payments' then
+  elsif tg_nargs = 1 then
     select array_agg(distinct x.customer_id) into ids
-      from new_rows n join old_rows o on o.id = n.id
-     cross join lateral (values (n.customer_id), (o.customer_id)) x(customer_id)
-     where (n.customer_id, n.status, n.amount) is distinct from (o.customer_id, o.status, o.amount);
+      from (select customer_id from new_rows union select customer_id from old_rows) x;
   else
+    -- a row that moved to another customer changes the facts of both
     select array_agg(distinct x.customer_id) into ids
       from new_rows n join old_rows o on o.id = n.id
+     cross join lateral (select to_jsonb(n) as new_row, to_jsonb(o) as old_row) j
      cross join lateral (values (n.customer_id), (o.customer_id)) x(customer_id)
-     where (n.customer_id, n.amount) is distinct from (o.customer_id, o.amount);
+     where exists (select 1 from unnest(tg_argv[1:]) c where j.new_row -> c is distinct from j.old_row -> c);
   end if;
-  if ids is not null then
-    perform private.refresh_spend_facts(ids);
+  if ids is null then
+    return null;
   end if;
+  case tg_argv[0]
+    when 'booking' then perform private.refresh_booking_facts(ids);
+    when 'spend' then perform private.refresh_spend_facts(ids);
+    when 'tag' then perform private.refresh_tag_facts(ids);
+    when 'consent' then perform private.refresh_consent_facts(ids);
+  end case;
   return null;
 end
 $$;
@@ -514,45 +453,45 @@ $$;
 
 CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.booking_items REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_booking_items__facts();
 
-CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.bookings REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_bookings__facts();
+CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.bookings REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('booking');
 
-CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.customer_consent REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_consent__facts();
+CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.customer_consent REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('consent');
 
-CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.customer_tag_members REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_tag_members__facts();
+CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.customer_tag_members REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('tag');
 
-CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.manual_payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_payments__facts();
+CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.manual_payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('spend');
 
-CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_payments__facts();
+CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('spend');
 
 CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.booking_items REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_booking_items__facts();
 
-CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.bookings REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_bookings__facts();
+CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.bookings REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('booking');
 
-CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.customer_consent REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_consent__facts();
+CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.customer_consent REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('consent');
 
-CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.customer_tag_members REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_tag_members__facts();
+CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.customer_tag_members REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('tag');
 
-CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.manual_payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_payments__facts();
+CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.manual_payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('spend');
 
-CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_payments__facts();
+CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('spend');
 
 CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.users REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_users__facts();
 
 CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.booking_items REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_booking_items__facts();
 
-CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.bookings REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_bookings__facts();
+CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.bookings REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('booking', 'customer_id', 'status', 'created_at');
 
-CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.customer_consent REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_consent__facts();
+CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.customer_consent REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('consent');
 
-CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.customer_tag_members REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_tag_members__facts();
+CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.customer_tag_members REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('tag');
 
 CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.equipment REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_equipment__facts();
 
 CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.equipment_categories REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_equipment_categories__facts();
 
-CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.manual_payments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_payments__facts();
+CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.manual_payments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('spend', 'customer_id', 'amount');
 
-CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.payments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_payments__facts();
+CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.payments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('spend', 'customer_id', 'status', 'amount');
 
 CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.users REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_users__facts();
 
@@ -583,15 +522,12 @@ revoke all on function
   private.refresh_spend_facts(uuid[]),
   private.refresh_tag_facts(uuid[]),
   private.tg_booking_items__facts(),
-  private.tg_bookings__facts(),
-  private.tg_customer_consent__facts(),
   private.tg_customer_risk_overrides__facts_new(),
   private.tg_customer_risk_overrides__facts_old(),
-  private.tg_customer_tag_members__facts(),
   private.tg_equipment__facts(),
   private.tg_equipment_categories__facts(),
   private.tg_message_events__facts(),
-  private.tg_payments__facts(),
+  private.tg_refresh_customer_facts(),
   private.tg_users__facts()
 from public, anon, authenticated, service_role;
 

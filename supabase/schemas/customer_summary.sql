@@ -44,7 +44,6 @@ CREATE FUNCTION private.customer_summary(customer_id uuid) RETURNS jsonb
 declare
   u public.users;
   r record;
-  result jsonb;
 begin
   perform private.assert_staff('admin');
   select * into u from public.users x where x.id = customer_summary.customer_id;
@@ -54,7 +53,7 @@ begin
   end if;
   select * into r from private.effective_customer_scores e where e.customer_id = u.id;
 
-  select jsonb_build_object(
+  return (select jsonb_build_object(
     'customer', jsonb_build_object(
       'id', u.id, 'email', u.email, 'phone', u.phone, 'full_name', u.full_name, 'city', u.city, 'region', u.region,
       'country_code', u.country_code, 'preferred_contact_method', u.preferred_contact_method, 'created_at', u.created_at),
@@ -90,10 +89,8 @@ begin
     'open_tickets', (select count(*) from public.support_tickets t where t.customer_id = u.id and t.status in ('open', 'pending')),
     'account_manager', (select jsonb_build_object('id', am.id, 'full_name', am.full_name, 'email', am.email)
                           from public.users am where am.id = u.account_manager_id))
-    into result
     from (select count(*) as booking_count, max(b.created_at) as last_booking_at
-            from public.bookings b where b.customer_id = u.id and b.status <> 'cancelled') bk;
-  return result;
+            from public.bookings b where b.customer_id = u.id and b.status <> 'cancelled') bk);
 end
 $$;
 
