@@ -130,7 +130,7 @@ and backfill.`,
 engagement, risk), kept current by triggers; what segments filter on.`,
     objects: [
       "public.customer_facts", "private.customer_risk_scores", "private.customer_engagement",
-      "private.lock_customer_facts", "private.refresh_*_facts", "private.refresh_customer_facts",
+      "private.lock_customer_facts", "private.refresh_*_facts", "private.refresh_facts", "private.refresh_customer_facts",
       "private.tg_*__facts", "private.tg_*__facts_*", "private.tg_refresh_customer_facts",
     ],
   },

@@ -1,3 +1,11 @@
+-- One place per feature (issue 13): the timeline sources' builders write through one writer
+-- (private.tl_record: key stamp, repeat numbering, write); orphan events and vanished tag
+-- assignments are defined once for the backfill and the drift check; the customer-facts triggers of
+-- tables whose rows name their customer are one function (private.tg_refresh_customer_facts, told
+-- by its arguments which facts and which columns) entering through private.refresh_facts; admin
+-- exports are audited by private.audit_export, which the timeline and consent-proof exports call.
+-- Same events, keys, facts and audit rows as before.
+
 SET local check_function_bodies = off;
 
 DROP TRIGGER "_200_facts_delete" ON "public"."bookings";
@@ -202,6 +210,118 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION private.lock_customer_facts (
+  customer_ids uuid[]
+)
+  RETURNS void
+  LANGUAGE sql
+  SECURITY DEFINER
+  SET search_path TO ''
+  AS $function$
+  select 1 from public.customer_facts f
+   where f.customer_id = any (lock_customer_facts.customer_ids)
+   order by f.customer_id
+     for update
+$function$;
+
+CREATE OR REPLACE FUNCTION private.refresh_facts (
+  facts        text,
+  customer_ids uuid[]
+)
+  RETURNS void
+  LANGUAGE plpgsql
+  SECURITY DEFINER
+  SET search_path TO ''
+  AS $function$
+-- The facts triggers' entry: one kind of facts for the customers a statement touched (once each)
+declare
+  ids uuid[] := array(select distinct x.id from unnest(refresh_facts.customer_ids) x(id) where x.id is not null);
+begin
+  if cardinality(ids) = 0 then
+    return;
+  end if;
+  case refresh_facts.facts
+    when 'booking' then perform private.refresh_booking_facts(ids);
+    when 'spend' then perform private.refresh_spend_facts(ids);
+    when 'tag' then perform private.refresh_tag_facts(ids);
+    when 'consent' then perform private.refresh_consent_facts(ids);
+    when 'engagement' then perform private.refresh_engagement_facts(ids);
+    when 'profile' then perform private.refresh_profile_facts(ids);
+  end case;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION private.tg_booking_items__facts()
+  RETURNS TRIGGER
+  LANGUAGE plpgsql
+  SECURITY DEFINER
+  SET search_path TO ''
+  AS $function$
+begin
+  if tg_op = 'INSERT' then
+    perform private.refresh_facts('booking', array(
+      select bk.customer_id from public.bookings bk where bk.id in (select n.booking_id from new_rows n)));
+  elsif tg_op = 'DELETE' then
+    perform private.refresh_facts('booking', array(
+      select bk.customer_id from public.bookings bk where bk.id in (select o.booking_id from old_rows o)));
+  else
+    perform private.refresh_facts('booking', array(
+      select bk.customer_id from public.bookings bk
+       where bk.id in (select booking_id from new_rows union select booking_id from old_rows)));
+  end if;
+  return null;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION private.tg_equipment__facts()
+  RETURNS TRIGGER
+  LANGUAGE plpgsql
+  SECURITY DEFINER
+  SET search_path TO ''
+  AS $function$
+begin
+  perform private.refresh_facts('booking', array(
+    select bk.customer_id
+      from public.booking_items bi
+      join public.bookings bk on bk.id = bi.booking_id
+     where bi.equipment_id in (select n.id from new_rows n join old_rows o on o.id = n.id
+                                where n.category_id is distinct from o.category_id)));
+  return null;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION private.tg_equipment_categories__facts()
+  RETURNS TRIGGER
+  LANGUAGE plpgsql
+  SECURITY DEFINER
+  SET search_path TO ''
+  AS $function$
+begin
+  perform private.refresh_facts('booking', array(
+    select bk.customer_id
+      from public.equipment e
+      join public.booking_items bi on bi.equipment_id = e.id
+      join public.bookings bk on bk.id = bi.booking_id
+     where e.category_id in (select n.id from new_rows n join old_rows o on o.id = n.id where n.slug is distinct from o.slug)));
+  return null;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION private.tg_message_events__facts()
+  RETURNS TRIGGER
+  LANGUAGE plpgsql
+  SECURITY DEFINER
+  SET search_path TO ''
+  AS $function$
+begin
+  perform private.refresh_facts('engagement', array(
+    select n.customer_id
+      from new_rows n
+     where n.customer_id is not null and n.event in ('open', 'click', 'read', 'machine_open', 'bot_click')));
+  return null;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION private.tg_refresh_customer_facts()
   RETURNS TRIGGER
   LANGUAGE plpgsql
@@ -210,33 +330,42 @@ CREATE OR REPLACE FUNCTION private.tg_refresh_customer_facts()
   AS $function$
 -- The facts trigger of a table whose rows name their customer: tg_argv[0] names the facts to
 -- refresh; on update, tg_argv[1:] the columns whose change matters to them (none: any change).
-declare
-  ids uuid[];
 begin
   if tg_op = 'INSERT' then
-    select array_agg(distinct n.customer_id) into ids from new_rows n;
+    perform private.refresh_facts(tg_argv[0], array(select n.customer_id from new_rows n));
   elsif tg_op = 'DELETE' then
-    select array_agg(distinct o.customer_id) into ids from old_rows o;
+    perform private.refresh_facts(tg_argv[0], array(select o.customer_id from old_rows o));
   elsif tg_nargs = 1 then
-    select array_agg(distinct x.customer_id) into ids
-      from (select customer_id from new_rows union select customer_id from old_rows) x;
+    perform private.refresh_facts(tg_argv[0], array(select customer_id from new_rows union select customer_id from old_rows));
   else
     -- a row that moved to another customer changes the facts of both
-    select array_agg(distinct x.customer_id) into ids
-      from new_rows n join old_rows o on o.id = n.id
-     cross join lateral (select to_jsonb(n) as new_row, to_jsonb(o) as old_row) j
-     cross join lateral (values (n.customer_id), (o.customer_id)) x(customer_id)
-     where exists (select 1 from unnest(tg_argv[1:]) c where j.new_row -> c is distinct from j.old_row -> c);
+    perform private.refresh_facts(tg_argv[0], array(
+      select x.customer_id
+        from new_rows n join old_rows o on o.id = n.id
+       cross join lateral (select to_jsonb(n) as new_row, to_jsonb(o) as old_row) j
+       cross join lateral (values (n.customer_id), (o.customer_id)) x(customer_id)
+       where exists (select 1 from unnest(tg_argv[1:]) c where j.new_row -> c is distinct from j.old_row -> c)));
   end if;
-  if ids is null then
-    return null;
+  return null;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION private.tg_users__facts()
+  RETURNS TRIGGER
+  LANGUAGE plpgsql
+  SECURITY DEFINER
+  SET search_path TO ''
+  AS $function$
+begin
+  if tg_op = 'INSERT' then
+    perform private.refresh_facts('profile', array(select n.id from new_rows n));
+  else
+    perform private.refresh_facts('profile', array(
+      select n.id
+        from new_rows n join old_rows o on o.id = n.id
+       where (n.risk_score, n.lifetime_value, n.city, n.region, n.country_code, n.created_at)
+             is distinct from (o.risk_score, o.lifetime_value, o.city, o.region, o.country_code, o.created_at)));
   end if;
-  case tg_argv[0]
-    when 'booking' then perform private.refresh_booking_facts(ids);
-    when 'spend' then perform private.refresh_spend_facts(ids);
-    when 'tag' then perform private.refresh_tag_facts(ids);
-    when 'consent' then perform private.refresh_consent_facts(ids);
-  end case;
   return null;
 end
 $function$;
@@ -751,36 +880,12 @@ CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.payments
 
 COMMENT ON FUNCTION "private"."audit_export"(text, text, jsonb) IS 'An admin''s export of staff data, written to the audit log; refuses anyone else (42501).';
 
-REVOKE ALL ON FUNCTION "private"."audit_export"(text, text, jsonb) FROM PUBLIC;
-
-GRANT EXECUTE ON FUNCTION "private"."audit_export"(text, text, jsonb) TO "authenticated";
-
-REVOKE ALL ON FUNCTION "private"."audit_export"(text, text, jsonb) FROM "postgres";
-
-GRANT EXECUTE ON FUNCTION "private"."audit_export"(text, text, jsonb) TO "postgres";
-
-GRANT EXECUTE ON FUNCTION "private"."audit_export"(text, text, jsonb) TO "service_role";
-
-REVOKE ALL ON FUNCTION "private"."tg_refresh_customer_facts"() FROM PUBLIC;
-
-REVOKE ALL ON FUNCTION "private"."tg_refresh_customer_facts"() FROM "postgres";
-
-GRANT EXECUTE ON FUNCTION "private"."tg_refresh_customer_facts"() TO "postgres";
-
-REVOKE ALL ON FUNCTION "private"."tl_orphan_events"() FROM PUBLIC;
-
-REVOKE ALL ON FUNCTION "private"."tl_orphan_events"() FROM "postgres";
-
-GRANT EXECUTE ON FUNCTION "private"."tl_orphan_events"() TO "postgres";
-
-REVOKE ALL ON FUNCTION "private"."tl_record"(private.timeline_event[], boolean, boolean) FROM PUBLIC;
-
-REVOKE ALL ON FUNCTION "private"."tl_record"(private.timeline_event[], boolean, boolean) FROM "postgres";
-
-GRANT EXECUTE ON FUNCTION "private"."tl_record"(private.timeline_event[], boolean, boolean) TO "postgres";
-
-REVOKE ALL ON FUNCTION "private"."tl_tag_assignments_gone"() FROM PUBLIC;
-
-REVOKE ALL ON FUNCTION "private"."tl_tag_assignments_gone"() FROM "postgres";
-
-GRANT EXECUTE ON FUNCTION "private"."tl_tag_assignments_gone"() TO "postgres";
+revoke all on function
+  private.audit_export(text,text,jsonb),
+  private.refresh_facts(text,uuid[]),
+  private.tg_refresh_customer_facts(),
+  private.tl_orphan_events(),
+  private.tl_record(private.timeline_event[],boolean,boolean),
+  private.tl_tag_assignments_gone()
+from public, anon, authenticated, service_role;
+grant execute on function private.audit_export(text,text,jsonb) to authenticated, service_role;
