@@ -1,10 +1,11 @@
--- One place per feature (issue 13): the timeline sources' builders write through one writer
--- (private.tl_record: key stamp, repeat numbering, write); orphan events and vanished tag
+-- One place per feature (issue 13). The timeline's statement writer stamps a change's key with its
+-- instant and numbers a repeated key when a builder asks (record_timeline_events(events, stamped,
+-- repeatable)), instead of every tl_record_* builder doing it; orphan events and vanished tag
 -- assignments are defined once for the backfill and the drift check; the customer-facts triggers of
 -- tables whose rows name their customer are one function (private.tg_refresh_customer_facts, told
--- by its arguments which facts and which columns) entering through private.refresh_facts; admin
--- exports are audited by private.audit_export, which the timeline and consent-proof exports call.
--- Same events, keys, facts and audit rows as before.
+-- by its arguments which facts and which columns), and every facts trigger enters through
+-- private.refresh_facts; admin exports are audited by private.audit_export, which the timeline and
+-- consent-proof exports call. Same events, keys, facts and audit rows as before.
 
 SET local check_function_bodies = off;
 
@@ -41,6 +42,8 @@ DROP TRIGGER "_200_facts_update" ON "public"."payments";
 DROP FUNCTION "private"."audit_consent_proof_export"(uuid, jsonb);
 
 DROP FUNCTION "private"."audit_timeline_export"(uuid, jsonb);
+
+DROP FUNCTION "private"."record_timeline_events"(private.timeline_event[]);
 
 DROP FUNCTION "private"."tg_bookings__facts"();
 
@@ -224,13 +227,46 @@ CREATE OR REPLACE FUNCTION private.lock_customer_facts (
      for update
 $function$;
 
+CREATE OR REPLACE FUNCTION private.record_timeline_events (
+  events     private.timeline_event[],
+  stamped    boolean                  DEFAULT false,
+  repeatable boolean                  DEFAULT false
+)
+  RETURNS void
+  LANGUAGE sql
+  SECURITY DEFINER
+  SET search_path TO ''
+  AS $function$
+  with written as (
+    insert into public.customer_timeline_events (customer_id, event_type, source_table, reference_id, event_key, occurred_at, title, metadata)
+    select e.customer_id, e.event_type, e.source_table, e.reference_id,
+           k.key || case when not record_timeline_events.repeatable then '' else coalesce((
+             select '#' || (count(*) + 1) from public.customer_timeline_events x
+              where x.source_table = e.source_table and x.reference_id = e.reference_id
+                and (x.event_key = k.key or starts_with(x.event_key, k.key || '#'))
+             having count(*) > 0), '') end,
+           e.occurred_at, e.title, coalesce(e.metadata, '{}'::jsonb)
+      from unnest(record_timeline_events.events) e
+     -- the format of private.tl_stamp, inline: this runs per event
+     cross join lateral (select case when not record_timeline_events.stamped then e.event_key
+       else e.event_key || '@' || to_char(e.occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') end as key) k
+     where e.customer_id is not null
+    on conflict on constraint customer_timeline_events_identity_key do nothing
+    returning customer_timeline_events.customer_id, customer_timeline_events.event_type, customer_timeline_events.occurred_at
+  ), counted as (
+    insert into private.customer_timeline_counts (customer_id, day, event_type, n)
+    select w.customer_id, (w.occurred_at at time zone 'UTC')::date, w.event_type, count(*) from written w group by 1, 2, 3
+  )
+  insert into private.customer_timeline_totals (customer_id, event_type, n)
+  select w.customer_id, w.event_type, count(*) from written w group by 1, 2
+$function$;
+
 CREATE OR REPLACE FUNCTION private.refresh_facts (
   facts        text,
   customer_ids uuid[]
 )
   RETURNS void
   LANGUAGE plpgsql
-  SECURITY DEFINER
   SET search_path TO ''
   AS $function$
 -- The facts triggers' entry: one kind of facts for the customers a statement touched (once each)
@@ -535,30 +571,6 @@ CREATE OR REPLACE FUNCTION private.tl_orphan_events()
          end
 $function$;
 
-CREATE OR REPLACE FUNCTION private.tl_record (
-  events     private.timeline_event[],
-  stamped    boolean,
-  repeatable boolean
-)
-  RETURNS void
-  LANGUAGE sql
-  SET search_path TO ''
-  AS $function$
-  -- The writer of the tl_record_* builders. A stamped key is the event's key and its instant (the
-  -- format of private.tl_stamp, inline: this runs per event); where a change can repeat a key (a
-  -- status reached again at the same instant), the repeat gets '#2', '#3', ...
-  select private.record_timeline_events(array_agg(row(
-    ev.customer_id, ev.event_type, ev.source_table, ev.reference_id, k.key || r.suffix, ev.occurred_at, ev.title, ev.metadata
-  )::private.timeline_event order by ev.n))
-  from unnest(tl_record.events) with ordinality ev(customer_id, event_type, source_table, reference_id, event_key, occurred_at, title, metadata, n)
-  cross join lateral (select case when not tl_record.stamped then ev.event_key
-    else ev.event_key || '@' || to_char(ev.occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') end as key) k
-  cross join lateral (select case when count(*) = 0 then '' else '#' || (count(*) + 1) end as suffix
-                        from public.customer_timeline_events e
-                       where tl_record.repeatable and e.source_table = ev.source_table and e.reference_id = ev.reference_id
-                         and (e.event_key = k.key or starts_with(e.event_key, k.key || '#'))) r
-$function$;
-
 CREATE OR REPLACE FUNCTION private.tl_record_bookings (
   action        text,
   rows          public.bookings[],
@@ -568,7 +580,7 @@ CREATE OR REPLACE FUNCTION private.tl_record_bookings (
   LANGUAGE sql
   SET search_path TO ''
   AS $function$
-  select private.tl_record(array_agg(row(
+  select private.record_timeline_events(array_agg(row(
     b.customer_id, 'booking', 'bookings', b.id,
     case when tl_record_bookings.action = 'created' then 'created' else 'status:' || b.status end,
     case when tl_record_bookings.action = 'created' then b.created_at else b.updated_at end,
@@ -606,7 +618,7 @@ CREATE OR REPLACE FUNCTION private.tl_record_consents (
   LANGUAGE sql
   SET search_path TO ''
   AS $function$
-  select private.tl_record(array_agg(row(
+  select private.record_timeline_events(array_agg(row(
     c.customer_id, 'consent', 'customer_consent', c.customer_id,
     c.channel || ':' || case when c.enabled then 'granted' else 'revoked' end, c.updated_at,
     case c.channel when 'sms' then 'SMS' else initcap(c.channel) end || ' consent '
@@ -627,7 +639,7 @@ CREATE OR REPLACE FUNCTION private.tl_record_emails (
   LANGUAGE sql
   SET search_path TO ''
   AS $function$
-  select private.tl_record(array_agg(row(
+  select private.record_timeline_events(array_agg(row(
     l.customer_id, 'campaign', 'email_logs', l.id,
     case when tl_record_emails.action = 'sent' then 'sent' else 'status:' || l.status end,
     case when tl_record_emails.action = 'sent' then l.created_at else l.updated_at end,
@@ -654,7 +666,7 @@ CREATE OR REPLACE FUNCTION private.tl_record_insurance (
   LANGUAGE sql
   SET search_path TO ''
   AS $function$
-  select private.tl_record(array_agg(row(
+  select private.record_timeline_events(array_agg(row(
     d.customer_id, 'insurance', 'insurance_documents', d.id,
     case when tl_record_insurance.action = 'uploaded' then 'uploaded' else 'status:' || d.status end,
     case when tl_record_insurance.action = 'uploaded' then d.created_at else d.updated_at end,
@@ -681,7 +693,7 @@ CREATE OR REPLACE FUNCTION private.tl_record_logistics (
   SET search_path TO ''
   AS $function$
   -- a task created already done or failed yields 'scheduled' and then its outcome ('initial_status')
-  select private.tl_record(array_agg(row(
+  select private.record_timeline_events(array_agg(row(
     bk.customer_id, 'logistics', 'logistics_tasks', t.id,
     case when tl_record_logistics.action = 'scheduled' then 'scheduled' else 'status:' || t.status end,
     case
@@ -719,7 +731,7 @@ CREATE OR REPLACE FUNCTION private.tl_record_payments (
   SET search_path TO ''
   AS $function$
   -- a new payment has no events yet ('initial_status'): only a change can repeat a key
-  select private.tl_record(array_agg(row(
+  select private.record_timeline_events(array_agg(row(
     p.customer_id, 'payment', 'payments', p.id, 'status:' || p.status,
     case when tl_record_payments.action = 'initial_status' then p.created_at else p.updated_at end,
     'Payment of ' || to_char(p.amount, 'FM999999999990.00') || coalesce(' ' || p.currency, '') || ' ' || p.status,
@@ -738,7 +750,7 @@ CREATE OR REPLACE FUNCTION private.tl_record_tags (
   LANGUAGE sql
   SET search_path TO ''
   AS $function$
-  select private.tl_record(array_agg(row(
+  select private.record_timeline_events(array_agg(row(
     m.customer_id, 'tag', 'customer_tag_members', m.tag_id, tl_record_tags.action || ':' || m.customer_id,
     case when tl_record_tags.action = 'assigned' then m.assigned_at else now() end,
     'Tag ' || case when tl_record_tags.action = 'assigned' then 'added' else 'removed' end || ': ' || coalesce(n.name, '(deleted tag)'),
@@ -768,7 +780,7 @@ CREATE OR REPLACE FUNCTION private.tl_record_tickets (
   LANGUAGE sql
   SET search_path TO ''
   AS $function$
-  select private.tl_record(array_agg(row(
+  select private.record_timeline_events(array_agg(row(
     t.customer_id, 'support', 'support_tickets', t.id,
     case when tl_record_tickets.action = 'opened' then 'opened' else 'status:' || t.status end,
     case when tl_record_tickets.action = 'opened' then t.created_at else t.updated_at end,
@@ -880,12 +892,14 @@ CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.payments
 
 COMMENT ON FUNCTION "private"."audit_export"(text, text, jsonb) IS 'An admin''s export of staff data, written to the audit log; refuses anyone else (42501).';
 
+COMMENT ON FUNCTION "private"."record_timeline_events"(private.timeline_event[], boolean, boolean) IS 'Writes many events in one insert; idempotent on (source_table, reference_id, event_key), like record_timeline_event. stamped: each key is the event''s key, ''@'' and its occurred_at (private.tl_stamp); repeatable: a key the source row has already recorded (a status reached again at the same instant) gets ''#2'', ''#3'', ...';
+
 revoke all on function
   private.audit_export(text,text,jsonb),
+  private.record_timeline_events(private.timeline_event[],boolean,boolean),
   private.refresh_facts(text,uuid[]),
   private.tg_refresh_customer_facts(),
   private.tl_orphan_events(),
-  private.tl_record(private.timeline_event[],boolean,boolean),
   private.tl_tag_assignments_gone()
 from public, anon, authenticated, service_role;
 grant execute on function private.audit_export(text,text,jsonb) to authenticated, service_role;

@@ -216,7 +216,7 @@ end
 $$;
 
 CREATE FUNCTION private.refresh_facts(facts text, customer_ids uuid[]) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
+    LANGUAGE plpgsql
     SET search_path TO ''
     AS $$
 -- The facts triggers' entry: one kind of facts for the customers a statement touched (once each)

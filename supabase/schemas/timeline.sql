@@ -126,14 +126,23 @@ CREATE FUNCTION private.record_timeline_event(customer_id uuid, event_type text,
   select w.customer_id, w.event_type, 1 from written w
 $$;
 
-CREATE FUNCTION private.record_timeline_events(events private.timeline_event[]) RETURNS void
+CREATE FUNCTION private.record_timeline_events(events private.timeline_event[], stamped boolean DEFAULT false, repeatable boolean DEFAULT false) RETURNS void
     LANGUAGE sql SECURITY DEFINER
     SET search_path TO ''
     AS $$
   with written as (
     insert into public.customer_timeline_events (customer_id, event_type, source_table, reference_id, event_key, occurred_at, title, metadata)
-    select e.customer_id, e.event_type, e.source_table, e.reference_id, e.event_key, e.occurred_at, e.title, coalesce(e.metadata, '{}'::jsonb)
+    select e.customer_id, e.event_type, e.source_table, e.reference_id,
+           k.key || case when not record_timeline_events.repeatable then '' else coalesce((
+             select '#' || (count(*) + 1) from public.customer_timeline_events x
+              where x.source_table = e.source_table and x.reference_id = e.reference_id
+                and (x.event_key = k.key or starts_with(x.event_key, k.key || '#'))
+             having count(*) > 0), '') end,
+           e.occurred_at, e.title, coalesce(e.metadata, '{}'::jsonb)
       from unnest(record_timeline_events.events) e
+     -- the format of private.tl_stamp, inline: this runs per event
+     cross join lateral (select case when not record_timeline_events.stamped then e.event_key
+       else e.event_key || '@' || to_char(e.occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') end as key) k
      where e.customer_id is not null
     on conflict on constraint customer_timeline_events_identity_key do nothing
     returning customer_timeline_events.customer_id, customer_timeline_events.event_type, customer_timeline_events.occurred_at
@@ -145,7 +154,7 @@ CREATE FUNCTION private.record_timeline_events(events private.timeline_event[]) 
   select w.customer_id, w.event_type, count(*) from written w group by 1, 2
 $$;
 
-COMMENT ON FUNCTION private.record_timeline_events(events private.timeline_event[]) IS 'Writes many events in one insert; idempotent on (source_table, reference_id, event_key), like record_timeline_event.';
+COMMENT ON FUNCTION private.record_timeline_events(events private.timeline_event[], stamped boolean, repeatable boolean) IS 'Writes many events in one insert; idempotent on (source_table, reference_id, event_key), like record_timeline_event. stamped: each key is the event''s key, ''@'' and its occurred_at (private.tl_stamp); repeatable: a key the source row has already recorded (a status reached again at the same instant) gets ''#2'', ''#3'', ...';
 
 CREATE FUNCTION private.tg_customer_timeline_events__fixed() RETURNS trigger
     LANGUAGE plpgsql
@@ -431,7 +440,7 @@ grant select, update, usage on sequence public.customer_timeline_events_seq_seq 
 revoke all on function
   private.compact_timeline_counts(),
   private.record_timeline_event(uuid,text,text,uuid,text,timestamp with time zone,text,jsonb),
-  private.record_timeline_events(private.timeline_event[]),
+  private.record_timeline_events(private.timeline_event[],boolean,boolean),
   private.tg_customer_timeline_events__fixed(),
   private.tg_customer_timeline_events__uncount(),
   private.timeline_counts(uuid,text[],timestamp with time zone,timestamp with time zone),

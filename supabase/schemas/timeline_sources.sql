@@ -446,30 +446,11 @@ CREATE FUNCTION private.tl_payment_status_is_eventful(status text) RETURNS boole
   select tl_payment_status_is_eventful.status in ('succeeded', 'failed', 'refunded')
 $$;
 
-CREATE FUNCTION private.tl_record(events private.timeline_event[], stamped boolean, repeatable boolean) RETURNS void
-    LANGUAGE sql
-    SET search_path TO ''
-    AS $$
-  -- The writer of the tl_record_* builders. A stamped key is the event's key and its instant (the
-  -- format of private.tl_stamp, inline: this runs per event); where a change can repeat a key (a
-  -- status reached again at the same instant), the repeat gets '#2', '#3', ...
-  select private.record_timeline_events(array_agg(row(
-    ev.customer_id, ev.event_type, ev.source_table, ev.reference_id, k.key || r.suffix, ev.occurred_at, ev.title, ev.metadata
-  )::private.timeline_event order by ev.n))
-  from unnest(tl_record.events) with ordinality ev(customer_id, event_type, source_table, reference_id, event_key, occurred_at, title, metadata, n)
-  cross join lateral (select case when not tl_record.stamped then ev.event_key
-    else ev.event_key || '@' || to_char(ev.occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') end as key) k
-  cross join lateral (select case when count(*) = 0 then '' else '#' || (count(*) + 1) end as suffix
-                        from public.customer_timeline_events e
-                       where tl_record.repeatable and e.source_table = ev.source_table and e.reference_id = ev.reference_id
-                         and (e.event_key = k.key or starts_with(e.event_key, k.key || '#'))) r
-$$;
-
 CREATE FUNCTION private.tl_record_bookings(action text, rows public.bookings[], from_statuses text[] DEFAULT NULL::text[]) RETURNS void
     LANGUAGE sql
     SET search_path TO ''
     AS $$
-  select private.tl_record(array_agg(row(
+  select private.record_timeline_events(array_agg(row(
     b.customer_id, 'booking', 'bookings', b.id,
     case when tl_record_bookings.action = 'created' then 'created' else 'status:' || b.status end,
     case when tl_record_bookings.action = 'created' then b.created_at else b.updated_at end,
@@ -503,7 +484,7 @@ CREATE FUNCTION private.tl_record_consents(rows public.customer_consent[], from_
     LANGUAGE sql
     SET search_path TO ''
     AS $$
-  select private.tl_record(array_agg(row(
+  select private.record_timeline_events(array_agg(row(
     c.customer_id, 'consent', 'customer_consent', c.customer_id,
     c.channel || ':' || case when c.enabled then 'granted' else 'revoked' end, c.updated_at,
     case c.channel when 'sms' then 'SMS' else initcap(c.channel) end || ' consent '
@@ -519,7 +500,7 @@ CREATE FUNCTION private.tl_record_emails(action text, rows public.email_logs[], 
     LANGUAGE sql
     SET search_path TO ''
     AS $$
-  select private.tl_record(array_agg(row(
+  select private.record_timeline_events(array_agg(row(
     l.customer_id, 'campaign', 'email_logs', l.id,
     case when tl_record_emails.action = 'sent' then 'sent' else 'status:' || l.status end,
     case when tl_record_emails.action = 'sent' then l.created_at else l.updated_at end,
@@ -541,7 +522,7 @@ CREATE FUNCTION private.tl_record_insurance(action text, rows public.insurance_d
     LANGUAGE sql
     SET search_path TO ''
     AS $$
-  select private.tl_record(array_agg(row(
+  select private.record_timeline_events(array_agg(row(
     d.customer_id, 'insurance', 'insurance_documents', d.id,
     case when tl_record_insurance.action = 'uploaded' then 'uploaded' else 'status:' || d.status end,
     case when tl_record_insurance.action = 'uploaded' then d.created_at else d.updated_at end,
@@ -563,7 +544,7 @@ CREATE FUNCTION private.tl_record_logistics(action text, rows public.logistics_t
     SET search_path TO ''
     AS $$
   -- a task created already done or failed yields 'scheduled' and then its outcome ('initial_status')
-  select private.tl_record(array_agg(row(
+  select private.record_timeline_events(array_agg(row(
     bk.customer_id, 'logistics', 'logistics_tasks', t.id,
     case when tl_record_logistics.action = 'scheduled' then 'scheduled' else 'status:' || t.status end,
     case
@@ -622,7 +603,7 @@ CREATE FUNCTION private.tl_record_payments(action text, rows public.payments[], 
     SET search_path TO ''
     AS $$
   -- a new payment has no events yet ('initial_status'): only a change can repeat a key
-  select private.tl_record(array_agg(row(
+  select private.record_timeline_events(array_agg(row(
     p.customer_id, 'payment', 'payments', p.id, 'status:' || p.status,
     case when tl_record_payments.action = 'initial_status' then p.created_at else p.updated_at end,
     'Payment of ' || to_char(p.amount, 'FM999999999990.00') || coalesce(' ' || p.currency, '') || ' ' || p.status,
@@ -653,7 +634,7 @@ CREATE FUNCTION private.tl_record_tags(action text, rows public.customer_tag_mem
     LANGUAGE sql
     SET search_path TO ''
     AS $$
-  select private.tl_record(array_agg(row(
+  select private.record_timeline_events(array_agg(row(
     m.customer_id, 'tag', 'customer_tag_members', m.tag_id, tl_record_tags.action || ':' || m.customer_id,
     case when tl_record_tags.action = 'assigned' then m.assigned_at else now() end,
     'Tag ' || case when tl_record_tags.action = 'assigned' then 'added' else 'removed' end || ': ' || coalesce(n.name, '(deleted tag)'),
@@ -678,7 +659,7 @@ CREATE FUNCTION private.tl_record_tickets(action text, rows public.support_ticke
     LANGUAGE sql
     SET search_path TO ''
     AS $$
-  select private.tl_record(array_agg(row(
+  select private.record_timeline_events(array_agg(row(
     t.customer_id, 'support', 'support_tickets', t.id,
     case when tl_record_tickets.action = 'opened' then 'opened' else 'status:' || t.status end,
     case when tl_record_tickets.action = 'opened' then t.created_at else t.updated_at end,
@@ -816,7 +797,6 @@ revoke all on function
   private.tl_logistics_status_is_eventful(text),
   private.tl_orphan_events(),
   private.tl_payment_status_is_eventful(text),
-  private.tl_record(private.timeline_event[],boolean,boolean),
   private.tl_record_bookings(text,public.bookings[],text[]),
   private.tl_record_consents(public.customer_consent[],boolean[]),
   private.tl_record_emails(text,public.email_logs[],text[]),
