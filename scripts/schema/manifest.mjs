@@ -67,7 +67,7 @@ row-level security policies of the platform tables.`,
     feature: "audit",
     title: "Audit log",
     about: `Append-only audit log of staff changes; the generic audit and refuse-change triggers.`,
-    objects: ["public.audit_log", "private.write_audit", "private.tg_audit", "private.tg_refuse_change"],
+    objects: ["public.audit_log", "private.write_audit", "private.audit_export", "private.tg_audit", "private.tg_refuse_change"],
   },
   {
     feature: "tags",
@@ -109,7 +109,7 @@ paged customer_timeline RPC with its export audit.`,
       "private.record_timeline_events", "private.customer_timeline_counts", "private.customer_timeline_totals",
       "private.tg_customer_timeline_events__*", "private.compact_timeline_counts", "private.timeline_counts",
       "private.timeline_event_types", "private.timeline_event_json", "private.timeline_cursor_*",
-      "public.customer_timeline", "private.audit_timeline_export",
+      "public.customer_timeline",
     ],
   },
   {
@@ -130,8 +130,8 @@ and backfill.`,
 engagement, risk), kept current by triggers; what segments filter on.`,
     objects: [
       "public.customer_facts", "private.customer_risk_scores", "private.customer_engagement",
-      "private.lock_customer_facts", "private.refresh_*_facts", "private.refresh_customer_facts",
-      "private.tg_*__facts", "private.tg_*__facts_*",
+      "private.lock_customer_facts", "private.refresh_*_facts", "private.refresh_facts", "private.refresh_customer_facts",
+      "private.tg_*__facts", "private.tg_*__facts_*", "private.tg_refresh_customer_facts",
     ],
   },
   {
@@ -261,7 +261,7 @@ and bot clicks kept apart by settings; events rejected as inconsistent or ignore
     about: `Why a message was allowed: the consent proof of every recipient, the check that no
 message went out without one, and the audited export.`,
     objects: [
-      "private.recipient_proofs", "public.consent_proof", "public.check_consent_proofs", "private.audit_consent_proof_export",
+      "private.recipient_proofs", "public.consent_proof", "public.check_consent_proofs",
     ],
   },
   {

@@ -35,6 +35,18 @@ CREATE INDEX audit_log_entity_idx ON public.audit_log USING btree (entity, entit
 -- Functions and views
 -- ------------------------------------------------------------------------------------------------
 
+CREATE FUNCTION private.audit_export(entity text, entity_id text, context jsonb) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $$
+begin
+  perform private.assert_staff('admin');
+  return private.write_audit('export', audit_export.entity, audit_export.entity_id, null, null, audit_export.context);
+end
+$$;
+
+COMMENT ON FUNCTION private.audit_export(entity text, entity_id text, context jsonb) IS 'An admin''s export of staff data, written to the audit log; refuses anyone else (42501).';
+
 CREATE FUNCTION private.tg_audit() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
@@ -97,6 +109,7 @@ grant select on table public.audit_log to service_role;
 grant select, usage on sequence public.audit_log_id_seq to authenticated;
 grant select, update, usage on sequence public.audit_log_id_seq to service_role;
 grant execute on function private.write_audit(text,text,text,jsonb,jsonb,jsonb) to service_role;
+grant execute on function private.audit_export(text,text,jsonb) to authenticated, service_role;
 
 reset search_path;
 reset check_function_bodies;

@@ -12,17 +12,6 @@ set search_path = '';              -- every name below is schema-qualified
 -- Functions and views
 -- ------------------------------------------------------------------------------------------------
 
-CREATE FUNCTION private.audit_consent_proof_export(campaign_id uuid, context jsonb) RETURNS bigint
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  perform private.assert_staff('admin');
-  return private.write_audit('export', 'consent_proofs', audit_consent_proof_export.campaign_id::text, null, null,
-                             audit_consent_proof_export.context);
-end
-$$;
-
 CREATE FUNCTION private.recipient_proofs(for_campaign uuid DEFAULT NULL::uuid, for_recipient uuid DEFAULT NULL::uuid) RETURNS TABLE(recipient_id uuid, campaign_id uuid, campaign_name text, purpose text, customer_id uuid, channel text, address text, status text, attempts integer, consent_checked_at timestamp with time zone, sent_at timestamp with time zone, provider_message_id text, consent_history_id bigint, consent_source text, consent_changed_at timestamp with time zone, consent_changed_by uuid, consent_granted boolean, consent_note text, override_audit_id bigint, consent_text_id bigint, wording_version integer, confirmation_id uuid, confirmation_requested_at timestamp with time zone, confirmation_requested_source text, confirmation_status text, confirmed_at timestamp with time zone, confirmed_via text, confirmed_ip text, confirmed_user_agent text, confirmed_link text, confirmed_message_sid text, consent_on_at_check boolean, suppressed_at_check boolean, problem text)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO ''
@@ -151,7 +140,6 @@ $$;
 -- ------------------------------------------------------------------------------------------------
 
 grant execute on function
-  private.audit_consent_proof_export(uuid,jsonb),
   private.recipient_proofs(uuid,uuid),
   public.check_consent_proofs(),
   public.consent_proof(uuid)

@@ -71,15 +71,13 @@ CREATE FUNCTION private.customer_risk_scores(customer_ids uuid[]) RETURNS TABLE(
 $$;
 
 CREATE FUNCTION private.lock_customer_facts(customer_ids uuid[]) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
+    LANGUAGE sql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-begin
-  perform 1 from public.customer_facts f
-    where f.customer_id = any (lock_customer_facts.customer_ids)
-    order by f.customer_id
-      for update;
-end
+  select 1 from public.customer_facts f
+   where f.customer_id = any (lock_customer_facts.customer_ids)
+   order by f.customer_id
+     for update
 $$;
 
 CREATE FUNCTION private.refresh_booking_facts(customer_ids uuid[]) RETURNS void
@@ -217,6 +215,28 @@ begin
 end
 $$;
 
+CREATE FUNCTION private.refresh_facts(facts text, customer_ids uuid[]) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path TO ''
+    AS $$
+-- The facts triggers' entry: one kind of facts for the customers a statement touched (once each)
+declare
+  ids uuid[] := array(select distinct x.id from unnest(refresh_facts.customer_ids) x(id) where x.id is not null);
+begin
+  if cardinality(ids) = 0 then
+    return;
+  end if;
+  case refresh_facts.facts
+    when 'booking' then perform private.refresh_booking_facts(ids);
+    when 'spend' then perform private.refresh_spend_facts(ids);
+    when 'tag' then perform private.refresh_tag_facts(ids);
+    when 'consent' then perform private.refresh_consent_facts(ids);
+    when 'engagement' then perform private.refresh_engagement_facts(ids);
+    when 'profile' then perform private.refresh_profile_facts(ids);
+  end case;
+end
+$$;
+
 CREATE FUNCTION private.refresh_profile_facts(customer_ids uuid[]) RETURNS void
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
@@ -292,69 +312,17 @@ CREATE FUNCTION private.tg_booking_items__facts() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-declare
-  ids uuid[];
 begin
   if tg_op = 'INSERT' then
-    select array_agg(distinct bk.customer_id) into ids
-      from public.bookings bk where bk.id in (select n.booking_id from new_rows n);
+    perform private.refresh_facts('booking', array(
+      select bk.customer_id from public.bookings bk where bk.id in (select n.booking_id from new_rows n)));
   elsif tg_op = 'DELETE' then
-    select array_agg(distinct bk.customer_id) into ids
-      from public.bookings bk where bk.id in (select o.booking_id from old_rows o);
+    perform private.refresh_facts('booking', array(
+      select bk.customer_id from public.bookings bk where bk.id in (select o.booking_id from old_rows o)));
   else
-    select array_agg(distinct bk.customer_id) into ids
-      from public.bookings bk
-     where bk.id in (select booking_id from new_rows union select booking_id from old_rows);
-  end if;
-  if ids is not null then
-    perform private.refresh_booking_facts(ids);
-  end if;
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_bookings__facts() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-declare
-  ids uuid[];
-begin
-  if tg_op = 'INSERT' then
-    select array_agg(distinct n.customer_id) into ids from new_rows n;
-  elsif tg_op = 'DELETE' then
-    select array_agg(distinct o.customer_id) into ids from old_rows o;
-  else
-    select array_agg(distinct x.customer_id) into ids from (
-      select n.customer_id, o.customer_id as old_customer_id
-        from new_rows n join old_rows o on o.id = n.id
-       where (n.customer_id, n.status, n.created_at) is distinct from (o.customer_id, o.status, o.created_at)
-    ) changed cross join lateral (values (changed.customer_id), (changed.old_customer_id)) x(customer_id);
-  end if;
-  if ids is not null then
-    perform private.refresh_booking_facts(ids);
-  end if;
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_customer_consent__facts() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-declare
-  ids uuid[];
-begin
-  if tg_op = 'INSERT' then
-    select array_agg(distinct n.customer_id) into ids from new_rows n;
-  elsif tg_op = 'DELETE' then
-    select array_agg(distinct o.customer_id) into ids from old_rows o;
-  else
-    select array_agg(distinct x.customer_id) into ids
-      from (select customer_id from new_rows union select customer_id from old_rows) x;
-  end if;
-  if ids is not null then
-    perform private.refresh_consent_facts(ids);
+    perform private.refresh_facts('booking', array(
+      select bk.customer_id from public.bookings bk
+       where bk.id in (select booking_id from new_rows union select booking_id from old_rows)));
   end if;
   return null;
 end
@@ -380,43 +348,17 @@ begin
 end
 $$;
 
-CREATE FUNCTION private.tg_customer_tag_members__facts() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-declare
-  ids uuid[];
-begin
-  if tg_op = 'INSERT' then
-    select array_agg(distinct n.customer_id) into ids from new_rows n;
-  elsif tg_op = 'DELETE' then
-    select array_agg(distinct o.customer_id) into ids from old_rows o;
-  else
-    select array_agg(distinct x.customer_id) into ids
-      from (select customer_id from new_rows union select customer_id from old_rows) x;
-  end if;
-  if ids is not null then
-    perform private.refresh_tag_facts(ids);
-  end if;
-  return null;
-end
-$$;
-
 CREATE FUNCTION private.tg_equipment__facts() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-declare
-  ids uuid[];
 begin
-  select array_agg(distinct bk.customer_id) into ids
-    from public.booking_items bi
-    join public.bookings bk on bk.id = bi.booking_id
-   where bi.equipment_id in (select n.id from new_rows n join old_rows o on o.id = n.id
-                              where n.category_id is distinct from o.category_id);
-  if ids is not null then
-    perform private.refresh_booking_facts(ids);
-  end if;
+  perform private.refresh_facts('booking', array(
+    select bk.customer_id
+      from public.booking_items bi
+      join public.bookings bk on bk.id = bi.booking_id
+     where bi.equipment_id in (select n.id from new_rows n join old_rows o on o.id = n.id
+                                where n.category_id is distinct from o.category_id)));
   return null;
 end
 $$;
@@ -425,17 +367,13 @@ CREATE FUNCTION private.tg_equipment_categories__facts() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-declare
-  ids uuid[];
 begin
-  select array_agg(distinct bk.customer_id) into ids
-    from public.equipment e
-    join public.booking_items bi on bi.equipment_id = e.id
-    join public.bookings bk on bk.id = bi.booking_id
-   where e.category_id in (select n.id from new_rows n join old_rows o on o.id = n.id where n.slug is distinct from o.slug);
-  if ids is not null then
-    perform private.refresh_booking_facts(ids);
-  end if;
+  perform private.refresh_facts('booking', array(
+    select bk.customer_id
+      from public.equipment e
+      join public.booking_items bi on bi.equipment_id = e.id
+      join public.bookings bk on bk.id = bi.booking_id
+     where e.category_id in (select n.id from new_rows n join old_rows o on o.id = n.id where n.slug is distinct from o.slug)));
   return null;
 end
 $$;
@@ -444,43 +382,36 @@ CREATE FUNCTION private.tg_message_events__facts() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-declare
-  ids uuid[];
 begin
-  select array_agg(distinct n.customer_id) into ids
-    from new_rows n
-   where n.customer_id is not null and n.event in ('open', 'click', 'read', 'machine_open', 'bot_click');
-  if ids is not null then
-    perform private.refresh_engagement_facts(ids);
-  end if;
+  perform private.refresh_facts('engagement', array(
+    select n.customer_id
+      from new_rows n
+     where n.customer_id is not null and n.event in ('open', 'click', 'read', 'machine_open', 'bot_click')));
   return null;
 end
 $$;
 
-CREATE FUNCTION private.tg_payments__facts() RETURNS trigger
+CREATE FUNCTION private.tg_refresh_customer_facts() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-declare
-  ids uuid[];
+-- The facts trigger of a table whose rows name their customer: tg_argv[0] names the facts to
+-- refresh; on update, tg_argv[1:] the columns whose change matters to them (none: any change).
 begin
   if tg_op = 'INSERT' then
-    select array_agg(distinct n.customer_id) into ids from new_rows n;
+    perform private.refresh_facts(tg_argv[0], array(select n.customer_id from new_rows n));
   elsif tg_op = 'DELETE' then
-    select array_agg(distinct o.customer_id) into ids from old_rows o;
-  elsif tg_table_name = 'payments' then
-    select array_agg(distinct x.customer_id) into ids
-      from new_rows n join old_rows o on o.id = n.id
-     cross join lateral (values (n.customer_id), (o.customer_id)) x(customer_id)
-     where (n.customer_id, n.status, n.amount) is distinct from (o.customer_id, o.status, o.amount);
+    perform private.refresh_facts(tg_argv[0], array(select o.customer_id from old_rows o));
+  elsif tg_nargs = 1 then
+    perform private.refresh_facts(tg_argv[0], array(select customer_id from new_rows union select customer_id from old_rows));
   else
-    select array_agg(distinct x.customer_id) into ids
-      from new_rows n join old_rows o on o.id = n.id
-     cross join lateral (values (n.customer_id), (o.customer_id)) x(customer_id)
-     where (n.customer_id, n.amount) is distinct from (o.customer_id, o.amount);
-  end if;
-  if ids is not null then
-    perform private.refresh_spend_facts(ids);
+    -- a row that moved to another customer changes the facts of both
+    perform private.refresh_facts(tg_argv[0], array(
+      select x.customer_id
+        from new_rows n join old_rows o on o.id = n.id
+       cross join lateral (select to_jsonb(n) as new_row, to_jsonb(o) as old_row) j
+       cross join lateral (values (n.customer_id), (o.customer_id)) x(customer_id)
+       where exists (select 1 from unnest(tg_argv[1:]) c where j.new_row -> c is distinct from j.old_row -> c)));
   end if;
   return null;
 end
@@ -490,19 +421,15 @@ CREATE FUNCTION private.tg_users__facts() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-declare
-  ids uuid[];
 begin
   if tg_op = 'INSERT' then
-    select array_agg(n.id) into ids from new_rows n;
+    perform private.refresh_facts('profile', array(select n.id from new_rows n));
   else
-    select array_agg(n.id) into ids
-      from new_rows n join old_rows o on o.id = n.id
-     where (n.risk_score, n.lifetime_value, n.city, n.region, n.country_code, n.created_at)
-           is distinct from (o.risk_score, o.lifetime_value, o.city, o.region, o.country_code, o.created_at);
-  end if;
-  if ids is not null then
-    perform private.refresh_profile_facts(ids);
+    perform private.refresh_facts('profile', array(
+      select n.id
+        from new_rows n join old_rows o on o.id = n.id
+       where (n.risk_score, n.lifetime_value, n.city, n.region, n.country_code, n.created_at)
+             is distinct from (o.risk_score, o.lifetime_value, o.city, o.region, o.country_code, o.created_at)));
   end if;
   return null;
 end
@@ -514,45 +441,45 @@ $$;
 
 CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.booking_items REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_booking_items__facts();
 
-CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.bookings REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_bookings__facts();
+CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.bookings REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('booking');
 
-CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.customer_consent REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_consent__facts();
+CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.customer_consent REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('consent');
 
-CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.customer_tag_members REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_tag_members__facts();
+CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.customer_tag_members REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('tag');
 
-CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.manual_payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_payments__facts();
+CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.manual_payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('spend');
 
-CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_payments__facts();
+CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('spend');
 
 CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.booking_items REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_booking_items__facts();
 
-CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.bookings REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_bookings__facts();
+CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.bookings REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('booking');
 
-CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.customer_consent REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_consent__facts();
+CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.customer_consent REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('consent');
 
-CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.customer_tag_members REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_tag_members__facts();
+CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.customer_tag_members REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('tag');
 
-CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.manual_payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_payments__facts();
+CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.manual_payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('spend');
 
-CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_payments__facts();
+CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('spend');
 
 CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.users REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_users__facts();
 
 CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.booking_items REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_booking_items__facts();
 
-CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.bookings REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_bookings__facts();
+CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.bookings REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('booking', 'customer_id', 'status', 'created_at');
 
-CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.customer_consent REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_consent__facts();
+CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.customer_consent REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('consent');
 
-CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.customer_tag_members REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_tag_members__facts();
+CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.customer_tag_members REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('tag');
 
 CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.equipment REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_equipment__facts();
 
 CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.equipment_categories REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_equipment_categories__facts();
 
-CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.manual_payments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_payments__facts();
+CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.manual_payments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('spend', 'customer_id', 'amount');
 
-CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.payments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_payments__facts();
+CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.payments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('spend', 'customer_id', 'status', 'amount');
 
 CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.users REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_users__facts();
 

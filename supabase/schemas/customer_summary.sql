@@ -44,19 +44,16 @@ CREATE FUNCTION private.customer_summary(customer_id uuid) RETURNS jsonb
 declare
   u public.users;
   r record;
-  result jsonb;
 begin
   perform private.assert_staff('admin');
-  if customer_summary.customer_id is null then
-    raise exception using errcode = '22023', message = 'customer_id: is required';
-  end if;
   select * into u from public.users x where x.id = customer_summary.customer_id;
   if u.id is null then
-    raise exception using errcode = '22023', message = format('customer_id: customer %s does not exist', customer_summary.customer_id);
+    raise exception using errcode = '22023', message = case when customer_summary.customer_id is null then 'customer_id: is required'
+      else format('customer_id: customer %s does not exist', customer_summary.customer_id) end;
   end if;
   select * into r from private.effective_customer_scores e where e.customer_id = u.id;
 
-  select jsonb_build_object(
+  return (select jsonb_build_object(
     'customer', jsonb_build_object(
       'id', u.id, 'email', u.email, 'phone', u.phone, 'full_name', u.full_name, 'city', u.city, 'region', u.region,
       'country_code', u.country_code, 'preferred_contact_method', u.preferred_contact_method, 'created_at', u.created_at),
@@ -92,10 +89,8 @@ begin
     'open_tickets', (select count(*) from public.support_tickets t where t.customer_id = u.id and t.status in ('open', 'pending')),
     'account_manager', (select jsonb_build_object('id', am.id, 'full_name', am.full_name, 'email', am.email)
                           from public.users am where am.id = u.account_manager_id))
-    into result
     from (select count(*) as booking_count, max(b.created_at) as last_booking_at
-            from public.bookings b where b.customer_id = u.id and b.status <> 'cancelled') bk;
-  return result;
+            from public.bookings b where b.customer_id = u.id and b.status <> 'cancelled') bk);
 end
 $$;
 

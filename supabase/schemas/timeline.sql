@@ -81,17 +81,6 @@ CREATE INDEX customer_timeline_events_page_idx ON public.customer_timeline_event
 -- Functions and views
 -- ------------------------------------------------------------------------------------------------
 
-CREATE FUNCTION private.audit_timeline_export(customer_id uuid, context jsonb) RETURNS bigint
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  perform private.assert_staff('admin');
-  return private.write_audit('export', 'customer_timeline', audit_timeline_export.customer_id::text, null, null,
-                             audit_timeline_export.context);
-end
-$$;
-
 CREATE FUNCTION private.compact_timeline_counts() RETURNS void
     LANGUAGE sql
     SET search_path TO ''
@@ -137,14 +126,23 @@ CREATE FUNCTION private.record_timeline_event(customer_id uuid, event_type text,
   select w.customer_id, w.event_type, 1 from written w
 $$;
 
-CREATE FUNCTION private.record_timeline_events(events private.timeline_event[]) RETURNS void
+CREATE FUNCTION private.record_timeline_events(events private.timeline_event[], stamped boolean DEFAULT false, repeatable boolean DEFAULT false) RETURNS void
     LANGUAGE sql SECURITY DEFINER
     SET search_path TO ''
     AS $$
   with written as (
     insert into public.customer_timeline_events (customer_id, event_type, source_table, reference_id, event_key, occurred_at, title, metadata)
-    select e.customer_id, e.event_type, e.source_table, e.reference_id, e.event_key, e.occurred_at, e.title, coalesce(e.metadata, '{}'::jsonb)
+    select e.customer_id, e.event_type, e.source_table, e.reference_id,
+           k.key || case when not record_timeline_events.repeatable then '' else coalesce((
+             select '#' || (count(*) + 1) from public.customer_timeline_events x
+              where x.source_table = e.source_table and x.reference_id = e.reference_id
+                and (x.event_key = k.key or starts_with(x.event_key, k.key || '#'))
+             having count(*) > 0), '') end,
+           e.occurred_at, e.title, coalesce(e.metadata, '{}'::jsonb)
       from unnest(record_timeline_events.events) e
+     -- the format of private.tl_stamp, inline: this runs per event
+     cross join lateral (select case when not record_timeline_events.stamped then e.event_key
+       else e.event_key || '@' || to_char(e.occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') end as key) k
      where e.customer_id is not null
     on conflict on constraint customer_timeline_events_identity_key do nothing
     returning customer_timeline_events.customer_id, customer_timeline_events.event_type, customer_timeline_events.occurred_at
@@ -156,7 +154,7 @@ CREATE FUNCTION private.record_timeline_events(events private.timeline_event[]) 
   select w.customer_id, w.event_type, count(*) from written w group by 1, 2
 $$;
 
-COMMENT ON FUNCTION private.record_timeline_events(events private.timeline_event[]) IS 'Writes many events in one insert; idempotent on (source_table, reference_id, event_key), like record_timeline_event.';
+COMMENT ON FUNCTION private.record_timeline_events(events private.timeline_event[], stamped boolean, repeatable boolean) IS 'Writes many events in one insert; idempotent on (source_table, reference_id, event_key), like record_timeline_event. stamped: each key is the event''s key, ''@'' and its occurred_at (private.tl_stamp); repeatable: a key the source row has already recorded (a status reached again at the same instant) gets ''#2'', ''#3'', ...';
 
 CREATE FUNCTION private.tg_customer_timeline_events__fixed() RETURNS trigger
     LANGUAGE plpgsql
@@ -215,25 +213,19 @@ begin
        and (until_day is null or r.day < until_day)
      group by r.event_type
     union all
-    -- the partial day of since, exactly
+    -- the partial days, exactly: since's day from since, and until's day up to until (unless it is
+    -- since's day, counted in the first range)
     select e.event_type, count(*)
       from public.customer_timeline_events e
-     where since_day is not null
-       and e.customer_id = timeline_counts.customer_id
+     where e.customer_id = timeline_counts.customer_id
        and (timeline_counts.types is null or e.event_type = any (timeline_counts.types))
-       and e.occurred_at >= timeline_counts.since
-       and e.occurred_at < least(((since_day + 1)::timestamp at time zone 'UTC'), timeline_counts.until)
-     group by e.event_type
-    union all
-    -- the partial day of until, exactly (unless it is since's day, counted above)
-    select e.event_type, count(*)
-      from public.customer_timeline_events e
-     where until_day is not null
-       and e.customer_id = timeline_counts.customer_id
-       and (timeline_counts.types is null or e.event_type = any (timeline_counts.types))
-       and e.occurred_at >= greatest((until_day::timestamp at time zone 'UTC'), timeline_counts.since,
-                                     ((since_day + 1)::timestamp at time zone 'UTC'))
-       and e.occurred_at < timeline_counts.until
+       and ((since_day is not null
+             and e.occurred_at >= timeline_counts.since
+             and e.occurred_at < least(((since_day + 1)::timestamp at time zone 'UTC'), timeline_counts.until))
+         or (until_day is not null
+             and e.occurred_at >= greatest((until_day::timestamp at time zone 'UTC'), timeline_counts.since,
+                                           ((since_day + 1)::timestamp at time zone 'UTC'))
+             and e.occurred_at < timeline_counts.until))
      group by e.event_type
   )
   select jsonb_object_agg(t.event_type, coalesce((select sum(p.n) from parts p where p.event_type = t.event_type), 0) order by t.ord)
@@ -432,7 +424,6 @@ to service_role;
 grant select, usage on sequence public.customer_timeline_events_seq_seq to authenticated;
 grant select, update, usage on sequence public.customer_timeline_events_seq_seq to service_role;
 grant execute on function
-  private.audit_timeline_export(uuid,jsonb),
   private.timeline_counts(uuid,text[],timestamp with time zone,timestamp with time zone),
   private.timeline_cursor_decode(text),
   private.timeline_cursor_encode(jsonb),

@@ -74,14 +74,7 @@ begin
     array(select m from public.customer_tag_members m where not private.tl_tag_assignment_recorded(m)));
 
   -- tag assignments gone without their 'removed' event
-  perform private.tl_record_tags('removed', array(
-    select row(last.customer_id, last.reference_id, null, null)::public.customer_tag_members
-      from (select distinct on (e.reference_id, e.customer_id) e.reference_id, e.customer_id, e.metadata ->> 'action' as action
-              from public.customer_timeline_events e
-             where e.source_table = 'customer_tag_members'
-             order by e.reference_id, e.customer_id, e.seq desc) last
-     where last.action = 'assigned'
-       and not exists (select 1 from public.customer_tag_members m where m.tag_id = last.reference_id and m.customer_id = last.customer_id)));
+  perform private.tl_record_tags('removed', array(select g from private.tl_tag_assignments_gone() g));
 
   -- events of deleted rows: the delete rule, applied late
   update public.customer_timeline_events e
@@ -89,22 +82,7 @@ begin
          title = case e.source_table when 'customer_notes' then 'Note deleted'
                                      when 'support_messages' then 'Support message deleted' else e.title end,
          metadata = e.metadata - array['note', 'excerpt']::text[]
-   where e.source_deleted_at is null
-     and case e.source_table
-           when 'bookings' then not exists (select 1 from public.bookings s where s.id = e.reference_id)
-           when 'logistics_tasks' then not exists (select 1 from public.logistics_tasks s where s.id = e.reference_id)
-           when 'payments' then not exists (select 1 from public.payments s where s.id = e.reference_id)
-           when 'manual_payments' then not exists (select 1 from public.manual_payments s where s.id = e.reference_id)
-           when 'support_tickets' then not exists (select 1 from public.support_tickets s where s.id = e.reference_id)
-           when 'support_messages' then not exists (select 1 from public.support_messages s where s.id = e.reference_id)
-           when 'insurance_documents' then not exists (select 1 from public.insurance_documents s where s.id = e.reference_id)
-           when 'email_logs' then not exists (select 1 from public.email_logs s where s.id = e.reference_id)
-           when 'customer_notes' then not exists (select 1 from public.customer_notes s where s.id = e.reference_id)
-           when 'customer_consent' then not exists (
-             select 1 from public.customer_consent s
-              where s.customer_id = e.reference_id and s.channel = e.metadata ->> 'channel')
-           else false
-         end;
+   where e.id in (select o.id from private.tl_orphan_events() o);
   get diagnostics marked = row_count;
 
   select coalesce(jsonb_object_agg(x.event_type, x.n), '{}'::jsonb) into inserted
@@ -396,34 +374,9 @@ CREATE FUNCTION private.timeline_drift_by_source() RETURNS TABLE(event_type text
      where not private.tl_tag_assignment_recorded(m)
   ),
   orphans as (
-    select e.event_type, e.source_table, count(*) as n
-      from public.customer_timeline_events e
-     where e.source_deleted_at is null
-       and case e.source_table
-             when 'bookings' then not exists (select 1 from public.bookings s where s.id = e.reference_id)
-             when 'logistics_tasks' then not exists (select 1 from public.logistics_tasks s where s.id = e.reference_id)
-             when 'payments' then not exists (select 1 from public.payments s where s.id = e.reference_id)
-             when 'manual_payments' then not exists (select 1 from public.manual_payments s where s.id = e.reference_id)
-             when 'support_tickets' then not exists (select 1 from public.support_tickets s where s.id = e.reference_id)
-             when 'support_messages' then not exists (select 1 from public.support_messages s where s.id = e.reference_id)
-             when 'insurance_documents' then not exists (select 1 from public.insurance_documents s where s.id = e.reference_id)
-             when 'email_logs' then not exists (select 1 from public.email_logs s where s.id = e.reference_id)
-             when 'customer_notes' then not exists (select 1 from public.customer_notes s where s.id = e.reference_id)
-             when 'customer_consent' then not exists (
-               select 1 from public.customer_consent s
-                where s.customer_id = e.reference_id and s.channel = e.metadata ->> 'channel')
-             else false
-           end
-     group by 1, 2
+    select o.event_type, o.source_table, count(*) as n from private.tl_orphan_events() o group by 1, 2
     union all
-    -- a tag assignment whose latest event says 'assigned' while the row is gone
-    select 'tag', 'customer_tag_members', count(*)
-      from (select distinct on (e.reference_id, e.customer_id) e.reference_id, e.customer_id, e.metadata ->> 'action' as action
-              from public.customer_timeline_events e
-             where e.source_table = 'customer_tag_members'
-             order by e.reference_id, e.customer_id, e.seq desc) last
-     where last.action = 'assigned'
-       and not exists (select 1 from public.customer_tag_members m where m.tag_id = last.reference_id and m.customer_id = last.customer_id)
+    select 'tag', 'customer_tag_members', count(*) from private.tl_tag_assignments_gone()
   )
   select s.event_type, s.source_table,
          coalesce((select sum(m.n) from missing m where m.source_table = s.source_table), 0)::bigint,
@@ -461,6 +414,31 @@ CREATE FUNCTION private.tl_logistics_status_is_eventful(status text) RETURNS boo
   select tl_logistics_status_is_eventful.status in ('scheduled', 'done', 'failed')
 $$;
 
+CREATE FUNCTION private.tl_orphan_events() RETURNS SETOF public.customer_timeline_events
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  -- events whose source row is gone while the delete rule did not mark them (tag assignments: see
+  -- private.tl_tag_assignments_gone)
+  select e.* from public.customer_timeline_events e
+   where e.source_deleted_at is null
+     and case e.source_table
+           when 'bookings' then not exists (select 1 from public.bookings s where s.id = e.reference_id)
+           when 'logistics_tasks' then not exists (select 1 from public.logistics_tasks s where s.id = e.reference_id)
+           when 'payments' then not exists (select 1 from public.payments s where s.id = e.reference_id)
+           when 'manual_payments' then not exists (select 1 from public.manual_payments s where s.id = e.reference_id)
+           when 'support_tickets' then not exists (select 1 from public.support_tickets s where s.id = e.reference_id)
+           when 'support_messages' then not exists (select 1 from public.support_messages s where s.id = e.reference_id)
+           when 'insurance_documents' then not exists (select 1 from public.insurance_documents s where s.id = e.reference_id)
+           when 'email_logs' then not exists (select 1 from public.email_logs s where s.id = e.reference_id)
+           when 'customer_notes' then not exists (select 1 from public.customer_notes s where s.id = e.reference_id)
+           when 'customer_consent' then not exists (
+             select 1 from public.customer_consent s
+              where s.customer_id = e.reference_id and s.channel = e.metadata ->> 'channel')
+           else false
+         end
+$$;
+
 CREATE FUNCTION private.tl_payment_status_is_eventful(status text) RETURNS boolean
     LANGUAGE sql IMMUTABLE
     SET search_path TO ''
@@ -473,7 +451,8 @@ CREATE FUNCTION private.tl_record_bookings(action text, rows public.bookings[], 
     SET search_path TO ''
     AS $$
   select private.record_timeline_events(array_agg(row(
-    b.customer_id, 'booking', 'bookings', b.id, k.key || r.suffix,
+    b.customer_id, 'booking', 'bookings', b.id,
+    case when tl_record_bookings.action = 'created' then 'created' else 'status:' || b.status end,
     case when tl_record_bookings.action = 'created' then b.created_at else b.updated_at end,
     case when tl_record_bookings.action = 'created'
            then 'Booking created' || case when b.status <> 'pending' then ' (' || b.status || ')' else '' end
@@ -495,16 +474,10 @@ CREATE FUNCTION private.tl_record_bookings(action text, rows public.bookings[], 
       'status', b.status, 'from', tl_record_bookings.from_statuses[b.ordinality],
       'to', case when tl_record_bookings.action = 'status' then b.status end,
       'start_date', b.start_date, 'end_date', b.end_date, 'total_amount', b.total_amount, 'items', i.items)
-  )::private.timeline_event order by b.ordinality))
+  )::private.timeline_event order by b.ordinality), tl_record_bookings.action <> 'created', tl_record_bookings.action <> 'created')
   from unnest(tl_record_bookings.rows) with ordinality b
   cross join lateral (select coalesce(sum(bi.quantity), 0)::integer as items
                         from public.booking_items bi where bi.booking_id = b.id) i
-  cross join lateral (select case when tl_record_bookings.action = 'created' then 'created'
-    else 'status:' || b.status || '@' || to_char(b.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') end as key) k
-  cross join lateral (select case when count(*) = 0 then '' else '#' || (count(*) + 1) end as suffix
-                        from public.customer_timeline_events e
-                       where tl_record_bookings.action <> 'created' and e.source_table = 'bookings' and e.reference_id = b.id
-                         and (e.event_key = k.key or starts_with(e.event_key, k.key || '#'))) r
 $$;
 
 CREATE FUNCTION private.tl_record_consents(rows public.customer_consent[], from_enabled boolean[] DEFAULT NULL::boolean[]) RETURNS void
@@ -512,21 +485,15 @@ CREATE FUNCTION private.tl_record_consents(rows public.customer_consent[], from_
     SET search_path TO ''
     AS $$
   select private.record_timeline_events(array_agg(row(
-    c.customer_id, 'consent', 'customer_consent', c.customer_id, k.key || r.suffix,
-    c.updated_at,
+    c.customer_id, 'consent', 'customer_consent', c.customer_id,
+    c.channel || ':' || case when c.enabled then 'granted' else 'revoked' end, c.updated_at,
     case c.channel when 'sms' then 'SMS' else initcap(c.channel) end || ' consent '
       || case when c.enabled then 'granted' else 'revoked' end || ' (' || replace(c.source, '_', '-') || ')',
     jsonb_build_object('action', case when c.enabled then 'granted' else 'revoked' end, 'channel', c.channel,
                        'enabled', c.enabled, 'from', tl_record_consents.from_enabled[c.ordinality], 'source', c.source,
                        'note', c.note, 'changed_by', c.updated_by)
-  )::private.timeline_event order by c.ordinality))
+  )::private.timeline_event order by c.ordinality), true, true)
   from unnest(tl_record_consents.rows) with ordinality c
-  cross join lateral (select c.channel || ':' || case when c.enabled then 'granted' else 'revoked' end || '@'
-                             || to_char(c.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as key) k
-  cross join lateral (select case when count(*) = 0 then '' else '#' || (count(*) + 1) end as suffix
-                        from public.customer_timeline_events e
-                       where e.source_table = 'customer_consent' and e.reference_id = c.customer_id
-                         and (e.event_key = k.key or starts_with(e.event_key, k.key || '#'))) r
 $$;
 
 CREATE FUNCTION private.tl_record_emails(action text, rows public.email_logs[], from_statuses text[] DEFAULT NULL::text[]) RETURNS void
@@ -534,7 +501,8 @@ CREATE FUNCTION private.tl_record_emails(action text, rows public.email_logs[], 
     SET search_path TO ''
     AS $$
   select private.record_timeline_events(array_agg(row(
-    l.customer_id, 'campaign', 'email_logs', l.id, k.key || r.suffix,
+    l.customer_id, 'campaign', 'email_logs', l.id,
+    case when tl_record_emails.action = 'sent' then 'sent' else 'status:' || l.status end,
     case when tl_record_emails.action = 'sent' then l.created_at else l.updated_at end,
     case when l.campaign_id is not null then 'Campaign email ' else 'Email ' end
       || replace(l.status, '_', ' ') || ': ' || coalesce(nullif(btrim(l.subject), ''), '(no subject)'),
@@ -545,14 +513,8 @@ CREATE FUNCTION private.tl_record_emails(action text, rows public.email_logs[], 
       'to', case when tl_record_emails.action = 'status' then l.status end,
       'subject', l.subject, 'to_email', l.to_email, 'campaign_id', l.campaign_id,
       'provider_message_id', l.provider_message_id)
-  )::private.timeline_event order by l.ordinality))
+  )::private.timeline_event order by l.ordinality), tl_record_emails.action <> 'sent', tl_record_emails.action <> 'sent')
   from unnest(tl_record_emails.rows) with ordinality l
-  cross join lateral (select case when tl_record_emails.action = 'sent' then 'sent'
-    else 'status:' || l.status || '@' || to_char(l.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') end as key) k
-  cross join lateral (select case when count(*) = 0 then '' else '#' || (count(*) + 1) end as suffix
-                        from public.customer_timeline_events e
-                       where tl_record_emails.action <> 'sent' and e.source_table = 'email_logs' and e.reference_id = l.id
-                         and (e.event_key = k.key or starts_with(e.event_key, k.key || '#'))) r
   where l.customer_id is not null
 $$;
 
@@ -561,7 +523,8 @@ CREATE FUNCTION private.tl_record_insurance(action text, rows public.insurance_d
     SET search_path TO ''
     AS $$
   select private.record_timeline_events(array_agg(row(
-    d.customer_id, 'insurance', 'insurance_documents', d.id, k.key || r.suffix,
+    d.customer_id, 'insurance', 'insurance_documents', d.id,
+    case when tl_record_insurance.action = 'uploaded' then 'uploaded' else 'status:' || d.status end,
     case when tl_record_insurance.action = 'uploaded' then d.created_at else d.updated_at end,
     'Insurance document ' || case when tl_record_insurance.action = 'uploaded' then 'uploaded'
                                   when d.status = 'pending' then 'back to pending' else d.status end
@@ -572,23 +535,24 @@ CREATE FUNCTION private.tl_record_insurance(action text, rows public.insurance_d
       'status', d.status, 'from', tl_record_insurance.from_statuses[d.ordinality],
       'to', case when tl_record_insurance.action = 'status' then d.status end,
       'kind', d.kind, 'expires_at', d.expires_at, 'booking_id', d.booking_id)
-  )::private.timeline_event order by d.ordinality))
+  )::private.timeline_event order by d.ordinality), tl_record_insurance.action <> 'uploaded', tl_record_insurance.action <> 'uploaded')
   from unnest(tl_record_insurance.rows) with ordinality d
-  cross join lateral (select case when tl_record_insurance.action = 'uploaded' then 'uploaded'
-    else 'status:' || d.status || '@' || to_char(d.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') end as key) k
-  cross join lateral (select case when count(*) = 0 then '' else '#' || (count(*) + 1) end as suffix
-                        from public.customer_timeline_events e
-                       where tl_record_insurance.action <> 'uploaded' and e.source_table = 'insurance_documents' and e.reference_id = d.id
-                         and (e.event_key = k.key or starts_with(e.event_key, k.key || '#'))) r
 $$;
 
 CREATE FUNCTION private.tl_record_logistics(action text, rows public.logistics_tasks[], from_statuses text[] DEFAULT NULL::text[]) RETURNS void
     LANGUAGE sql
     SET search_path TO ''
     AS $$
+  -- a task created already done or failed yields 'scheduled' and then its outcome ('initial_status')
   select private.record_timeline_events(array_agg(row(
-    bk.customer_id, 'logistics', 'logistics_tasks', t.id, k.key || r.suffix,
-    a.at,
+    bk.customer_id, 'logistics', 'logistics_tasks', t.id,
+    case when tl_record_logistics.action = 'scheduled' then 'scheduled' else 'status:' || t.status end,
+    case
+      when tl_record_logistics.action = 'scheduled' then t.created_at
+      when tl_record_logistics.action = 'initial_status' then
+        case when t.status = 'done' then coalesce(t.completed_at, t.created_at) else t.created_at end
+      else case when t.status = 'done' then coalesce(t.completed_at, t.updated_at) else t.updated_at end
+    end,
     initcap(t.kind) || case
       when tl_record_logistics.action = 'scheduled' then ' scheduled for ' || to_char(t.scheduled_for at time zone 'UTC', 'FMDD Mon, HH24:MI')
       when t.status = 'done' then ' done' || coalesce(' on ' || to_char(t.completed_at at time zone 'UTC', 'FMDD Mon, HH24:MI'), '')
@@ -599,26 +563,13 @@ CREATE FUNCTION private.tl_record_logistics(action text, rows public.logistics_t
       'action', case when tl_record_logistics.action = 'scheduled' then 'scheduled'
                      when t.status = 'scheduled' then 'rescheduled' else t.status end,
       'kind', t.kind, 'booking_id', t.booking_id,
-      -- a task created already done or failed yields 'scheduled' and then its outcome
       'status', case when tl_record_logistics.action = 'scheduled' and t.status in ('done', 'failed') then 'scheduled' else t.status end,
       'from', tl_record_logistics.from_statuses[t.ordinality],
       'to', case when tl_record_logistics.action <> 'scheduled' then t.status end,
       'scheduled_for', t.scheduled_for, 'completed_at', t.completed_at)
-  )::private.timeline_event order by t.ordinality))
+  )::private.timeline_event order by t.ordinality), tl_record_logistics.action <> 'scheduled', tl_record_logistics.action = 'status')
   from unnest(tl_record_logistics.rows) with ordinality t
   join public.bookings bk on bk.id = t.booking_id
-  cross join lateral (select case
-    when tl_record_logistics.action = 'scheduled' then t.created_at
-    when tl_record_logistics.action = 'initial_status' then
-      case when t.status = 'done' then coalesce(t.completed_at, t.created_at) else t.created_at end
-    else case when t.status = 'done' then coalesce(t.completed_at, t.updated_at) else t.updated_at end
-  end as at) a
-  cross join lateral (select case when tl_record_logistics.action = 'scheduled' then 'scheduled'
-    else 'status:' || t.status || '@' || to_char(a.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') end as key) k
-  cross join lateral (select case when count(*) = 0 then '' else '#' || (count(*) + 1) end as suffix
-                        from public.customer_timeline_events e
-                       where tl_record_logistics.action = 'status' and e.source_table = 'logistics_tasks' and e.reference_id = t.id
-                         and (e.event_key = k.key or starts_with(e.event_key, k.key || '#'))) r
 $$;
 
 CREATE FUNCTION private.tl_record_manual_payments(rows public.manual_payments[]) RETURNS void
@@ -651,21 +602,15 @@ CREATE FUNCTION private.tl_record_payments(action text, rows public.payments[], 
     LANGUAGE sql
     SET search_path TO ''
     AS $$
+  -- a new payment has no events yet ('initial_status'): only a change can repeat a key
   select private.record_timeline_events(array_agg(row(
-    p.customer_id, 'payment', 'payments', p.id, k.key || r.suffix,
-    a.at,
+    p.customer_id, 'payment', 'payments', p.id, 'status:' || p.status,
+    case when tl_record_payments.action = 'initial_status' then p.created_at else p.updated_at end,
     'Payment of ' || to_char(p.amount, 'FM999999999990.00') || coalesce(' ' || p.currency, '') || ' ' || p.status,
     jsonb_build_object('action', p.status, 'status', p.status, 'from', tl_record_payments.from_statuses[p.ordinality],
                        'to', p.status, 'amount', p.amount, 'currency', p.currency, 'booking_id', p.booking_id)
-  )::private.timeline_event order by p.ordinality))
+  )::private.timeline_event order by p.ordinality), true, tl_record_payments.action <> 'initial_status')
   from unnest(tl_record_payments.rows) with ordinality p
-  cross join lateral (select case when tl_record_payments.action = 'initial_status' then p.created_at else p.updated_at end as at) a
-  cross join lateral (select 'status:' || p.status || '@' || to_char(a.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as key) k
-  -- a new payment has no events yet: only a change can repeat a key
-  cross join lateral (select case when count(*) = 0 then '' else '#' || (count(*) + 1) end as suffix
-                        from public.customer_timeline_events e
-                       where tl_record_payments.action <> 'initial_status' and e.source_table = 'payments' and e.reference_id = p.id
-                         and (e.event_key = k.key or starts_with(e.event_key, k.key || '#'))) r
 $$;
 
 CREATE FUNCTION private.tl_record_support_messages(rows public.support_messages[]) RETURNS void
@@ -690,15 +635,14 @@ CREATE FUNCTION private.tl_record_tags(action text, rows public.customer_tag_mem
     SET search_path TO ''
     AS $$
   select private.record_timeline_events(array_agg(row(
-    m.customer_id, 'tag', 'customer_tag_members', m.tag_id, k.key || r.suffix,
-    a.at,
+    m.customer_id, 'tag', 'customer_tag_members', m.tag_id, tl_record_tags.action || ':' || m.customer_id,
+    case when tl_record_tags.action = 'assigned' then m.assigned_at else now() end,
     'Tag ' || case when tl_record_tags.action = 'assigned' then 'added' else 'removed' end || ': ' || coalesce(n.name, '(deleted tag)'),
     jsonb_build_object('action', tl_record_tags.action, 'tag_id', m.tag_id, 'tag_name', n.name, 'color', n.color,
                        case when tl_record_tags.action = 'assigned' then 'assigned_by' else 'removed_by' end,
                        case when tl_record_tags.action = 'assigned' then m.assigned_by else tl_record_tags.removed_by end)
-  )::private.timeline_event order by m.ordinality))
+  )::private.timeline_event order by m.ordinality), true, true)
   from unnest(tl_record_tags.rows) with ordinality m
-  cross join lateral (select case when tl_record_tags.action = 'assigned' then m.assigned_at else now() end as at) a
   cross join lateral (
     -- a tag deleted with its assignments is named by its last event
     select coalesce(t.name, prev.metadata ->> 'tag_name') as name, coalesce(t.color, prev.metadata ->> 'color') as color
@@ -709,12 +653,6 @@ CREATE FUNCTION private.tl_record_tags(action text, rows public.customer_tag_mem
          where e.source_table = 'customer_tag_members' and e.reference_id = m.tag_id and e.customer_id = m.customer_id
          order by e.seq desc limit 1) prev on t.id is null
   ) n
-  cross join lateral (select tl_record_tags.action || ':' || m.customer_id || '@'
-                             || to_char(a.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as key) k
-  cross join lateral (select case when count(*) = 0 then '' else '#' || (count(*) + 1) end as suffix
-                        from public.customer_timeline_events e
-                       where e.source_table = 'customer_tag_members' and e.reference_id = m.tag_id
-                         and (e.event_key = k.key or starts_with(e.event_key, k.key || '#'))) r
 $$;
 
 CREATE FUNCTION private.tl_record_tickets(action text, rows public.support_tickets[], from_statuses text[] DEFAULT NULL::text[]) RETURNS void
@@ -722,7 +660,8 @@ CREATE FUNCTION private.tl_record_tickets(action text, rows public.support_ticke
     SET search_path TO ''
     AS $$
   select private.record_timeline_events(array_agg(row(
-    t.customer_id, 'support', 'support_tickets', t.id, k.key || r.suffix,
+    t.customer_id, 'support', 'support_tickets', t.id,
+    case when tl_record_tickets.action = 'opened' then 'opened' else 'status:' || t.status end,
     case when tl_record_tickets.action = 'opened' then t.created_at else t.updated_at end,
     'Support ticket ' || case
       when tl_record_tickets.action = 'opened'
@@ -735,14 +674,8 @@ CREATE FUNCTION private.tl_record_tickets(action text, rows public.support_ticke
       'status', t.status, 'from', tl_record_tickets.from_statuses[t.ordinality],
       'to', case when tl_record_tickets.action = 'status' then t.status end,
       'subject', t.subject, 'priority', t.priority)
-  )::private.timeline_event order by t.ordinality))
+  )::private.timeline_event order by t.ordinality), tl_record_tickets.action <> 'opened', tl_record_tickets.action <> 'opened')
   from unnest(tl_record_tickets.rows) with ordinality t
-  cross join lateral (select case when tl_record_tickets.action = 'opened' then 'opened'
-    else 'status:' || t.status || '@' || to_char(t.updated_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') end as key) k
-  cross join lateral (select case when count(*) = 0 then '' else '#' || (count(*) + 1) end as suffix
-                        from public.customer_timeline_events e
-                       where tl_record_tickets.action <> 'opened' and e.source_table = 'support_tickets' and e.reference_id = t.id
-                         and (e.event_key = k.key or starts_with(e.event_key, k.key || '#'))) r
 $$;
 
 CREATE FUNCTION private.tl_stamp(at timestamp with time zone) RETURNS text
@@ -750,6 +683,20 @@ CREATE FUNCTION private.tl_stamp(at timestamp with time zone) RETURNS text
     SET search_path TO ''
     AS $$
   select to_char(tl_stamp.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+$$;
+
+CREATE FUNCTION private.tl_tag_assignments_gone() RETURNS SETOF public.customer_tag_members
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  -- tag assignments whose latest event says 'assigned' while the row is gone (when, by whom: unknown)
+  select row(last.customer_id, last.reference_id, null, null)::public.customer_tag_members
+    from (select distinct on (e.reference_id, e.customer_id) e.reference_id, e.customer_id, e.metadata ->> 'action' as action
+            from public.customer_timeline_events e
+           where e.source_table = 'customer_tag_members'
+           order by e.reference_id, e.customer_id, e.seq desc) last
+   where last.action = 'assigned'
+     and not exists (select 1 from public.customer_tag_members m where m.tag_id = last.reference_id and m.customer_id = last.customer_id)
 $$;
 
 CREATE FUNCTION private.tl_tag_assignment_recorded(m public.customer_tag_members) RETURNS boolean

@@ -31,7 +31,7 @@ async function actAs(tx: Tx, claims: Claims): Promise<void> {
 }
 
 function audit(tx: Tx, campaignId: string, rows: number, invalid: number, completed: boolean) {
-  return tx`select private.audit_consent_proof_export(${campaignId}::uuid, ${tx.json({ format: "csv", rows, invalid, completed })})`;
+  return tx`select private.audit_export('consent_proofs', ${campaignId}::uuid::text, ${tx.json({ format: "csv", rows, invalid, completed })})`;
 }
 
 export const handler = serveJson(async (req) => {

@@ -25,7 +25,7 @@ async function fetchPage(claims: Claims, p: ExportParams, cursor: string | null)
 
 async function audit(claims: Claims, p: ExportParams, rows: number, completed: boolean): Promise<void> {
   const context = { format: "csv", filters: { types: p.types, since: p.since, until: p.until }, rows, completed };
-  await asCaller(claims, (tx) => tx`select private.audit_timeline_export(${p.customer_id}::uuid, ${tx.json(context)})`);
+  await asCaller(claims, (tx) => tx`select private.audit_export('customer_timeline', ${p.customer_id}::uuid::text, ${tx.json(context)})`);
 }
 
 export const handler = serveJson(async (req) => {
