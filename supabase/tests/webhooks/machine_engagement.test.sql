@@ -1,7 +1,7 @@
 -- Machine opens and automated clicks are kept apart: engagement facts and segments count human
 -- opens and clicks only, unless the settings say otherwise; campaign_stats shows both.
 begin;
-select plan(7);
+select plan(8);
 
 select tests.create_user('machine-' || gen_random_uuid() || '@example.test') as cid \gset
 select tests.create_user('machine-comms-' || gen_random_uuid() || '@example.test', array['admin', 'communications']) as comms \gset
@@ -25,6 +25,12 @@ select tests.act_as(:'comms');
 update public.engagement_settings set value = 'true' where key = 'count_bot_clicks';
 select tests.act_as_postgres();
 select is((select engaged_campaigns_90d from public.customer_facts where customer_id = :'cid'), 2, 'and automated clicks');
+insert into public.campaigns (id, name, channel, content, audience) values
+  ('55000000-0000-4000-a000-000000000003', 'machine autumn', 'email', '{"subject":"s","text":"t"}', '{}');
+insert into public.message_events (provider, provider_event_id, event, campaign_id, customer_id, occurred_at, payload) values
+  ('sendgrid', 'machine-4', 'machine_open', '55000000-0000-4000-a000-000000000003', :'cid', now(), '{}');
+select is((select engaged_campaigns_90d from public.customer_facts where customer_id = :'cid'), 3,
+          'a machine open that arrives while they count refreshes the facts');
 
 insert into public.message_events (provider, provider_event_id, event, campaign_id, customer_id, occurred_at, payload) values
   ('sendgrid', 'machine-3', 'open', '55000000-0000-4000-a000-000000000001', :'cid', now(), '{}');
