@@ -233,6 +233,7 @@ begin
     when 'consent' then perform private.refresh_consent_facts(ids);
     when 'engagement' then perform private.refresh_engagement_facts(ids);
     when 'profile' then perform private.refresh_profile_facts(ids);
+    when 'risk' then perform private.refresh_risk_facts(ids);
   end case;
 end
 $$;
@@ -324,26 +325,6 @@ begin
       select bk.customer_id from public.bookings bk
        where bk.id in (select booking_id from new_rows union select booking_id from old_rows)));
   end if;
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_customer_risk_overrides__facts_new() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  perform private.refresh_risk_facts(array(select distinct n.customer_id from new_rows n));
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_customer_risk_overrides__facts_old() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  perform private.refresh_risk_facts(array(select distinct o.customer_id from old_rows o));
   return null;
 end
 $$;

@@ -590,11 +590,11 @@ CREATE TRIGGER _020_revision BEFORE INSERT OR UPDATE ON public.customer_risk_ove
 
 CREATE TRIGGER _100_timeline AFTER INSERT OR DELETE OR UPDATE ON public.customer_risk_overrides FOR EACH ROW EXECUTE FUNCTION private.tg_customer_risk_overrides__timeline();
 
-CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.customer_risk_overrides REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_risk_overrides__facts_old();
+CREATE TRIGGER _200_facts_delete AFTER DELETE ON public.customer_risk_overrides REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('risk');
 
-CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.customer_risk_overrides REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_risk_overrides__facts_new();
+CREATE TRIGGER _200_facts_insert AFTER INSERT ON public.customer_risk_overrides REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('risk');
 
-CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.customer_risk_overrides REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_risk_overrides__facts_new();
+CREATE TRIGGER _200_facts_update AFTER UPDATE ON public.customer_risk_overrides REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_refresh_customer_facts('risk');
 
 CREATE TRIGGER _800_erase_scores AFTER DELETE ON public.users REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_delete_dependents('customer_id', 'public.customer_scores', 'public.customer_score_history');
 
