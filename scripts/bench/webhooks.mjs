@@ -1,4 +1,4 @@
-// npm run bench:webhooks [-- --batches 30 --backlog 20 --sustained 40 --interval 200 --port 54371]
+// npm run bench:webhooks [-- --batches 30 --backlog 20 --sustained 40 --interval 200 --chunk 5000 --port 54371]
 // Signed SendGrid batches of 1,000 events through the real gateway, function and webhook inbox:
 //   1. ack: time to answer one batch (signature check, inbox write, opt-outs held), the worker
 //      applying in the background, batches offered at a steady rate below the apply rate (and,
@@ -17,6 +17,7 @@ const batches = Number(arg("batches", "30"));
 const backlog = Number(arg("backlog", "20"));
 const sustained = Number(arg("sustained", "40"));
 const interval = Number(arg("interval", "200")); // ms between batches offered in the ack figure
+const chunk = Number(arg("chunk", "5000"));      // events per apply_webhook_inbox call, as the worker takes them
 const port = Number(arg("port", String(await freePort())));
 console.log(`# bench:webhooks at the start: ${machine()}`);
 const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
@@ -40,18 +41,27 @@ async function stopWorker() {
   worker = null;
 }
 
-// The same n bench users every run (by key); a new campaign sent to them every run, so the events
-// move fresh recipients through delivered, opened and clicked, writing logs and timeline events as a
-// real send's would (a reused campaign's recipients would already be at the top).
+// Each measured phase sends a new campaign to n customers of the world that no earlier phase or
+// run used (the next slice by id; it wraps around in a small world): the events move fresh
+// recipients through delivered, opened and clicked, writing logs, timeline events and engagement
+// facts as a real send's would. (Reusing one set of recipients made applying look cheaper: they
+// were already at the top; reusing one set of customers made it look dearer run after run: their
+// engagement history grew with every run.)
 async function setup(n) {
   return await sql.begin(async (tx) => {
-    await tx`insert into auth.users (id, email) select md5('wh-' || i)::uuid, 'wh-' || i || '@bench.test' from generate_series(1, ${n}::int) i on conflict do nothing`;
-    await tx`insert into public.users (id, email, full_name) select md5('wh-' || i)::uuid, 'wh-' || i || '@bench.test', 'Webhook ' || i
-             from generate_series(1, ${n}::int) i on conflict do nothing`;
+    const [{ used, total }] = await tx`select (select count(*) from public.campaigns where name like 'bench webhooks %')::int as used,
+                                              (select count(*) from public.users)::int as total`;
+    if (total < n) {
+      await tx`insert into auth.users (id, email) select md5('wh-' || i)::uuid, 'wh-' || i || '@bench.test' from generate_series(1, ${n}::int) i on conflict do nothing`;
+      await tx`insert into public.users (id, email, full_name) select md5('wh-' || i)::uuid, 'wh-' || i || '@bench.test', 'Webhook ' || i
+               from generate_series(1, ${n}::int) i on conflict do nothing`;
+    }
+    const offset = total <= n ? 0 : (used * n) % (total - n);
     const [c] = await tx`insert into public.campaigns (name, channel, content, audience, status)
-                         values ('bench webhooks ' || now(), 'email', '{"subject":"s","text":"t"}', '{}', 'sent') returning id`;
+                         values ('bench webhooks ' || clock_timestamp(), 'email', '{"subject":"s","text":"t"}', '{}', 'sent') returning id`;
     await tx`insert into public.campaign_recipients (campaign_id, customer_id, channel, address, status, sent_at, attempts)
-             select ${c.id}, md5('wh-' || i)::uuid, 'email', 'wh-' || i || '@bench.test', 'sent', now(), 1 from generate_series(1, ${n}::int) i`;
+             select ${c.id}, u.id, 'email', coalesce(u.email, u.id || '@bench.test'), 'sent', now(), 1
+               from (select id, email from public.users order by id offset ${offset} limit ${n}) u`;
     await tx`insert into public.email_logs (customer_id, to_email, subject, status, campaign_id, recipient_id)
              select r.customer_id, r.address, 's', 'sent', r.campaign_id, r.id from public.campaign_recipients r where r.campaign_id = ${c.id}`;
     return c.id;
@@ -169,7 +179,7 @@ try {
   };
   const drainPart = async (part) => {
     for (;;) {
-      const [{ r }] = await sql`select private.apply_webhook_inbox(5000, ${part}) as r`;
+      const [{ r }] = await sql`select private.apply_webhook_inbox(${chunk}, ${part}) as r`;
       if (r.rows === 0 && !r.busy) break;
     }
   };
