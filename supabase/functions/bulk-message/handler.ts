@@ -2,9 +2,8 @@
 // queues one recipient row per member with its fate, in one transaction as the caller.
 // An Idempotency-Key header makes a repeat of the same request answer the first answer (even in
 // parallel); the same key with another request is a 422 (docs/messaging.md).
-import { authenticate } from "../_shared/auth.ts";
-import { asCaller, requireRole } from "../_shared/db.ts";
-import { HttpError, json, MiB, requireMethod, serveJson } from "../_shared/http.ts";
+import { asCaller, authorizeStaff, requireRole } from "../_shared/db.ts";
+import { HttpError, json, MiB, serveJson } from "../_shared/http.ts";
 import { bulkMessage, idempotencyKey } from "../_shared/messaging/schemas.ts";
 import { parseWith, readJson } from "../_shared/validate.ts";
 
@@ -12,10 +11,7 @@ import { parseWith, readJson } from "../_shared/validate.ts";
 const MAX_BODY_BYTES = 8 * MiB;
 
 export const handler = serveJson(async (req) => {
-  requireMethod(req, "POST");
-  const claims = await authenticate(req);
-  // who may call before what they send: a customer's body is never read
-  await asCaller(claims, (tx) => requireRole(tx, "communications"));
+  const claims = await authorizeStaff(req, "POST", "communications");
   const key = req.headers.get("Idempotency-Key");
   if (key !== null) {
     const parsed = idempotencyKey.safeParse(key);
