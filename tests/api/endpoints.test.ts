@@ -81,6 +81,13 @@ async function staffOnlyView(view: "segment_manager" | "cron_job_health", key: s
   anonRefused(await c.anon.from(view).select("*"));
 }
 
+// A delete only staff may make: a customer deletes nothing, anon is refused, `staff` deletes the row.
+async function staffOnlyDelete(table: "customer_tags" | "customer_segments", id: string, staff: "comms" | "admin"): Promise<void> {
+  expect(ok(await c.customer.from(table).delete().eq("id", id).select()).data).toEqual([]);
+  anonRefused(await c.anon.from(table).delete().eq("id", id));
+  expect(ok(await c[staff].from(table).delete().eq("id", id).select()).data).toHaveLength(1);
+}
+
 // A campaign recipient to prove: any, or one made for the purpose.
 async function anyRecipient(): Promise<string> {
   const [r] = await sql<{ id: string }[]>`select id from public.campaign_recipients order by created_at desc limit 1`;
@@ -210,9 +217,7 @@ const cases: Record<string, () => Promise<void>> = {
   "`DELETE /api/admin/customer-tags`": async () => {
     const [{ id }] = await sql<{ id: string }[]>`insert into public.customer_tags (name, color) values (${`Delete ${randomUUID().slice(0, 8)}`}, '#000000') returning id`;
     created.tags.push(id);
-    expect(ok(await c.customer.from("customer_tags").delete().eq("id", id).select()).data).toEqual([]);
-    anonRefused(await c.anon.from("customer_tags").delete().eq("id", id));
-    expect(ok(await c.comms.from("customer_tags").delete().eq("id", id).select()).data).toHaveLength(1);
+    await staffOnlyDelete("customer_tags", id, "comms");
   },
 
   "`GET /api/admin/customers/{id}/consent`": async () => {
@@ -253,9 +258,7 @@ const cases: Record<string, () => Promise<void>> = {
   "`DELETE /api/admin/customers/segments`": async () => {
     const [{ id }] = await sql<{ id: string }[]>`insert into public.customer_segments (name, definition) values (${`Del ${randomUUID().slice(0, 8)}`}, ${sql.json(cityRule("Bergen") as never)}) returning id`;
     created.segments.push(id);
-    expect(ok(await c.customer.from("customer_segments").delete().eq("id", id).select()).data).toEqual([]);
-    anonRefused(await c.anon.from("customer_segments").delete().eq("id", id));
-    expect(ok(await c.admin.from("customer_segments").delete().eq("id", id).select()).data).toHaveLength(1);
+    await staffOnlyDelete("customer_segments", id, "admin");
   },
 
   "`POST /api/admin/customers/segments/evaluate`": async () => {

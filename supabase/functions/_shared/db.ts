@@ -2,8 +2,7 @@
 // so RLS and the SQL permission checks decide, not this code.
 import postgres from "postgres";
 import { env } from "./env.ts";
-import { authenticate, type Claims } from "./auth.ts";
-import { requireMethod } from "./http.ts";
+import type { Claims } from "./auth.ts";
 import { DB_POOL_SIZE } from "./limits.ts";
 
 export type Sql = postgres.Sql;
@@ -47,15 +46,6 @@ export type StaffRole = "admin" | "communications";
 // The one staff check of the functions: raises 42501 (answered 403) without the role.
 export async function requireRole(tx: Tx, role: StaffRole): Promise<void> {
   await tx`select private.require_role(${role})`;
-}
-
-// The caller of a staff-only function, checked in the order the RPCs answer: the method, who
-// calls (401), their role (403); all before the body is read, so a customer's body never is.
-export async function authorizeStaff(req: Request, method: "GET" | "POST", role: StaffRole): Promise<Claims> {
-  requireMethod(req, method);
-  const claims = await authenticate(req);
-  await asCaller(claims, (tx) => requireRole(tx, role));
-  return claims;
 }
 
 export async function closeDb(): Promise<void> {

@@ -2,9 +2,10 @@
 // the proof of its consent (the history row, wording version, double opt-in, send-time check)
 // and the problem, if any. Streamed from a cursor inside one repeatable-read transaction as the
 // caller, formula-safe cells, admins only; every export is audited (who, which campaign, rows).
-import { authorizeStaff, type Tx } from "../_shared/db.ts";
+import type { Tx } from "../_shared/db.ts";
 import { streamExport } from "../_shared/exports.ts";
 import { HttpError, serveJson } from "../_shared/http.ts";
+import { authorizeStaff } from "../_shared/staff.ts";
 import { UUID } from "../_shared/validate.ts";
 import { csvLine } from "../timeline-export/csv.ts";
 

@@ -4,9 +4,10 @@
 // slow download holds no database connection, and memory stays flat.
 // Admins only; every export writes an audit row with who, whose, which filters and how many rows.
 import type { Claims } from "../_shared/auth.ts";
-import { asCaller, authorizeStaff, type Tx } from "../_shared/db.ts";
+import { asCaller, type Tx } from "../_shared/db.ts";
 import { attachmentHeaders } from "../_shared/exports.ts";
 import { HttpError, serveJson } from "../_shared/http.ts";
+import { authorizeStaff } from "../_shared/staff.ts";
 import { csvEvent, csvHeader, type TimelineEvent } from "./csv.ts";
 import { type ExportParams, parseExportParams } from "./params.ts";
 
