@@ -16,3 +16,6 @@ else
 fi
 # the lists and limits the edge functions share with SQL (supabase/functions/_shared/generated/constants.ts)
 node "$ROOT/scripts/gen-constants.mjs" ${1:-}
+# the functions' OpenAPI document, from their zod schemas, which are built on those constants (docs/functions.openapi.json)
+"$ROOT/node_modules/.bin/deno" run --quiet --config "$ROOT/supabase/functions/deno.json" --allow-read --allow-write="$ROOT/docs" \
+  "$ROOT/scripts/gen-functions-openapi.ts" ${1:-}

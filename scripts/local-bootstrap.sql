@@ -210,30 +210,23 @@ create table if not exists auth.instances (
 
 create table if not exists auth.schema_migrations (version varchar(255) not null primary key);
 
--- The claim helpers as the Auth server defines them today (request.jwt.claims, one JSON GUC).
-create or replace function auth.uid() returns uuid
-language sql stable as $$
-  select coalesce(
-    nullif(current_setting('request.jwt.claim.sub', true), ''),
-    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
-  )::uuid
-$$;
-
-create or replace function auth.role() returns text
-language sql stable as $$
-  select coalesce(
-    nullif(current_setting('request.jwt.claim.role', true), ''),
-    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')
-  )::text
-$$;
-
-create or replace function auth.email() returns text
-language sql stable as $$
-  select coalesce(
-    nullif(current_setting('request.jwt.claim.email', true), ''),
-    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'email')
-  )::text
-$$;
+-- The claim helpers as the Auth server defines them today (request.jwt.claims, one JSON GUC):
+-- auth.uid() (sub), auth.role() and auth.email(), each the same lookup of one claim.
+do $$
+declare
+  c record;
+begin
+  for c in select * from (values ('uid', 'sub', 'uuid'), ('role', 'role', 'text'), ('email', 'email', 'text')) as claims (fn, claim, type) loop
+    execute format($fn$
+      create or replace function auth.%1$I() returns %3$s
+      language sql stable as $body$
+        select coalesce(
+          nullif(current_setting(%4$L, true), ''),
+          (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> %2$L)
+        )::%3$s
+      $body$ $fn$, c.fn, c.claim, c.type, 'request.jwt.claim.' || c.claim);
+  end loop;
+end $$;
 
 create or replace function auth.jwt() returns jsonb
 language sql stable as $$

@@ -7,6 +7,7 @@ import { TagsScreen } from "./screens/Tags.tsx";
 import { SegmentsScreen } from "./screens/Segments.tsx";
 import { BulkMessageScreen } from "./screens/BulkMessage.tsx";
 import { AlertsScreen } from "./screens/Alerts.tsx";
+import { Form } from "./components/ui.tsx";
 
 interface LocalLogin {
   id: string;
@@ -158,15 +159,14 @@ function SignIn(props: { config: ConsoleConfig; onSignedIn: (db: Db, userId: str
       ) : (
         <section aria-labelledby="auth-h">
           <h2 id="auth-h">Sign in</h2>
-          <form
-            onSubmit={(e) => {
-              e.preventDefault();
+          <Form
+            onSubmit={() =>
               withAuth(async (db) => {
                 const { error: err } = await db.auth.signInWithPassword({ email, password });
                 if (err) throw err;
                 await afterAuth(db);
-              });
-            }}
+              })
+            }
           >
             <label>
               Email <input type="email" required value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="username" />
@@ -175,10 +175,9 @@ function SignIn(props: { config: ConsoleConfig; onSignedIn: (db: Db, userId: str
               Password <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" />
             </label>
             <button type="submit" disabled={busy || !password}>Sign in with password</button>
-          </form>
-          <form
-            onSubmit={(e) => {
-              e.preventDefault();
+          </Form>
+          <Form
+            onSubmit={() =>
               withAuth(async (db) => {
                 if (!otpSent) {
                   const { error: err } = await db.auth.signInWithOtp({ email, options: { shouldCreateUser: false } });
@@ -189,8 +188,8 @@ function SignIn(props: { config: ConsoleConfig; onSignedIn: (db: Db, userId: str
                   if (err) throw err;
                   await afterAuth(db);
                 }
-              });
-            }}
+              })
+            }
           >
             {otpSent && (
               <label>
@@ -198,7 +197,7 @@ function SignIn(props: { config: ConsoleConfig; onSignedIn: (db: Db, userId: str
               </label>
             )}
             <button type="submit" disabled={busy || !email}>{otpSent ? "Verify code" : "Email me a sign-in code"}</button>
-          </form>
+          </Form>
         </section>
       )}
       {error && <p role="alert" className="error">{error}</p>}

@@ -34,6 +34,18 @@ export function authClient(config: ConsoleConfig): Db {
   return createClient<Database>(config.apiUrl, config.anonKey, { auth: { persistSession: true } });
 }
 
+// What newestOf needs of a supabase-js query.
+interface Ordered<Q> {
+  eq(column: "customer_id", value: string): Q;
+  order(column: string, options: { ascending: boolean }): Q;
+  limit(count: number): Q;
+}
+
+// One customer's rows of a query, newest first by `column`, at most `limit` (the drawer's tabs).
+export function newestOf<Q extends Ordered<Q>>(query: Q, customerId: string, column: string, limit: number): Q {
+  return query.eq("customer_id", customerId).order(column, { ascending: false }).limit(limit);
+}
+
 export class ApiError extends Error {
   constructor(
     message: string,

@@ -8,9 +8,8 @@
 //   evaluate_segment   a two-rule definition (city and bookings), first page of 50
 //   notes page         customer_notes of one customer, newest 50
 // Run on the world of `npm run generate -- --customers 1000000`; the database must be up.
-import { spawn } from "node:child_process";
 import { accessToken, publishableKey } from "../keys.mjs";
-import { arg, percentile, printTable, report, root, sql, startDeno, waitForHttp } from "./lib.mjs";
+import { arg, percentile, printTable, report, sql, startDeno, startPostgrest, waitForHttp } from "./lib.mjs";
 
 const calls = Number(arg("calls", "200"));
 const evaluateCalls = Number(arg("evaluate-calls", "50"));
@@ -31,15 +30,12 @@ const token = await accessToken(admin, 3600);
 const claims = JSON.stringify({ sub: admin.id, role: "authenticated", aud: "authenticated" });
 
 const children = [];
-children.push(spawn("bash", ["scripts/postgrest.sh", String(postgrestPort)], { cwd: root, env: { ...process.env, PGRST_LOG_LEVEL: "crit" }, stdio: ["ignore", "ignore", "inherit"] }));
+children.push(startPostgrest(postgrestPort, { PGRST_LOG_LEVEL: "crit" }));
 children.push(startDeno("scripts/functions-gateway.ts", [], { FUNCTIONS_PORT: String(gatewayPort), POSTGREST_URL: `http://127.0.0.1:${postgrestPort}` }));
 const stop = () => { for (const c of children) c.kill("SIGTERM"); };
 process.on("exit", stop);
 await waitForHttp(`http://127.0.0.1:${gatewayPort}/auth/v1/.well-known/jwks.json`);
-for (let i = 0; i < 200; i++) {
-  if ((await fetch(`http://127.0.0.1:${postgrestPort}/`).catch(() => ({ ok: false }))).ok) break;
-  await new Promise((r) => setTimeout(r, 250));
-}
+await waitForHttp(`http://127.0.0.1:${postgrestPort}/`, { ok: true });
 
 const ops = {
   customer_timeline: {

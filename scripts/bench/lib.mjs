@@ -1,11 +1,15 @@
 // Shared by the benchmarks: database, child processes, timing and reporting.
-import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { cpus, loadavg } from "node:os";
-import { resolve } from "node:path";
 import postgres from "postgres";
 
-export const root = resolve(import.meta.dirname, "../..");
+import { resolve } from "node:path";
+import { ROOT, startDeno as startStackDeno } from "../lib/stack.mjs";
+
+// processes are started as the tests start them
+export { exited, ROOT as root, startPostgrest, waitForHttp } from "../lib/stack.mjs";
+// the benchmarks' Deno scripts may write .db/ (on a fresh checkout the gateway makes its signing keys there)
+export const startDeno = (script, args = [], env = {}) => startStackDeno(script, args, env, { allowWrite: resolve(ROOT, ".db") });
 export const DB_URL = process.env.DB_URL ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
 export const sql = postgres(DB_URL, { max: 4, onnotice: () => {} });
 
@@ -30,30 +34,6 @@ export function machine() {
 export function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : fallback;
-}
-
-export function startDeno(script, args = [], env = {}) {
-  return spawn(resolve(root, "node_modules/.bin/deno"), [
-    "run", "--allow-net", "--allow-env", "--allow-read", `--allow-write=${resolve(root, ".db")}`, "--allow-sys", "--config", "supabase/functions/deno.json", script, ...args,
-  ], { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
-}
-
-export async function exited(child) {
-  if (child.exitCode !== null) return child.exitCode;
-  return await new Promise((r) => child.on("exit", r));
-}
-
-export async function waitForHttp(url, ms = 60_000) {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    try {
-      await fetch(url);
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  throw new Error(`${url} not up`);
 }
 
 export function percentile(values, p) {

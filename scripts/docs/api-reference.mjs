@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // Rewrites the generated part of docs/api.md (between the reference markers) from the running
-// database (DB_URL) and supabase/functions/: every table and view of `public` that
-// `authenticated` may use, with its columns, privileges and policies; every RPC with its
-// parameters, result, refusals (SQLSTATE and message, read from the function and the private
-// helpers it calls) and a supabase-js call. tests/docs/api-reference.test.ts fails when an object
+// database (DB_URL), supabase/functions/ and docs/functions.openapi.json: every table and view of
+// `public` that `authenticated` may use, with its columns, privileges and policies; every RPC with
+// its parameters, result, refusals (SQLSTATE and message, read from the function and the private
+// helpers it calls) and a supabase-js call; every edge function, linked to its OpenAPI operations. tests/docs/api-reference.test.ts fails when an object
 // of the API is missing from docs/api.md or docs/api.md names one that does not exist.
 //   node scripts/docs/api-reference.mjs        (after npm run db:reset)
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -97,6 +97,10 @@ for (const f of functions) {
   lines.push("", "```ts", rpcExample(f), "```", "");
 }
 lines.push("## Reference: edge functions", "");
+// the functions whose input is a zod schema have their request shapes in docs/functions.openapi.json
+const openapi = JSON.parse(readFileSync(join(ROOT, "docs", "functions.openapi.json"), "utf8"));
+lines.push("The functions whose input is a zod schema are described as OpenAPI 3.1, request shapes and limits included, in " +
+  "[functions.openapi.json](functions.openapi.json), generated from those schemas by `scripts/gen-functions-openapi.ts` (`npm run types`).", "");
 const config = readFileSync(join(ROOT, "supabase", "config.toml"), "utf8");
 for (const name of readdirSync(join(ROOT, "supabase", "functions")).filter((d) => !d.startsWith("_") && !d.includes("."))) {
   const src = readFileSync(join(ROOT, "supabase", "functions", name, "handler.ts"), "utf8");
@@ -104,7 +108,10 @@ for (const name of readdirSync(join(ROOT, "supabase", "functions")).filter((d) =
   const verify = new RegExp(`\\[functions\\.${name}\\][^\\[]*verify_jwt = (true|false)`).exec(config)?.[1] ?? "true";
   lines.push(`### function \`${name}\``, "");
   if (head) lines.push(oneLine(head), "");
-  lines.push(`- URL: \`/functions/v1/${name}\`; ${verify === "true" ? "`Authorization: Bearer <JWT>` required" : "no JWT (signed by the provider or by a link)"}`, "");
+  lines.push(`- URL: \`/functions/v1/${name}\`; ${verify === "true" ? "`Authorization: Bearer <JWT>` required" : "no JWT (signed by the provider or by a link)"}`);
+  const operations = Object.keys(openapi.paths[`/${name}`] ?? {}).map((m) => `\`${m.toUpperCase()} /${name}\``);
+  if (operations.length) lines.push(`- OpenAPI: ${operations.join(", ")} in [functions.openapi.json](functions.openapi.json)`);
+  lines.push("");
 }
 lines.push(END);
 

@@ -70,6 +70,24 @@ afterAll(async () => {
   await sql`delete from public.customer_segments where id = any(${created.segments}::uuid[])`;
 });
 
+// A view for staff only: both staff personas find `expected` in the column `key`, a customer reads
+// no rows, anon is refused.
+async function staffOnlyView(view: "segment_manager" | "cron_job_health", key: string, expected: string): Promise<void> {
+  for (const p of ["comms", "admin"] as const) {
+    const rows = ok(await c[p].from(view).select("*").order(key)).data as Record<string, unknown>[];
+    expect(rows.map((r) => r[key])).toContain(expected);
+  }
+  expect(ok(await c.customer.from(view).select("*")).data).toEqual([]);
+  anonRefused(await c.anon.from(view).select("*"));
+}
+
+// A delete only staff may make: a customer deletes nothing, anon is refused, `staff` deletes the row.
+async function staffOnlyDelete(table: "customer_tags" | "customer_segments", id: string, staff: "comms" | "admin"): Promise<void> {
+  expect(ok(await c.customer.from(table).delete().eq("id", id).select()).data).toEqual([]);
+  anonRefused(await c.anon.from(table).delete().eq("id", id));
+  expect(ok(await c[staff].from(table).delete().eq("id", id).select()).data).toHaveLength(1);
+}
+
 // A campaign recipient to prove: any, or one made for the purpose.
 async function anyRecipient(): Promise<string> {
   const [r] = await sql<{ id: string }[]>`select id from public.campaign_recipients order by created_at desc limit 1`;
@@ -199,9 +217,7 @@ const cases: Record<string, () => Promise<void>> = {
   "`DELETE /api/admin/customer-tags`": async () => {
     const [{ id }] = await sql<{ id: string }[]>`insert into public.customer_tags (name, color) values (${`Delete ${randomUUID().slice(0, 8)}`}, '#000000') returning id`;
     created.tags.push(id);
-    expect(ok(await c.customer.from("customer_tags").delete().eq("id", id).select()).data).toEqual([]);
-    anonRefused(await c.anon.from("customer_tags").delete().eq("id", id));
-    expect(ok(await c.comms.from("customer_tags").delete().eq("id", id).select()).data).toHaveLength(1);
+    await staffOnlyDelete("customer_tags", id, "comms");
   },
 
   "`GET /api/admin/customers/{id}/consent`": async () => {
@@ -226,12 +242,7 @@ const cases: Record<string, () => Promise<void>> = {
   },
 
   "`GET /api/admin/customers/segments`": async () => {
-    for (const p of ["comms", "admin"] as const) {
-      const names = ok(await c[p].from("segment_manager").select("*").order("name")).data!.map((s) => s.name);
-      expect(names).toContain("Newsletter readers");
-    }
-    expect(ok(await c.customer.from("segment_manager").select("*")).data).toEqual([]);
-    anonRefused(await c.anon.from("segment_manager").select("*"));
+    await staffOnlyView("segment_manager", "name", "Newsletter readers");
   },
 
   "`POST /api/admin/customers/segments`": async () => {
@@ -247,9 +258,7 @@ const cases: Record<string, () => Promise<void>> = {
   "`DELETE /api/admin/customers/segments`": async () => {
     const [{ id }] = await sql<{ id: string }[]>`insert into public.customer_segments (name, definition) values (${`Del ${randomUUID().slice(0, 8)}`}, ${sql.json(cityRule("Bergen") as never)}) returning id`;
     created.segments.push(id);
-    expect(ok(await c.customer.from("customer_segments").delete().eq("id", id).select()).data).toEqual([]);
-    anonRefused(await c.anon.from("customer_segments").delete().eq("id", id));
-    expect(ok(await c.admin.from("customer_segments").delete().eq("id", id).select()).data).toHaveLength(1);
+    await staffOnlyDelete("customer_segments", id, "admin");
   },
 
   "`POST /api/admin/customers/segments/evaluate`": async () => {
@@ -355,12 +364,7 @@ const cases: Record<string, () => Promise<void>> = {
   },
 
   "nightly job health": async () => {
-    for (const p of ["comms", "admin"] as const) {
-      const names = ok(await c[p].from("cron_job_health").select("*").order("jobname")).data!.map((j) => j.jobname);
-      expect(names).toContain("crm_score_customers");
-    }
-    expect(ok(await c.customer.from("cron_job_health").select("*")).data).toEqual([]);
-    anonRefused(await c.anon.from("cron_job_health").select("*"));
+    await staffOnlyView("cron_job_health", "jobname", "crm_score_customers");
   },
 
   "validate / explain a segment": async () => {

@@ -1,13 +1,13 @@
 // The admin console under test: built with Vite, served by scripts/console-server.mjs on
 // TEST_CONSOLE_PORT against the test gateway (TEST_FUNCTIONS_PORT: /rest/v1 and /functions/v1, on
 // another origin, as in production), driven by playwright-core in Debian's Chromium.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { resolve } from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { ROOT as root, startProcess, waitForHttp } from "../../scripts/lib/stack.mjs";
 import { API_URL, TEST_PORTS } from "../support/ports.ts";
 
-const root = resolve(import.meta.dirname, "../..");
 export const CONSOLE_PORT = Number(process.env.TEST_CONSOLE_PORT ?? 54334);
 export const CONSOLE_URL = `http://127.0.0.1:${CONSOLE_PORT}`;
 export const SCREENSHOTS = resolve(root, "test-results/screenshots");
@@ -15,31 +15,13 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
 const children: ChildProcess[] = [];
 
-async function waitFor(url: string, timeoutMs = 60_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    try {
-      await fetch(url);
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  throw new Error(`${url} did not come up in ${timeoutMs} ms`);
-}
-
-function start(cmd: string, args: string[], env: Record<string, string>): void {
-  const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
-  children.push(child);
-}
-
 export async function startConsole(): Promise<void> {
   const build = spawnSync(resolve(root, "node_modules/.bin/vite"), ["build", "-c", "console/vite.config.ts", "--logLevel", "warn"], { cwd: root, stdio: "inherit" });
   if (build.status !== 0) throw new Error("vite build of the console failed");
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/ensure-chromium.sh`);
   const env: Record<string, string> = { CONSOLE_PORT: String(CONSOLE_PORT), FUNCTIONS_PORT: String(TEST_PORTS.functions), CONSOLE_API_URL: API_URL };
-  start(process.execPath, ["scripts/console-server.mjs"], env);
-  await waitFor(`${CONSOLE_URL}/console-config.json`);
+  children.push(startProcess(process.execPath, ["scripts/console-server.mjs"], env));
+  await waitForHttp(`${CONSOLE_URL}/console-config.json`);
   mkdirSync(SCREENSHOTS, { recursive: true });
 }
 

@@ -2,49 +2,34 @@
 // their request and before they could record the outcome (the provider holds its answer 3 s).
 // The fake provider's recorded requests are the judge: every recipient received exactly once.
 import { execFileSync } from "node:child_process";
-import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { callFunction, fakeProvider, sql } from "../support/index.ts";
+import { describe, expect, it } from "vitest";
+import { fakeProvider, sql } from "../support/index.ts";
 import {
-  clearMessagingState,
   communicator,
   customerWith,
   drain,
   exited,
-  receivedRecipientIds,
+  isolateMessagingTests,
+  queueCampaign,
   recipients,
   startDispatcher,
+  timesReceived,
   waitUntil,
 } from "../support/messaging.ts";
 
-afterAll(async () => {
-  await sql.end();
-});
-beforeEach(async () => {
-  await clearMessagingState();
-  await fakeProvider.reset();
-});
+isolateMessagingTests();
 
 type Channel = "email" | "sms";
 
 async function queue(channel: Channel, n: number) {
   const customers = [];
   for (let i = 0; i < n; i++) customers.push(await customerWith({ consent: { [channel]: true } }));
-  const comms = await communicator();
   const content = channel === "email" ? { subject: "Crash {{first_name}}", text: "Hello {{full_name}}" } : { text: "Crash test {{first_name}}" };
-  const res = await callFunction("bulk-message", {
-    jwt: comms.jwt,
+  return await queueCampaign({
+    name: `crash ${channel}`, channel, content, customerIds: customers.map((c) => c.id),
     // the quiet-hours override keeps this test independent of the hour it runs at
-    body: { name: `crash ${channel}`, channel, content, audience: { customer_ids: customers.map((c) => c.id) },
-            ...(channel === "sms" ? { quiet_hours_override: { reason: "crash test: any hour of the day" } } : {}) },
+    ...(channel === "sms" ? { quiet_hours_override: { reason: "crash test: any hour of the day" } } : {}),
   });
-  expect(res.status).toBe(202);
-  return (await res.json()) as { campaign_id: string };
-}
-
-function tally(ids: string[]): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const id of ids) m.set(id, (m.get(id) ?? 0) + 1);
-  return m;
 }
 
 function postsTo(channel: Channel) {
@@ -68,7 +53,7 @@ async function crashOnce(channel: Channel, n: number, evidence: boolean) {
   await fakeProvider.control({ answer_delay_ms: 0 });
   await drain(["--worker", `rescuer-${channel}`], 2500);
   const rows = await recipients(campaign_id);
-  const received = tally(receivedRecipientIds(await fakeProvider.requests()));
+  const received = await timesReceived();
   return { campaign_id, rows, received };
 }
 
@@ -156,12 +141,7 @@ describe("a database restart", () => {
       }
     });
     const c = await customerWith({ consent: { email: true } });
-    const comms = await communicator();
-    const res = await callFunction("bulk-message", {
-      jwt: comms.jwt, body: { name: "after restart", channel: "email", content: { subject: "s", text: "t" }, audience: { customer_ids: [c.id] } },
-    });
-    expect(res.status).toBe(202);
-    const { campaign_id } = await res.json();
+    const { campaign_id } = await queueCampaign({ name: "after restart", channel: "email", content: { subject: "s", text: "t" }, customerIds: [c.id] });
     await waitUntil(async () => (await recipients(campaign_id))[0].status === "sent", 20_000);
     expect(exitCode).toBeUndefined();
     worker.kill("SIGTERM");

@@ -1,43 +1,27 @@
 // Dispatch against the fake provider over real HTTP with real dispatcher processes.
-import { afterAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { callFunction, fakeProvider, mintJwt, sql } from "../support/index.ts";
 import {
-  clearMessagingState,
   communicator,
   customerWith,
   drain,
   exited,
-  receivedRecipientIds,
+  isolateMessagingTests,
+  queueCampaign,
   recipients,
   startDispatcher,
+  tally,
+  timesReceived,
   waitUntil,
 } from "../support/messaging.ts";
 
-afterAll(async () => {
-  await sql.end();
-});
-beforeEach(async () => {
-  await clearMessagingState();
-  await fakeProvider.reset();
-});
+isolateMessagingTests();
 
 async function queue(channel: "email" | "sms" | "push", customerIds: string[], extra: Record<string, unknown> = {}) {
-  const comms = await communicator();
   const content = channel === "email"
     ? { subject: "Hi {{first_name}}", text: "Hello {{full_name}}, unsubscribe: {{unsubscribe_url}}", html: "<p>Hello {{full_name}}</p>" }
     : { text: "Hello {{first_name}} from {{city}}" };
-  const res = await callFunction("bulk-message", {
-    jwt: comms.jwt,
-    body: { name: `dispatch ${channel}`, channel, content, audience: { customer_ids: customerIds }, ...extra },
-  });
-  expect(res.status).toBe(202);
-  return (await res.json()) as { campaign_id: string; queued: number };
-}
-
-function counts(ids: string[]): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const id of ids) m.set(id, (m.get(id) ?? 0) + 1);
-  return m;
+  return await queueCampaign({ name: `dispatch ${channel}`, channel, content, customerIds, ...extra });
 }
 
 async function manyCustomers(n: number, channel: "email" | "sms" = "email") {
@@ -147,13 +131,19 @@ describe("dispatch sends through the providers", () => {
     expect(r.last_error).toMatch(/twilio 400 21211/);
   });
 
-  it("retries a 5xx up to the limit, then fails with the error", async () => {
-    await sql`insert into public.messaging_settings (key, value) values ('dispatch', '{"max_attempts":3,"base_backoff_seconds":0.05}')`;
-    await fakeProvider.control({ faults: [{ status: 503, count: -1 }] });
+  // One email through SendGrid answering `faults`, with the dispatch settings given: its recipient.
+  async function emailThroughFaults(dispatch: Record<string, number>, faults: Array<{ status: number; count: number }>) {
+    await sql`insert into public.messaging_settings (key, value) values ('dispatch', ${sql.json(dispatch)})`;
+    await fakeProvider.control({ faults });
     const c = await customerWith({ consent: { email: true } });
     const { campaign_id } = await queue("email", [c.id]);
     await drain([], 2500);
     const [r] = await recipients(campaign_id);
+    return r;
+  }
+
+  it("retries a 5xx up to the limit, then fails with the error", async () => {
+    const r = await emailThroughFaults({ max_attempts: 3, base_backoff_seconds: 0.05 }, [{ status: 503, count: -1 }]);
     expect(r.status).toBe("failed");
     expect(r.attempts).toBe(3);
     expect(r.last_error).toMatch(/sendgrid 503/);
@@ -161,12 +151,7 @@ describe("dispatch sends through the providers", () => {
   });
 
   it("recovers from a 5xx: a later attempt is sent", async () => {
-    await sql`insert into public.messaging_settings (key, value) values ('dispatch', '{"base_backoff_seconds":0.05}')`;
-    await fakeProvider.control({ faults: [{ status: 500, count: 2 }] });
-    const c = await customerWith({ consent: { email: true } });
-    const { campaign_id } = await queue("email", [c.id]);
-    await drain([], 2500);
-    const [r] = await recipients(campaign_id);
+    const r = await emailThroughFaults({ base_backoff_seconds: 0.05 }, [{ status: 500, count: 2 }]);
     expect(r.status).toBe("sent");
     expect(r.attempts).toBe(3);
   });
@@ -230,7 +215,7 @@ describe("never lost, never doubled", () => {
     const { campaign_id } = await queue("email", ids);
     const workers = [1, 2, 3, 4].map(() => startDispatcher(["--max-idle-ms", "1500", "--idle-sleep-ms", "50", "--batch", "100"]));
     await Promise.all(workers.map(exited));
-    const received = counts(receivedRecipientIds(await fakeProvider.requests()));
+    const received = await timesReceived();
     const rows = await recipients(campaign_id);
     expect(rows).toHaveLength(2000);
     expect(rows.every((r) => r.status === "sent")).toBe(true);
@@ -255,7 +240,7 @@ describe("never lost, never doubled", () => {
 
     const rows = await recipients(campaign_id);
     expect(rows.every((r) => ["sent", "delivered"].includes(r.status))).toBe(true);
-    const received = counts(receivedRecipientIds(await fakeProvider.requests()));
+    const received = await timesReceived();
     expect(received.size).toBe(300);
     expect([...received.values()].every((n) => n === 1)).toBe(true);
     const attempts = rows.filter((r) => inFlight.has(r.id)).map((r) => r.attempts);
@@ -288,7 +273,7 @@ describe("campaign control", () => {
     expect(cancelled).toMatchObject({ status: "cancelled", cancelled_recipients: 10 });
     await sql`update public.campaign_recipients set next_attempt_at = now() where campaign_id = ${campaign_id}`;
     await drain([], 800);
-    const statuses = counts((await recipients(campaign_id)).map((r) => r.status));
+    const statuses = tally((await recipients(campaign_id)).map((r) => r.status));
     expect(Object.fromEntries(statuses)).toEqual({ sent: 10, cancelled: 10 });
     expect((await fakeProvider.requests())).toHaveLength(10);
     await expect(rpc("resume_campaign")).rejects.toMatchObject({ code: "PT409" });

@@ -1,9 +1,10 @@
 // Messaging test helpers: customers in a known consent state, campaigns, dispatcher processes.
-import { spawn, type ChildProcess } from "node:child_process";
-import { resolve } from "node:path";
-import { createUser, sql, type TestUser } from "./index.ts";
+import type { ChildProcess } from "node:child_process";
+import { exited, startDeno } from "../../scripts/lib/stack.mjs";
+import { afterAll, beforeEach, expect } from "vitest";
+import { callFunction, createUser, fakeProvider, sql, type TestUser } from "./index.ts";
 
-const root = resolve(import.meta.dirname, "../..");
+export { exited };
 
 export interface Customer extends TestUser {
   phone: string | null;
@@ -33,6 +34,21 @@ export async function communicator(): Promise<TestUser> {
   return await createUser(["admin", "communications"]);
 }
 
+// A campaign to these customers, queued through bulk-message by a communications user (202).
+export async function queueCampaign(req: {
+  name: string;
+  channel: "email" | "sms" | "push";
+  content: { subject?: string; title?: string; text: string; html?: string };
+  customerIds: string[];
+  [option: string]: unknown;
+}): Promise<{ campaign_id: string; queued: number }> {
+  const { customerIds, ...body } = req;
+  const comms = await communicator();
+  const res = await callFunction("bulk-message", { jwt: comms.jwt, body: { ...body, audience: { customer_ids: customerIds } } });
+  expect(res.status).toBe(202);
+  return (await res.json()) as { campaign_id: string; queued: number };
+}
+
 export async function recipients(campaignId: string) {
   return await sql<Array<{ id: string; customer_id: string; status: string; attempts: number; last_error: string | null; address: string | null }>>`
     select id, customer_id, status, attempts, last_error, address from public.campaign_recipients
@@ -45,21 +61,13 @@ export function dispatcherEnv(): Record<string, string> {
 
 // Starts a dispatcher process (scripts/dispatch-loop.ts) with the test environment.
 export function startDispatcher(args: string[] = [], env: Record<string, string> = {}): ChildProcess {
-  return spawn(resolve(root, "node_modules/.bin/deno"), [
-    "run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys", "--config", "supabase/functions/deno.json",
-    "scripts/dispatch-loop.ts", ...args,
-  ], { cwd: root, env: { ...dispatcherEnv(), ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  return startDeno("scripts/dispatch-loop.ts", args, { ...dispatcherEnv(), ...env }, { stdout: "pipe" });
 }
 
 // Runs one dispatcher until it has been idle for idleMs; resolves when it exits.
 export async function drain(args: string[] = [], idleMs = 1500, env: Record<string, string> = {}): Promise<void> {
   const child = startDispatcher(["--max-idle-ms", String(idleMs), "--idle-sleep-ms", "100", ...args], env);
   await exited(child);
-}
-
-export async function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode;
-  return await new Promise((resolve) => child.on("exit", (code) => resolve(code)));
 }
 
 export async function waitUntil(check: () => Promise<boolean>, timeoutMs = 30_000, stepMs = 100): Promise<void> {
@@ -88,6 +96,18 @@ export function receivedRecipientIds(requests: Array<{ path: string; body: any; 
   return ids;
 }
 
+// How many times each value occurs (a recipient id received, a status).
+export function tally(values: string[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const v of values) m.set(v, (m.get(v) ?? 0) + 1);
+  return m;
+}
+
+// How many times the fake provider received each recipient.
+export async function timesReceived(): Promise<Map<string, number>> {
+  return tally(receivedRecipientIds(await fakeProvider.requests()));
+}
+
 export async function clearMessagingState(): Promise<void> {
   // Campaigns of earlier tests must not be picked up by this test's dispatchers.
   await sql`update public.campaigns set status = 'cancelled' where status in ('sending', 'scheduled', 'paused')`;
@@ -97,4 +117,16 @@ export async function clearMessagingState(): Promise<void> {
   // SMS quiet hours (on by default) would make SMS tests depend on the hour they run at; the tests
   // of quiet hours turn them back on
   await sql`insert into public.messaging_settings (key, value) values ('quiet_hours', '{"sms":null}')`;
+}
+
+// A messaging test file's hooks: every test starts from no active campaign and an empty fake
+// provider; the file's connection closes at the end.
+export function isolateMessagingTests(): void {
+  afterAll(async () => {
+    await sql.end();
+  });
+  beforeEach(async () => {
+    await clearMessagingState();
+    await fakeProvider.reset();
+  });
 }

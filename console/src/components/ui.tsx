@@ -1,4 +1,4 @@
-// Small shared pieces: chips, badges, a modal dialog, error and money formatting.
+// Small shared pieces: chips, badges, a modal dialog, tables, forms, error and money formatting.
 import { useEffect, useRef, type ReactNode } from "react";
 import { errorText } from "../api.ts";
 
@@ -57,6 +57,64 @@ export function ErrorBox(props: { error: unknown; id?: string }) {
     <p role="alert" className="error" id={props.id}>
       {errorText(props.error)}
     </p>
+  );
+}
+
+// A column of a DataTable: its header, a class for its header cell, or a header only screen readers see.
+export type Column = string | { label: string; className?: string; srOnly?: boolean };
+
+// A table (class "grid") with a header cell per column, a row per item (`children` renders one),
+// and `empty` in a row across the table when the items have loaded and there are none.
+export function DataTable<T>(props: {
+  columns: Column[];
+  rows: T[] | undefined;
+  children: (row: T) => ReactNode;
+  empty?: ReactNode;
+  label?: string;
+  labelledBy?: string;
+  className?: string;
+  busy?: boolean;
+}) {
+  return (
+    <table className={props.className ?? "grid"} aria-label={props.label} aria-labelledby={props.labelledBy} aria-busy={props.busy}>
+      <thead>
+        <tr>
+          {props.columns.map((c) => {
+            const col = typeof c === "string" ? { label: c } : c;
+            return (
+              <th key={col.label} scope="col" className={col.className}>
+                {col.srOnly ? <span className="sr-only">{col.label}</span> : col.label}
+              </th>
+            );
+          })}
+        </tr>
+      </thead>
+      <tbody>
+        {props.rows?.map((row) => props.children(row))}
+        {props.empty !== undefined && props.rows?.length === 0 && (
+          <tr>
+            <td colSpan={props.columns.length} className="muted">{props.empty}</td>
+          </tr>
+        )}
+      </tbody>
+    </table>
+  );
+}
+
+// A form that runs onSubmit instead of navigating.
+export function Form(props: { onSubmit: () => void; children: ReactNode; label?: string; className?: string; id?: string }) {
+  return (
+    <form
+      id={props.id}
+      className={props.className}
+      aria-label={props.label}
+      onSubmit={(e) => {
+        e.preventDefault();
+        props.onSubmit();
+      }}
+    >
+      {props.children}
+    </form>
   );
 }
 

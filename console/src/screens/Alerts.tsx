@@ -3,7 +3,7 @@ import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { must } from "../api.ts";
 import { useDb } from "../session.tsx";
-import { ErrorBox, fmtDateTime } from "../components/ui.tsx";
+import { DataTable, ErrorBox, fmtDateTime } from "../components/ui.tsx";
 
 export function AlertsScreen() {
   const db = useDb();
@@ -34,49 +34,33 @@ export function AlertsScreen() {
         </label>
       </div>
       <ErrorBox error={alerts.error ?? ack.error} />
-      <table className="grid" aria-label="Alerts">
-        <thead>
-          <tr>
-            <th scope="col">Severity</th>
-            <th scope="col">Alert</th>
-            <th scope="col">Customer</th>
-            <th scope="col">Raised</th>
-            <th scope="col">Status</th>
+      <DataTable label="Alerts" columns={["Severity", "Alert", "Customer", "Raised", "Status"]} rows={alerts.data} empty={`No ${showAll ? "" : "open "}alerts.`}>
+        {(a) => (
+          <tr key={a.id} data-testid="alert-row">
+            <td>
+              <span className={`badge sev-${a.severity}`}>{a.severity}</span>
+            </td>
+            <td>
+              <strong>{a.title}</strong>
+              <div className="muted small">
+                {a.kind}
+                {a.body ? ` · ${a.body}` : ""}
+              </div>
+            </td>
+            <td>{(a.customer as { full_name: string | null } | null)?.full_name ?? "—"}</td>
+            <td>{fmtDateTime(a.created_at)}</td>
+            <td>
+              {a.acknowledged_at ? (
+                `acknowledged ${fmtDateTime(a.acknowledged_at)}`
+              ) : (
+                <button type="button" onClick={() => ack.mutate(a.id)} disabled={ack.isPending}>
+                  Acknowledge <span className="sr-only">{a.title}</span>
+                </button>
+              )}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {alerts.data?.map((a) => (
-            <tr key={a.id} data-testid="alert-row">
-              <td>
-                <span className={`badge sev-${a.severity}`}>{a.severity}</span>
-              </td>
-              <td>
-                <strong>{a.title}</strong>
-                <div className="muted small">
-                  {a.kind}
-                  {a.body ? ` · ${a.body}` : ""}
-                </div>
-              </td>
-              <td>{(a.customer as { full_name: string | null } | null)?.full_name ?? "—"}</td>
-              <td>{fmtDateTime(a.created_at)}</td>
-              <td>
-                {a.acknowledged_at ? (
-                  `acknowledged ${fmtDateTime(a.acknowledged_at)}`
-                ) : (
-                  <button type="button" onClick={() => ack.mutate(a.id)} disabled={ack.isPending}>
-                    Acknowledge <span className="sr-only">{a.title}</span>
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-          {alerts.data?.length === 0 && (
-            <tr>
-              <td colSpan={5} className="muted">No {showAll ? "" : "open "}alerts.</td>
-            </tr>
-          )}
-        </tbody>
-      </table>
+        )}
+      </DataTable>
     </section>
   );
 }

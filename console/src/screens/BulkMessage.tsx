@@ -6,7 +6,7 @@ import type { RuleGroupType } from "react-querybuilder";
 import { ApiError, invoke, must } from "../api.ts";
 import { useDb } from "../session.tsx";
 import { SegmentBuilder, useToDefinition } from "../components/SegmentBuilder.tsx";
-import { ErrorBox, fmtDateTime } from "../components/ui.tsx";
+import { ErrorBox, fmtDateTime, Form } from "../components/ui.tsx";
 import { emptyQuery, errorsFromDetail, type Definition, type SegmentError } from "../segments.ts";
 
 type Channel = "email" | "sms" | "push";
@@ -129,14 +129,7 @@ export function BulkMessageScreen() {
   return (
     <section aria-labelledby="bulk-h">
       <h1 id="bulk-h">Bulk message</h1>
-      <form
-        className="bulk"
-        aria-label="Bulk message"
-        onSubmit={(e) => {
-          e.preventDefault();
-          send.mutate();
-        }}
-      >
+      <Form className="bulk" label="Bulk message" onSubmit={() => send.mutate()}>
         <fieldset>
           <legend>Message</legend>
           <label className="block">
@@ -284,7 +277,7 @@ export function BulkMessageScreen() {
         <button type="submit" className="primary" disabled={send.isPending}>
           {send.isPending ? "Sending…" : scheduledAt ? "Schedule campaign" : "Send campaign"}
         </button>
-      </form>
+      </Form>
 
       {send.data && (
         <p role="status" className="ok-box" data-testid="send-result">

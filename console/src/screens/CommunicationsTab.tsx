@@ -3,9 +3,9 @@
 // opt-out is shown with who and when, and re-consent needs the override with a note.
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { ApiError, must } from "../api.ts";
+import { ApiError, must, newestOf } from "../api.ts";
 import { useDb } from "../session.tsx";
-import { ErrorBox, fmtDateTime, Modal } from "../components/ui.tsx";
+import { DataTable, ErrorBox, fmtDateTime, Form, Modal } from "../components/ui.tsx";
 
 const CHANNELS = ["email", "sms", "push"] as const;
 type Channel = (typeof CHANNELS)[number];
@@ -28,21 +28,14 @@ function Messages(props: { customerId: string }) {
     queryKey: ["messages", props.customerId],
     queryFn: async () => {
       const recipients = must(
-        await db
-          .from("campaign_recipients")
-          .select("id,campaign_id,channel,address,status,queued_at,sent_at,delivered_at,failed_at,last_error,created_at")
-          .eq("customer_id", props.customerId)
-          .order("created_at", { ascending: false })
-          .limit(50),
+        await newestOf(
+          db.from("campaign_recipients").select("id,campaign_id,channel,address,status,queued_at,sent_at,delivered_at,failed_at,last_error,created_at"),
+          props.customerId,
+          "created_at",
+          50,
+        ),
       );
-      const events = must(
-        await db
-          .from("message_events")
-          .select("id,recipient_id,event,occurred_at,url,reason,provider")
-          .eq("customer_id", props.customerId)
-          .order("occurred_at", { ascending: false })
-          .limit(200),
-      );
+      const events = must(await newestOf(db.from("message_events").select("id,recipient_id,event,occurred_at,url,reason,provider"), props.customerId, "occurred_at", 200));
       // campaign_recipients has no foreign key to embed campaigns through: look the names up.
       const ids = [...new Set(recipients.map((r) => r.campaign_id))];
       const campaigns = ids.length ? must(await db.from("campaigns").select("id,name").in("id", ids)) : [];
@@ -54,49 +47,33 @@ function Messages(props: { customerId: string }) {
     <section aria-labelledby="msgs-h">
       <h3 id="msgs-h">Messages</h3>
       <ErrorBox error={msgs.error} />
-      <table className="grid" aria-labelledby="msgs-h">
-        <thead>
-          <tr>
-            <th scope="col">Campaign</th>
-            <th scope="col">Channel</th>
-            <th scope="col">To</th>
-            <th scope="col">Status</th>
-            <th scope="col">Events</th>
+      <DataTable labelledBy="msgs-h" columns={["Campaign", "Channel", "To", "Status", "Events"]} rows={msgs.data?.recipients} empty="No messages yet.">
+        {(r) => (
+          <tr key={r.id} data-testid="message-row">
+            <td>
+              {r.campaign ?? "—"}
+              <div className="muted small">{fmtDateTime(r.created_at)}</div>
+            </td>
+            <td>{r.channel}</td>
+            <td className="small">{r.address ?? "—"}</td>
+            <td>
+              <span className={`badge st-${r.status}`}>{r.status}</span>
+              {r.last_error && <div className="small error-text">{r.last_error}</div>}
+            </td>
+            <td className="small">
+              {msgs.data!.events
+                .filter((e) => e.recipient_id === r.id)
+                .map((e) => (
+                  <div key={e.id}>
+                    {e.event} · {fmtDateTime(e.occurred_at)}
+                    {e.url ? ` · ${e.url}` : ""}
+                    {e.reason ? ` · ${e.reason}` : ""}
+                  </div>
+                ))}
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {msgs.data?.recipients.map((r) => (
-            <tr key={r.id} data-testid="message-row">
-              <td>
-                {r.campaign ?? "—"}
-                <div className="muted small">{fmtDateTime(r.created_at)}</div>
-              </td>
-              <td>{r.channel}</td>
-              <td className="small">{r.address ?? "—"}</td>
-              <td>
-                <span className={`badge st-${r.status}`}>{r.status}</span>
-                {r.last_error && <div className="small error-text">{r.last_error}</div>}
-              </td>
-              <td className="small">
-                {msgs.data.events
-                  .filter((e) => e.recipient_id === r.id)
-                  .map((e) => (
-                    <div key={e.id}>
-                      {e.event} · {fmtDateTime(e.occurred_at)}
-                      {e.url ? ` · ${e.url}` : ""}
-                      {e.reason ? ` · ${e.reason}` : ""}
-                    </div>
-                  ))}
-              </td>
-            </tr>
-          ))}
-          {msgs.data?.recipients.length === 0 && (
-            <tr>
-              <td colSpan={5} className="muted">No messages yet.</td>
-            </tr>
-          )}
-        </tbody>
-      </table>
+        )}
+      </DataTable>
     </section>
   );
 }
@@ -115,12 +92,7 @@ function ConsentPanel(props: { customerId: string; name: string }) {
     queryFn: async () => {
       const current = must(await db.from("customer_consent").select("channel,enabled,source,note,granted_at,revoked_at,updated_at").eq("customer_id", props.customerId));
       const history = must(
-        await db
-          .from("customer_consent_history")
-          .select("id,channel,old_enabled,new_enabled,source,note,changed_at,changed_by")
-          .eq("customer_id", props.customerId)
-          .order("changed_at", { ascending: false })
-          .limit(50),
+        await newestOf(db.from("customer_consent_history").select("id,channel,old_enabled,new_enabled,source,note,changed_at,changed_by"), props.customerId, "changed_at", 50),
       );
       // changed_by has no foreign key to embed through: look the names up.
       const ids = [...new Set(history.map((h) => h.changed_by).filter((x): x is string => !!x))];
@@ -204,32 +176,20 @@ function ConsentPanel(props: { customerId: string; name: string }) {
       </ul>
       <details>
         <summary>Consent history ({consent.data?.history.length ?? 0})</summary>
-        <table className="grid small" aria-label="Consent history">
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Channel</th>
-              <th scope="col">Change</th>
-              <th scope="col">Source</th>
-              <th scope="col">By</th>
-              <th scope="col">Note</th>
+        <DataTable className="grid small" label="Consent history" columns={["When", "Channel", "Change", "Source", "By", "Note"]} rows={consent.data?.history}>
+          {(h) => (
+            <tr key={h.id}>
+              <td>{fmtDateTime(h.changed_at)}</td>
+              <td>{h.channel}</td>
+              <td>
+                {h.old_enabled === null ? "—" : h.old_enabled ? "on" : "off"} → {h.new_enabled ? "on" : "off"}
+              </td>
+              <td>{h.source}</td>
+              <td>{h.changer ?? "customer / system"}</td>
+              <td>{h.note ?? ""}</td>
             </tr>
-          </thead>
-          <tbody>
-            {consent.data?.history.map((h) => (
-              <tr key={h.id}>
-                <td>{fmtDateTime(h.changed_at)}</td>
-                <td>{h.channel}</td>
-                <td>
-                  {h.old_enabled === null ? "—" : h.old_enabled ? "on" : "off"} → {h.new_enabled ? "on" : "off"}
-                </td>
-                <td>{h.source}</td>
-                <td>{h.changer ?? "customer / system"}</td>
-                <td>{h.note ?? ""}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          )}
+        </DataTable>
       </details>
 
       {pending?.kind === "disable" && (
@@ -272,12 +232,7 @@ function ConsentPanel(props: { customerId: string; name: string }) {
         <Modal title={`Re-consent ${pending.channel} with override`} onClose={() => setPending(null)} testId="consent-override">
           <p className="warn">{pending.reason}</p>
           <p>Re-consent on their behalf only with a note saying why (e.g. the customer asked on the phone). It is audited.</p>
-          <form
-            onSubmit={(e) => {
-              e.preventDefault();
-              set.mutate({ channel: pending.channel, enabled: true, note, override: true });
-            }}
-          >
+          <Form onSubmit={() => set.mutate({ channel: pending.channel, enabled: true, note, override: true })}>
             <label className="block">
               Note (required)
               <textarea value={note} onChange={(e) => setNote(e.target.value)} required rows={3} />
@@ -291,7 +246,7 @@ function ConsentPanel(props: { customerId: string; name: string }) {
               </button>
             </div>
             <ErrorBox error={set.error} />
-          </form>
+          </Form>
         </Modal>
       )}
     </section>

@@ -1,10 +1,10 @@
 // The customer drawer: summary header (customer_summary) with tag chips, then the tabs Timeline,
 // Notes, Segments and Communications.
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useRef, useState, type ReactNode } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { must } from "../api.ts";
 import { useDb } from "../session.tsx";
-import { ErrorBox, fmtDate, fmtMoney, RiskBadge, TagChip, type TagLike } from "../components/ui.tsx";
+import { ErrorBox, fmtDate, fmtMoney, Form, RiskBadge, TagChip, type TagLike } from "../components/ui.tsx";
 import { TimelineTab } from "./TimelineTab.tsx";
 import { NotesTab } from "./NotesTab.tsx";
 import { SegmentsTab } from "./SegmentsTab.tsx";
@@ -90,40 +90,18 @@ export function CustomerDrawer(props: { customerId: string; onClose: () => void 
                   <RiskOverride customerId={props.customerId} hasOverride={!!s.risk.override} />
                 </dd>
               </div>
-              <div>
-                <dt>LTV</dt>
-                <dd>{fmtMoney(s.lifetime_value)}</dd>
-              </div>
-              <div>
-                <dt>Total spend</dt>
-                <dd>{fmtMoney(s.total_spend)}</dd>
-              </div>
-              <div>
-                <dt>Bookings</dt>
-                <dd>{s.booking_count}</dd>
-              </div>
-              <div>
-                <dt>Last booking</dt>
-                <dd>{fmtDate(s.last_booking_at)}</dd>
-              </div>
-              <div>
-                <dt>Overdue balance</dt>
-                <dd className={Number(s.overdue_balance) > 0 ? "warn" : undefined}>{fmtMoney(s.overdue_balance)}</dd>
-              </div>
-              <div>
-                <dt>Open tickets</dt>
-                <dd>{s.open_tickets}</dd>
-              </div>
-              <div>
-                <dt>Insurance expiring</dt>
-                <dd className={s.insurance_expiring.length ? "warn" : undefined}>
-                  {s.insurance_expiring.length ? s.insurance_expiring.map((d) => `${d.kind} ${fmtDate(d.expires_at)}`).join(", ") : "none in 30 days"}
-                </dd>
-              </div>
-              <div>
-                <dt>Account manager</dt>
-                <dd>{s.account_manager?.full_name ?? "—"}</dd>
-              </div>
+              <Fact term="LTV">{fmtMoney(s.lifetime_value)}</Fact>
+              <Fact term="Total spend">{fmtMoney(s.total_spend)}</Fact>
+              <Fact term="Bookings">{s.booking_count}</Fact>
+              <Fact term="Last booking">{fmtDate(s.last_booking_at)}</Fact>
+              <Fact term="Overdue balance" warn={Number(s.overdue_balance) > 0}>
+                {fmtMoney(s.overdue_balance)}
+              </Fact>
+              <Fact term="Open tickets">{s.open_tickets}</Fact>
+              <Fact term="Insurance expiring" warn={s.insurance_expiring.length > 0}>
+                {s.insurance_expiring.length ? s.insurance_expiring.map((d) => `${d.kind} ${fmtDate(d.expires_at)}`).join(", ") : "none in 30 days"}
+              </Fact>
+              <Fact term="Account manager">{s.account_manager?.full_name ?? "—"}</Fact>
             </dl>
             <TagEditor customerId={props.customerId} tags={s.tags} />
           </section>
@@ -161,6 +139,16 @@ export function CustomerDrawer(props: { customerId: string; onClose: () => void 
           {tab === "Communications" && <CommunicationsTab customerId={props.customerId} name={s?.customer.full_name ?? "this customer"} />}
         </div>
       </aside>
+    </div>
+  );
+}
+
+// One figure of the summary; `warn` marks one that needs attention.
+function Fact(props: { term: string; warn?: boolean; children: ReactNode }) {
+  return (
+    <div>
+      <dt>{props.term}</dt>
+      <dd className={props.warn ? "warn" : undefined}>{props.children}</dd>
     </div>
   );
 }
@@ -204,14 +192,7 @@ function RiskOverride(props: { customerId: string; hasOverride: boolean }) {
         </button>
       )}
       {open && (
-        <form
-          className="panel"
-          aria-label="Risk override"
-          onSubmit={(e) => {
-            e.preventDefault();
-            save.mutate();
-          }}
-        >
+        <Form className="panel" label="Risk override" onSubmit={() => save.mutate()}>
           <label>
             Score (0–100) <input type="number" min={0} max={100} step="0.01" value={score} onChange={(e) => setScore(e.target.value)} required />
           </label>
@@ -225,7 +206,7 @@ function RiskOverride(props: { customerId: string; hasOverride: boolean }) {
             Save override
           </button>
           <ErrorBox error={save.error} />
-        </form>
+        </Form>
       )}
       <ErrorBox error={clear.error} />
     </span>

@@ -6,7 +6,7 @@ import type { RuleGroupType } from "react-querybuilder";
 import { ApiError, must } from "../api.ts";
 import { useDb } from "../session.tsx";
 import { SegmentBuilder, useToDefinition } from "../components/SegmentBuilder.tsx";
-import { ConsentPills, ErrorBox, fmtDate, fmtMoney, RiskBadge, TagChip, type TagLike } from "../components/ui.tsx";
+import { ConsentPills, DataTable, ErrorBox, fmtDate, fmtMoney, Form, RiskBadge, TagChip, type TagLike } from "../components/ui.tsx";
 import { emptyQuery, errorsFromDetail, type Definition, type SegmentError } from "../segments.ts";
 import { CustomerDrawer } from "./CustomerDrawer.tsx";
 
@@ -76,15 +76,7 @@ export function CustomersScreen() {
         </button>
       </div>
       {showFilter && (
-        <form
-          id="advanced-filter"
-          className="panel"
-          aria-label="Advanced filter"
-          onSubmit={(e) => {
-            e.preventDefault();
-            apply();
-          }}
-        >
+        <Form id="advanced-filter" className="panel" label="Advanced filter" onSubmit={apply}>
           <SegmentBuilder query={draft} onChange={setDraft} errors={filterErrors} label="Advanced filter conditions" />
           <div className="row">
             <button type="submit" className="primary">Apply filter</button>
@@ -99,59 +91,45 @@ export function CustomersScreen() {
               Clear
             </button>
           </div>
-        </form>
+        </Form>
       )}
       {page.error && !filterErrors.length && <ErrorBox error={page.error} />}
       {filterErrors.length > 0 && (
         <p role="alert" className="error">The filter is not valid: {filterErrors.map((e) => `${e.path}: ${e.message}`).join("; ")}</p>
       )}
-      <table className="grid" aria-label="Customers" aria-busy={page.isFetching}>
-        <thead>
-          <tr>
-            <th scope="col">Customer</th>
-            <th scope="col">City</th>
-            <th scope="col">Tags</th>
-            <th scope="col">Segments</th>
-            <th scope="col">Risk</th>
-            <th scope="col" className="num">LTV</th>
-            <th scope="col" className="num">Bookings</th>
-            <th scope="col">Last booking</th>
-            <th scope="col">Consents</th>
-          </tr>
-        </thead>
-        <tbody>
-          {page.data?.customers.map((c) => {
-            const lv = page.data.levels.get(c.customer_id);
-            return (
-              <tr key={c.customer_id}>
-                <td>
-                  <button type="button" className="link" onClick={() => setOpen(c.customer_id)} aria-haspopup="dialog">
-                    {c.full_name ?? "(no name)"}
-                  </button>
-                  <div className="muted small">{c.email ?? "no email"}</div>
-                </td>
-                <td>{c.city ?? "—"}</td>
-                <td>{c.tags.map((t) => <TagChip key={t.id} tag={t} />)}</td>
-                <td className="small">{c.segments.map((s) => s.name).join(", ") || "—"}</td>
-                <td>
-                  <RiskBadge score={c.risk_score} level={lv?.risk_level} override={lv?.override_score != null} />
-                </td>
-                <td className="num">{fmtMoney(c.lifetime_value)}</td>
-                <td className="num">{c.booking_count}</td>
-                <td>{fmtDate(c.last_booking_at)}</td>
-                <td>
-                  <ConsentPills email={c.consent_email} sms={c.consent_sms} push={c.consent_push} />
-                </td>
-              </tr>
-            );
-          })}
-          {page.data && page.data.customers.length === 0 && (
-            <tr>
-              <td colSpan={9} className="muted">No customers match.</td>
+      <DataTable
+        label="Customers"
+        busy={page.isFetching}
+        columns={["Customer", "City", "Tags", "Segments", "Risk", { label: "LTV", className: "num" }, { label: "Bookings", className: "num" }, "Last booking", "Consents"]}
+        rows={page.data?.customers}
+        empty="No customers match."
+      >
+        {(c) => {
+          const lv = page.data?.levels.get(c.customer_id);
+          return (
+            <tr key={c.customer_id}>
+              <td>
+                <button type="button" className="link" onClick={() => setOpen(c.customer_id)} aria-haspopup="dialog">
+                  {c.full_name ?? "(no name)"}
+                </button>
+                <div className="muted small">{c.email ?? "no email"}</div>
+              </td>
+              <td>{c.city ?? "—"}</td>
+              <td>{c.tags.map((t) => <TagChip key={t.id} tag={t} />)}</td>
+              <td className="small">{c.segments.map((s) => s.name).join(", ") || "—"}</td>
+              <td>
+                <RiskBadge score={c.risk_score} level={lv?.risk_level} override={lv?.override_score != null} />
+              </td>
+              <td className="num">{fmtMoney(c.lifetime_value)}</td>
+              <td className="num">{c.booking_count}</td>
+              <td>{fmtDate(c.last_booking_at)}</td>
+              <td>
+                <ConsentPills email={c.consent_email} sms={c.consent_sms} push={c.consent_push} />
+              </td>
             </tr>
-          )}
-        </tbody>
-      </table>
+          );
+        }}
+      </DataTable>
       <nav className="pager" aria-label="Pages">
         <button type="button" disabled={cursors.length === 1} onClick={() => setCursors((c) => c.slice(0, -1))}>
           ← Previous

@@ -1,9 +1,9 @@
 // Notes: the customer's notes, newest first, and a form to add one with type and visibility.
 import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { must } from "../api.ts";
+import { must, newestOf } from "../api.ts";
 import { useDb } from "../session.tsx";
-import { ErrorBox, fmtDateTime } from "../components/ui.tsx";
+import { ErrorBox, fmtDateTime, Form } from "../components/ui.tsx";
 
 export function NotesTab(props: { customerId: string }) {
   const db = useDb();
@@ -14,14 +14,7 @@ export function NotesTab(props: { customerId: string }) {
   const notes = useQuery({
     queryKey: ["notes", props.customerId],
     queryFn: async () =>
-      must(
-        await db
-          .from("customer_notes")
-          .select("id,note,type,visibility,created_at,author:users!admin_id(full_name,email)")
-          .eq("customer_id", props.customerId)
-          .order("created_at", { ascending: false })
-          .limit(100),
-      ),
+      must(await newestOf(db.from("customer_notes").select("id,note,type,visibility,created_at,author:users!admin_id(full_name,email)"), props.customerId, "created_at", 100)),
   });
   const create = useMutation({
     mutationFn: async () =>
@@ -35,14 +28,7 @@ export function NotesTab(props: { customerId: string }) {
 
   return (
     <div>
-      <form
-        className="panel"
-        aria-label="New note"
-        onSubmit={(e) => {
-          e.preventDefault();
-          create.mutate();
-        }}
-      >
+      <Form className="panel" label="New note" onSubmit={() => create.mutate()}>
         <label className="block">
           Note
           <textarea value={note} onChange={(e) => setNote(e.target.value)} rows={3} required aria-invalid={!!create.error} aria-describedby={create.error ? "note-error" : undefined} />
@@ -68,7 +54,7 @@ export function NotesTab(props: { customerId: string }) {
           </button>
         </div>
         <ErrorBox error={create.error} id="note-error" />
-      </form>
+      </Form>
       <ErrorBox error={notes.error} />
       <ul className="notes" aria-label="Notes">
         {notes.data?.map((n) => (

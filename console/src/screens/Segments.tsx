@@ -6,7 +6,7 @@ import type { RuleGroupType } from "react-querybuilder";
 import { ApiError, must } from "../api.ts";
 import { useDb } from "../session.tsx";
 import { SegmentBuilder, useToDefinition } from "../components/SegmentBuilder.tsx";
-import { ErrorBox, fmtDate, fmtDateTime, fmtMoney, Modal } from "../components/ui.tsx";
+import { DataTable, ErrorBox, fmtDate, fmtDateTime, fmtMoney, Form, Modal } from "../components/ui.tsx";
 import { emptyQuery, errorsFromDetail, fromDefinition, type Definition, type SegmentError } from "../segments.ts";
 
 interface SavedSegment {
@@ -58,61 +58,51 @@ export function SegmentsScreen() {
         </button>
       </div>
       <ErrorBox error={list.error ?? duplicate.error ?? toggle.error ?? refresh.error ?? remove.error} />
-      <table className="grid" aria-label="Saved segments">
-        <thead>
-          <tr>
-            <th scope="col">Segment</th>
-            <th scope="col" className="num">Customers</th>
-            <th scope="col">Usage</th>
-            <th scope="col">Last modified</th>
-            <th scope="col">Auto-refresh</th>
-            <th scope="col">
-              <span className="sr-only">Actions</span>
-            </th>
+      <DataTable
+        label="Saved segments"
+        columns={["Segment", { label: "Customers", className: "num" }, "Usage", "Last modified", "Auto-refresh", { label: "Actions", srOnly: true }]}
+        rows={list.data}
+      >
+        {(s) => (
+          <tr key={s.id!} data-testid="segment-row">
+            <td>
+              <strong>{s.name}</strong>
+              <div className="muted small">{s.description ?? ""}</div>
+            </td>
+            <td className="num">
+              {s.last_count ?? "—"}
+              <div className="muted small">{s.last_refreshed_at ? `as of ${fmtDateTime(s.last_refreshed_at)}` : "not refreshed"}</div>
+            </td>
+            <td className="small">
+              {s.usage_count ? `${s.usage_count} campaign${s.usage_count === 1 ? "" : "s"}` : "unused"}
+            </td>
+            <td className="small">
+              {fmtDate(s.updated_at)} {s.updated_by_name ? `by ${s.updated_by_name}` : ""}
+            </td>
+            <td>
+              <label>
+                <input type="checkbox" checked={!!s.auto_refresh} onChange={(e) => toggle.mutate({ id: s.id!, auto_refresh: e.target.checked })} />{" "}
+                <span className="sr-only">Auto-refresh {s.name}</span>
+                {s.auto_refresh ? "on" : "off"}
+              </label>
+            </td>
+            <td className="actions">
+              <button type="button" onClick={() => setEditing(s as SavedSegment)}>
+                Edit <span className="sr-only">{s.name}</span>
+              </button>
+              <button type="button" onClick={() => duplicate.mutate(s.id!)}>
+                Duplicate <span className="sr-only">{s.name}</span>
+              </button>
+              <button type="button" onClick={() => refresh.mutate(s.id!)}>
+                Refresh <span className="sr-only">{s.name}</span>
+              </button>
+              <button type="button" className="danger" onClick={() => confirm(`Delete the segment ${s.name}?`) && remove.mutate(s.id!)}>
+                Delete <span className="sr-only">{s.name}</span>
+              </button>
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {list.data?.map((s) => (
-            <tr key={s.id!} data-testid="segment-row">
-              <td>
-                <strong>{s.name}</strong>
-                <div className="muted small">{s.description ?? ""}</div>
-              </td>
-              <td className="num">
-                {s.last_count ?? "—"}
-                <div className="muted small">{s.last_refreshed_at ? `as of ${fmtDateTime(s.last_refreshed_at)}` : "not refreshed"}</div>
-              </td>
-              <td className="small">
-                {s.usage_count ? `${s.usage_count} campaign${s.usage_count === 1 ? "" : "s"}` : "unused"}
-              </td>
-              <td className="small">
-                {fmtDate(s.updated_at)} {s.updated_by_name ? `by ${s.updated_by_name}` : ""}
-              </td>
-              <td>
-                <label>
-                  <input type="checkbox" checked={!!s.auto_refresh} onChange={(e) => toggle.mutate({ id: s.id!, auto_refresh: e.target.checked })} />{" "}
-                  <span className="sr-only">Auto-refresh {s.name}</span>
-                  {s.auto_refresh ? "on" : "off"}
-                </label>
-              </td>
-              <td className="actions">
-                <button type="button" onClick={() => setEditing(s as SavedSegment)}>
-                  Edit <span className="sr-only">{s.name}</span>
-                </button>
-                <button type="button" onClick={() => duplicate.mutate(s.id!)}>
-                  Duplicate <span className="sr-only">{s.name}</span>
-                </button>
-                <button type="button" onClick={() => refresh.mutate(s.id!)}>
-                  Refresh <span className="sr-only">{s.name}</span>
-                </button>
-                <button type="button" className="danger" onClick={() => confirm(`Delete the segment ${s.name}?`) && remove.mutate(s.id!)}>
-                  Delete <span className="sr-only">{s.name}</span>
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        )}
+      </DataTable>
       {editing && <SegmentModal segment={editing === "new" ? null : editing} onClose={() => setEditing(null)} onSaved={invalidate} />}
     </section>
   );
@@ -248,33 +238,25 @@ export function SegmentModal(props: { segment: SavedSegment | null; onClose: () 
           <p className="big" data-testid="preview-count" aria-live="polite">
             {preview.total} customer{preview.total === 1 ? "" : "s"} match
           </p>
-          <table className="grid" aria-label="Preview: first customers">
-            <thead>
-              <tr>
-                <th scope="col">Customer</th>
-                <th scope="col">City</th>
-                <th scope="col" className="num">Bookings</th>
-                <th scope="col" className="num">Spend</th>
-                <th scope="col">Last booking</th>
-                <th scope="col" className="num">Risk</th>
+          <DataTable
+            label="Preview: first customers"
+            columns={["Customer", "City", { label: "Bookings", className: "num" }, { label: "Spend", className: "num" }, "Last booking", { label: "Risk", className: "num" }]}
+            rows={preview.members}
+          >
+            {(m) => (
+              <tr key={m.customer_id}>
+                <td>
+                  {m.full_name}
+                  <div className="muted small">{m.email}</div>
+                </td>
+                <td>{m.city}</td>
+                <td className="num">{m.booking_count}</td>
+                <td className="num">{fmtMoney(m.total_spend)}</td>
+                <td>{fmtDate(m.last_booking_at)}</td>
+                <td className="num">{m.risk_score ?? "—"}</td>
               </tr>
-            </thead>
-            <tbody>
-              {preview.members.map((m) => (
-                <tr key={m.customer_id}>
-                  <td>
-                    {m.full_name}
-                    <div className="muted small">{m.email}</div>
-                  </td>
-                  <td>{m.city}</td>
-                  <td className="num">{m.booking_count}</td>
-                  <td className="num">{fmtMoney(m.total_spend)}</td>
-                  <td>{fmtDate(m.last_booking_at)}</td>
-                  <td className="num">{m.risk_score ?? "—"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            )}
+          </DataTable>
           <div className="row end">
             <button type="button" onClick={() => setStep(0)}>
               Back
@@ -286,12 +268,7 @@ export function SegmentModal(props: { segment: SavedSegment | null; onClose: () 
         </div>
       )}
       {step === 2 && (
-        <form
-          onSubmit={(e) => {
-            e.preventDefault();
-            save.mutate();
-          }}
-        >
+        <Form onSubmit={() => save.mutate()}>
           <label className="block">
             Name <input value={name} onChange={(e) => setName(e.target.value)} required aria-invalid={!!save.error} aria-describedby="segment-save-error" />
           </label>
@@ -310,7 +287,7 @@ export function SegmentModal(props: { segment: SavedSegment | null; onClose: () 
               {save.isPending ? "Saving…" : "Save segment"}
             </button>
           </div>
-        </form>
+        </Form>
       )}
     </Modal>
   );

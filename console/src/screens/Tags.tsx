@@ -4,7 +4,7 @@ import { useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { must } from "../api.ts";
 import { useDb } from "../session.tsx";
-import { ErrorBox, fmtDate, TagChip } from "../components/ui.tsx";
+import { DataTable, ErrorBox, fmtDate, Form, TagChip } from "../components/ui.tsx";
 
 export function TagsScreen() {
   const db = useDb();
@@ -37,14 +37,7 @@ export function TagsScreen() {
   return (
     <section aria-labelledby="tags-h">
       <h1 id="tags-h">Tags</h1>
-      <form
-        className="panel row wrap"
-        aria-label="New tag"
-        onSubmit={(e) => {
-          e.preventDefault();
-          create.mutate();
-        }}
-      >
+      <Form className="panel row wrap" label="New tag" onSubmit={() => create.mutate()}>
         <label>
           Name <input value={name} onChange={(e) => setName(e.target.value)} required maxLength={60} aria-invalid={!!create.error} aria-describedby="tag-create-error" />
         </label>
@@ -59,45 +52,36 @@ export function TagsScreen() {
           Create tag
         </button>
         <ErrorBox error={create.error} id="tag-create-error" />
-      </form>
+      </Form>
       <label className="block">
         Search tags <input type="search" value={search} onChange={(e) => setSearch(e.target.value)} />
       </label>
       <ErrorBox error={tags.error ?? remove.error} />
-      <table className="grid" aria-label="Tags">
-        <thead>
-          <tr>
-            <th scope="col">Tag</th>
-            <th scope="col">Description</th>
-            <th scope="col" className="num">Customers</th>
-            <th scope="col">Created</th>
-            <th scope="col">
-              <span className="sr-only">Actions</span>
-            </th>
+      <DataTable
+        label="Tags"
+        columns={["Tag", "Description", { label: "Customers", className: "num" }, "Created", { label: "Actions", srOnly: true }]}
+        rows={tags.data}
+      >
+        {(t) => (
+          <tr key={t.id}>
+            <td>
+              <TagChip tag={t} />
+            </td>
+            <td>{t.description ?? ""}</td>
+            <td className="num">{(t.customer_tag_members as unknown as { count: number }[])[0]?.count ?? 0}</td>
+            <td>{fmtDate(t.created_at)}</td>
+            <td>
+              <button
+                type="button"
+                className="danger"
+                onClick={() => confirm(`Delete the tag ${t.name}? It is removed from every customer.`) && remove.mutate(t.id)}
+              >
+                Delete <span className="sr-only">{t.name}</span>
+              </button>
+            </td>
           </tr>
-        </thead>
-        <tbody>
-          {tags.data?.map((t) => (
-            <tr key={t.id}>
-              <td>
-                <TagChip tag={t} />
-              </td>
-              <td>{t.description ?? ""}</td>
-              <td className="num">{(t.customer_tag_members as unknown as { count: number }[])[0]?.count ?? 0}</td>
-              <td>{fmtDate(t.created_at)}</td>
-              <td>
-                <button
-                  type="button"
-                  className="danger"
-                  onClick={() => confirm(`Delete the tag ${t.name}? It is removed from every customer.`) && remove.mutate(t.id)}
-                >
-                  Delete <span className="sr-only">{t.name}</span>
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        )}
+      </DataTable>
     </section>
   );
 }

@@ -22,11 +22,16 @@ export function sql(): Sql {
 
 const API_ROLES = new Set(["anon", "authenticated", "service_role"]);
 
+// Makes the rest of the transaction act as the JWT's role and subject.
+export async function actAs(tx: Tx, claims: Claims): Promise<void> {
+  const role = API_ROLES.has(claims.role) ? claims.role : "anon";
+  await tx`select set_config('role', ${role}, true), set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
+}
+
 // Runs fn in a transaction acting as the JWT's role and subject.
 export async function asCaller<T>(claims: Claims, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  const role = API_ROLES.has(claims.role) ? claims.role : "anon";
   return await sql().begin(async (tx) => {
-    await tx`select set_config('role', ${role}, true), set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
+    await actAs(tx, claims);
     return await fn(tx);
   }) as T;
 }
@@ -36,8 +41,10 @@ export async function asService<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
   return await asCaller({ role: "service_role" }, fn);
 }
 
+export type StaffRole = "admin" | "communications";
+
 // The one staff check of the functions: raises 42501 (answered 403) without the role.
-export async function requireRole(tx: Tx, role: "admin" | "communications"): Promise<void> {
+export async function requireRole(tx: Tx, role: StaffRole): Promise<void> {
   await tx`select private.require_role(${role})`;
 }
 

@@ -7,6 +7,9 @@ import { HttpError } from "./http.ts";
 // Enough for the largest valid request (100,000 audience ids, or an email at its limits).
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
+// A uuid as Postgres writes it (any case), for ids in query strings and links.
+export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export function issuePath(path: ReadonlyArray<PropertyKey>): string {
   return path.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)), "") || "body";
 }

@@ -2,20 +2,16 @@
 // queues one recipient row per member with its fate, in one transaction as the caller.
 // An Idempotency-Key header makes a repeat of the same request answer the first answer (even in
 // parallel); the same key with another request is a 422 (docs/messaging.md).
-import { authenticate } from "../_shared/auth.ts";
-import { asCaller, requireRole } from "../_shared/db.ts";
-import { HttpError, json, MiB, requireMethod, serveJson } from "../_shared/http.ts";
+import { HttpError, json, MiB, serveJson } from "../_shared/http.ts";
 import { bulkMessage, idempotencyKey } from "../_shared/messaging/schemas.ts";
+import { asStaff, authorizeStaff } from "../_shared/staff.ts";
 import { parseWith, readJson } from "../_shared/validate.ts";
 
 // 100,000 customer ids (about 4 MB) or an HTML body of 500,000 characters fit.
 const MAX_BODY_BYTES = 8 * MiB;
 
 export const handler = serveJson(async (req) => {
-  requireMethod(req, "POST");
-  const claims = await authenticate(req);
-  // who may call before what they send: a customer's body is never read
-  await asCaller(claims, (tx) => requireRole(tx, "communications"));
+  const claims = await authorizeStaff(req, "POST", "communications");
   const key = req.headers.get("Idempotency-Key");
   if (key !== null) {
     const parsed = idempotencyKey.safeParse(key);
@@ -26,8 +22,7 @@ export const handler = serveJson(async (req) => {
   const input = await readJson(req);
   parseWith(bulkMessage, input);
   // the request as sent goes to SQL, which checks it again and compares it for the key
-  const result = await asCaller(claims, async (tx) => {
-    await requireRole(tx, "communications");
+  const result = await asStaff(claims, "communications", async (tx) => {
     const [row] = await tx<[{ r: Record<string, unknown> }]>`
       select public.queue_bulk_message(${tx.json(input as never)}, ${key}) as r`;
     return row.r;

@@ -1,22 +1,15 @@
 // POST /functions/v1/communications-audience: freezes an audience (segment_id, definition or
 // customer_ids) into campaign_audiences and reports its size and eligibility per channel.
-import { authenticate } from "../_shared/auth.ts";
-import { asCaller, requireRole } from "../_shared/db.ts";
-import { json, MiB, requireMethod, serveJson } from "../_shared/http.ts";
+import { json, MiB, serveJson } from "../_shared/http.ts";
 import { audienceRequest } from "../_shared/messaging/schemas.ts";
-import { parseWith, readJson } from "../_shared/validate.ts";
+import { asStaff, readStaffRequest } from "../_shared/staff.ts";
 
 // 100,000 customer ids (about 4 MB) fit.
 const MAX_BODY_BYTES = 8 * MiB;
 
 export const handler = serveJson(async (req) => {
-  requireMethod(req, "POST");
-  const claims = await authenticate(req);
-  // who may call before what they send: a customer's body is never read
-  await asCaller(claims, (tx) => requireRole(tx, "communications"));
-  const body = parseWith(audienceRequest, await readJson(req));
-  const result = await asCaller(claims, async (tx) => {
-    await tx`select private.require_role('communications')`;
+  const { claims, body } = await readStaffRequest(req, "communications", audienceRequest);
+  const result = await asStaff(claims, "communications", async (tx) => {
     const [row] = await tx<[{ r: Record<string, unknown> }]>`
       select public.freeze_campaign_audience(${tx.json(body.audience as never)}, ${body.campaign_id ?? null}) as r`;
     return row.r;

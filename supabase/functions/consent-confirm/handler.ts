@@ -7,8 +7,7 @@ import { asService } from "../_shared/db.ts";
 import { json, requireMethod, serveJson } from "../_shared/http.ts";
 import { escapeHtml } from "../_shared/rendering/render.ts";
 import { verifyConfirmSignature } from "../_shared/consent/links.ts";
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { UUID } from "../_shared/validate.ts";
 
 interface Outcome {
   outcome: "pending" | "confirmed" | "expired" | "used" | "superseded" | "cancelled" | "not_found";

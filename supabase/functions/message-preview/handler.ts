@@ -1,12 +1,10 @@
 // POST /functions/v1/message-preview: renders a template (or ad-hoc content) for one customer
 // with the same renderer the dispatcher uses; ad-hoc content passes bulk-message's rules.
-import { authenticate } from "../_shared/auth.ts";
-import { asCaller, requireRole } from "../_shared/db.ts";
-import { HttpError, json, MiB, requireMethod, serveJson } from "../_shared/http.ts";
+import { HttpError, json, MiB, serveJson } from "../_shared/http.ts";
 import { preferencesUrl } from "../_shared/messaging/links.ts";
 import { render, type Vars } from "../_shared/rendering/render.ts";
 import { previewRequest } from "../_shared/messaging/schemas.ts";
-import { parseWith, readJson } from "../_shared/validate.ts";
+import { asStaff, readStaffRequest } from "../_shared/staff.ts";
 
 interface Content {
   subject?: string;
@@ -19,13 +17,8 @@ interface Content {
 const MAX_BODY_BYTES = 4 * MiB;
 
 export const handler = serveJson(async (req) => {
-  requireMethod(req, "POST");
-  const claims = await authenticate(req);
-  // who may call before what they send: a customer's body is never read
-  await asCaller(claims, (tx) => requireRole(tx, "communications"));
-  const body = parseWith(previewRequest, await readJson(req));
-  const ctx = await asCaller(claims, async (tx) => {
-    await tx`select private.require_role('communications')`;
+  const { claims, body } = await readStaffRequest(req, "communications", previewRequest);
+  const ctx = await asStaff(claims, "communications", async (tx) => {
     // ad-hoc content passes the same rules as bulk-message's (the SQL has the last word)
     if (body.content !== undefined) await tx`select public.check_message_content(${body.channel}, ${tx.json(body.content as never)})`;
     const [row] = await tx<[{ r: { vars: Vars; template: (Content & { channel: string; version: number }) | null } }]>`

@@ -3,9 +3,11 @@
 // short transaction (keyset cursor), fetched only when the client has read the previous one: a
 // slow download holds no database connection, and memory stays flat.
 // Admins only; every export writes an audit row with who, whose, which filters and how many rows.
-import { authenticate, type Claims } from "../_shared/auth.ts";
-import { asCaller, requireRole, type Tx } from "../_shared/db.ts";
-import { corsHeaders, HttpError, requireMethod, serveJson } from "../_shared/http.ts";
+import type { Claims } from "../_shared/auth.ts";
+import { asCaller, type Tx } from "../_shared/db.ts";
+import { attachmentHeaders } from "../_shared/exports.ts";
+import { HttpError, serveJson } from "../_shared/http.ts";
+import { authorizeStaff } from "../_shared/staff.ts";
 import { csvEvent, csvHeader, type TimelineEvent } from "./csv.ts";
 import { type ExportParams, parseExportParams } from "./params.ts";
 
@@ -29,10 +31,8 @@ async function audit(claims: Claims, p: ExportParams, rows: number, completed: b
 }
 
 export const handler = serveJson(async (req) => {
-  requireMethod(req, "GET");
-  const claims = await authenticate(req);
   // refusals in the order the RPC answers them: who asks before what they ask for
-  await asCaller(claims, (tx) => requireRole(tx, "admin"));
+  const claims = await authorizeStaff(req, "GET", "admin");
   const parsed = parseExportParams(new URL(req.url).searchParams);
   if (!parsed.ok) {
     const first = parsed.problems[0];
@@ -85,13 +85,5 @@ export const handler = serveJson(async (req) => {
     },
   });
 
-  return new Response(body, {
-    status: 200,
-    headers: {
-      ...corsHeaders,
-      "Content-Type": "text/csv; charset=utf-8",
-      "Content-Disposition": `attachment; filename="${filename}"`,
-      "Cache-Control": "no-store",
-    },
-  });
+  return new Response(body, { status: 200, headers: attachmentHeaders("text/csv; charset=utf-8", filename) });
 });

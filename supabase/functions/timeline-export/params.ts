@@ -3,12 +3,12 @@
 import { z } from "zod";
 
 import { TIMELINE_EVENT_TYPES } from "../_shared/generated/constants.ts";
+import { UUID } from "../_shared/validate.ts";
 
 // The event types SQL allows (customer_timeline_events.event_type), generated from the database.
 export const EVENT_TYPES = TIMELINE_EVENT_TYPES;
 
 const PARAMETERS = ["customer_id", "types", "since", "until"];
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const ISO = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
 
 // A real instant from an ISO date or date-time (no 2026-02-30, no 25:00), as an ISO string.

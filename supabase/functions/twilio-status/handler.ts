@@ -2,30 +2,15 @@
 // webhook inbox and answered; the inbox worker applies it. Error 21610 (the number replied STOP)
 // is applied before the answer. docs/webhooks.md.
 import { asService } from "../_shared/db.ts";
-import { env } from "../_shared/env.ts";
-import { errorResponse, json, KiB, requireMethod, serveJson } from "../_shared/http.ts";
-import { publicUrl, readForm, TWILIO_OPT_OUT_ERROR, verifyTwilioSignature, withoutNul } from "../_shared/providers/webhooks.ts";
+import { errorResponse, json } from "../_shared/http.ts";
+import { serveTwilioWebhook } from "../_shared/providers/twilio-webhook.ts";
+import { TWILIO_OPT_OUT_ERROR } from "../_shared/providers/webhooks.ts";
 
-// Twilio posts a few KB of form fields (a 1600-character SMS at most).
-const TWILIO_MAX_BODY_BYTES = 128 * KiB;
-
-export const handler = serveJson(async (req) => {
-  requireMethod(req, "POST");
-  // an unsigned request is refused before its body is read
-  if (!req.headers.get("x-twilio-signature")) return errorResponse(401, "bad_signature", "missing X-Twilio-Signature");
-  const signed = await readForm(req);
-  const check = verifyTwilioSignature({
-    authToken: env("TWILIO_AUTH_TOKEN"),
-    signature: req.headers.get("x-twilio-signature"),
-    url: publicUrl(req, "twilio-status", env("PUBLIC_FUNCTIONS_URL")),
-    params: signed,
-  });
-  if (!check.ok) return errorResponse(401, "bad_signature", check.reason);
-  const params = withoutNul(signed);
+export const handler = serveTwilioWebhook("twilio-status", async (params, req) => {
   if (!params.MessageSid || !params.MessageStatus) {
     return errorResponse(400, "invalid_body", "MessageSid and MessageStatus are required");
   }
-  // our recipient id, from the callback URL the dispatcher gave Twilio (signed with the URL above):
+  // our recipient id, from the callback URL the dispatcher gave Twilio (part of the signed URL):
   // evidence for a send whose outcome a dead worker never recorded
   const rid = new URL(req.url).searchParams.get("rid");
   if (rid && /^[0-9a-f-]{36}$/i.test(rid)) params._recipient_id = rid.toLowerCase();
@@ -36,4 +21,4 @@ export const handler = serveJson(async (req) => {
     return row.r;
   });
   return json(200, accepted);
-}, { maxBodyBytes: TWILIO_MAX_BODY_BYTES });
+});

@@ -22,7 +22,9 @@ interface TextRule {
 function text(rule: TextRule, blankMessage = "is required") {
   const s = z.string({ error: "must be a string" })
     .refine((v) => !rule.required || !isBlank(v), { message: blankMessage })
-    .refine((v) => charLength(v) <= rule.max_chars, { message: `at most ${rule.max_chars} characters` });
+    .refine((v) => charLength(v) <= rule.max_chars, { message: `at most ${rule.max_chars} characters` })
+    // the limit in the functions' OpenAPI document (JSON Schema counts code points too)
+    .meta({ maxLength: rule.max_chars });
   return rule.required ? s : s.optional();
 }
 
