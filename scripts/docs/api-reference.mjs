@@ -101,6 +101,16 @@ lines.push("## Reference: edge functions", "");
 const openapi = JSON.parse(readFileSync(join(ROOT, "docs", "functions.openapi.json"), "utf8"));
 lines.push("The functions whose input is a zod schema are described as OpenAPI 3.1, request shapes and limits included, in " +
   "[functions.openapi.json](functions.openapi.json), generated from those schemas by `scripts/gen-functions-openapi.ts` (`npm run types`).", "");
+// How a function checks its caller, read from the helpers its handler calls (the code is the truth)
+function callerCheck(src) {
+  if (/authorizeStaff|readStaffRequest/.test(src)) return "the function checks the caller: a staff access token (`Authorization: Bearer`), the role checked before the body is read";
+  if (/verifySendgridSignature/.test(src)) return "no token: the function checks SendGrid's signature";
+  if (/serveTwilioWebhook/.test(src)) return "no token: the function checks Twilio's signature";
+  if (/checkUnsubscribeLink|verifyConfirmSignature/.test(src)) return "no token: the function checks the link's signature";
+  if (/claims\.role !== "service_role"/.test(src)) return "the function requires the service role (the secret key or a service-role token)";
+  if (/authenticate\(/.test(src)) return "the function checks the caller's access token or API key (`Authorization: Bearer`, `apikey`)";
+  return "no token";
+}
 const config = readFileSync(join(ROOT, "supabase", "config.toml"), "utf8");
 for (const name of readdirSync(join(ROOT, "supabase", "functions")).filter((d) => !d.startsWith("_") && !d.includes("."))) {
   const src = readFileSync(join(ROOT, "supabase", "functions", name, "handler.ts"), "utf8");
@@ -108,7 +118,7 @@ for (const name of readdirSync(join(ROOT, "supabase", "functions")).filter((d) =
   const verify = new RegExp(`\\[functions\\.${name}\\][^\\[]*verify_jwt = (true|false)`).exec(config)?.[1] ?? "true";
   lines.push(`### function \`${name}\``, "");
   if (head) lines.push(oneLine(head), "");
-  lines.push(`- URL: \`/functions/v1/${name}\`; ${verify === "true" ? "`Authorization: Bearer <JWT>` required" : "no JWT (signed by the provider or by a link)"}`);
+  lines.push(`- URL: \`/functions/v1/${name}\`; ${verify === "true" ? "the gateway requires \`Authorization: Bearer <JWT>\`" : "the gateway passes every request (\`verify_jwt = false\`)"}; ${callerCheck(src)}`);
   const operations = Object.keys(openapi.paths[`/${name}`] ?? {}).map((m) => `\`${m.toUpperCase()} /${name}\``);
   if (operations.length) lines.push(`- OpenAPI: ${operations.join(", ")} in [functions.openapi.json](functions.openapi.json)`);
   lines.push("");
