@@ -9,7 +9,7 @@
 //   node scripts/keys.mjs token <email> [ttl-seconds]  an access token for a seeded login
 //   node scripts/keys.mjs role <anon|service_role> [ttl]  a short-lived ES256 token for a role
 import { exportJWK, generateKeyPair, importJWK, SignJWT } from "jose";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { randomUUID } from "node:crypto";
 import { Buffer } from "node:buffer";
@@ -35,8 +35,18 @@ export async function signingKeys() {
     const { privateKey } = await generateKeyPair("ES256", { extractable: true });
     const jwk = { ...(await exportJWK(privateKey)), kid: randomUUID(), alg: "ES256", use: "sig", key_ops: ["sign", "verify"], ext: true };
     mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, JSON.stringify([jwk], null, 2) + "\n", { mode: 0o600 });
-    chmodSync(path, 0o600);
+    // the stack's processes start side by side and may all find no keys: the first link wins and
+    // every process reads that one (a file written in place could be overwritten by a second key)
+    const tmp = `${path}.${randomUUID()}.tmp`;
+    writeFileSync(tmp, JSON.stringify([jwk], null, 2) + "\n", { mode: 0o600 });
+    chmodSync(tmp, 0o600);
+    try {
+      linkSync(tmp, path);
+    } catch (err) {
+      if (err?.code !== "EEXIST") throw err;
+    } finally {
+      unlinkSync(tmp);
+    }
   }
   return JSON.parse(readFileSync(path, "utf8"));
 }
