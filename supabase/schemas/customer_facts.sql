@@ -46,19 +46,29 @@ CREATE FUNCTION private.customer_engagement(customer_ids uuid[]) RETURNS TABLE(c
     SET search_path TO ''
     AS $$
 declare
-  machine_opens boolean := coalesce((private.engagement_setting('count_machine_opens') #>> '{}')::boolean, false);
-  bot_clicks boolean := coalesce((private.engagement_setting('count_bot_clicks') #>> '{}')::boolean, false);
+  counted text[] := private.engagement_events();
 begin
   return query
   select e.customer_id, max(e.occurred_at),
          (count(distinct e.campaign_id) filter (where e.occurred_at >= now() - interval '90 days'))::integer
     from public.message_events e
-   where e.event in ('open', 'click', 'read', 'machine_open', 'bot_click')
-     and (e.event in ('open', 'click', 'read') or (e.event = 'machine_open' and machine_opens) or (e.event = 'bot_click' and bot_clicks))
+   where e.event in ('open', 'click', 'read', 'machine_open', 'bot_click') -- the engagement index's predicate
+     and e.event = any (counted)
      and e.customer_id is not null
      and (customer_engagement.customer_ids is null or e.customer_id = any (customer_engagement.customer_ids))
    group by e.customer_id;
 end
+$$;
+
+CREATE FUNCTION private.engagement_events() RETURNS text[]
+    LANGUAGE sql STABLE
+    SET search_path TO ''
+    AS $$
+  -- the message events that count as engagement: opens, clicks and reads, and machine opens or
+  -- automated clicks while the settings count them (docs/webhooks.md)
+  select array['open', 'click', 'read']
+         || case when coalesce((private.engagement_setting('count_machine_opens') #>> '{}')::boolean, false) then array['machine_open'] else array[]::text[] end
+         || case when coalesce((private.engagement_setting('count_bot_clicks') #>> '{}')::boolean, false) then array['bot_click'] else array[]::text[] end
 $$;
 
 CREATE FUNCTION private.customer_risk_scores(customer_ids uuid[]) RETURNS TABLE(customer_id uuid, risk_score numeric)
@@ -364,15 +374,11 @@ CREATE FUNCTION private.tg_message_events__facts() RETURNS trigger
     SET search_path TO ''
     AS $$
 declare
-  machine_opens boolean := coalesce((private.engagement_setting('count_machine_opens') #>> '{}')::boolean, false);
-  bot_clicks boolean := coalesce((private.engagement_setting('count_bot_clicks') #>> '{}')::boolean, false);
+  counted text[] := private.engagement_events();
 begin
-  -- only events that count as engagement (private.customer_engagement) can change the facts
+  -- only events that count as engagement can change the facts
   perform private.refresh_facts('engagement', array(
-    select n.customer_id
-      from new_rows n
-     where n.customer_id is not null
-       and (n.event in ('open', 'click', 'read') or (n.event = 'machine_open' and machine_opens) or (n.event = 'bot_click' and bot_clicks))));
+    select n.customer_id from new_rows n where n.customer_id is not null and n.event = any (counted)));
   return null;
 end
 $$;

@@ -131,7 +131,8 @@ begin
     select distinct on (lower(btrim(e ->> 'email'))) inbox_id, 'email', lower(btrim(e ->> 'email')), e ->> 'event'
       from jsonb_array_elements(accept_webhook.apply_now) e
      where e ->> 'event' in ('unsubscribe', 'group_unsubscribe', 'spamreport', 'bounce', 'dropped')
-       and nullif(btrim(e ->> 'email'), '') is not null;
+       -- an address at most as long as suppressions allow (no longer one can be sent to)
+       and char_length(btrim(e ->> 'email')) between 1 and 320;
     get diagnostics urgent = row_count;
   elsif accept_webhook.source in ('twilio_status', 'twilio_inbound') and accept_webhook.apply_now = 'true'::jsonb then
     perform private.apply_inbox_row(inbox_id);
@@ -186,7 +187,7 @@ begin
          case e.event when 'bounce' then 'bounce' when 'spamreport' then 'spamreport' else 'invalid' end,
          'sendgrid', jsonb_build_object('event', e.event, 'reason', e.reason, 'at', e.occurred_at)
     from e
-   where nullif(btrim(e.address), '') is not null
+   where char_length(btrim(e.address)) between 1 and 320 -- as suppressions allow: a longer one was never sent to
      and (e.event in ('bounce', 'spamreport') or (e.event = 'dropped' and e.reason ~* 'invalid|bounced'))
    order by lower(e.address), e.occurred_at desc
   on conflict on constraint suppressions_channel_address_key do nothing;
@@ -354,7 +355,7 @@ CREATE FUNCTION private.sendgrid_classify(events jsonb) RETURNS TABLE(event_id t
              when t.rid_text is not null and t.rid is null then 'ignored:recipient_id is not a uuid'
              when t.rid is not null and r.id is null then 'ignored:unknown recipient'
              when r.channel <> 'email' then format('inconsistent:recipient %s is a %s recipient, not email', r.id, r.channel)
-             when t.email_key is distinct from lower(btrim(r.address))
+             when r.id is not null and t.email_key is distinct from lower(btrim(r.address))
                then format('inconsistent:email %s is not the address of recipient %s', coalesce(t.email_key, '(none)'), r.id)
              when t.cid_text is not null and lower(t.cid_text) <> r.campaign_id::text
                then format('ignored:campaign_id %s is not the campaign of recipient %s', t.cid_text, r.id)

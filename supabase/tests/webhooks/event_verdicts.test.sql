@@ -3,7 +3,7 @@
 -- recipient, another campaign or a recipient never sent is ignored (an ignored opt-out still
 -- reaches its address); machine opens and automated clicks are renamed, per the settings.
 begin;
-select plan(14);
+select plan(15);
 
 select tests.create_user('verdict-a-' || gen_random_uuid() || '@example.test') as a \gset
 select tests.create_user('verdict-b-' || gen_random_uuid() || '@example.test', '{}', null, null, '+4790000' || (random() * 8999 + 1000)::int) as b \gset
@@ -57,6 +57,9 @@ select is((select event || ': ' || reason from v where event_id = 'v10'), 'bot_c
 select is((select event from v where event_id = 'v11'), 'click', 'a person''s click half an hour later is a click');
 select is((select fate || ': ' || problem from v where event_id = 'v12'), 'ignored: recipient_id is not a uuid', 'a malformed recipient_id is ignored');
 select is((select count(*)::int from v), 12, 'of 13 elements, the one that is not an object is left out');
+select is((select c.fate || '/' || c.customer_id from private.sendgrid_classify(jsonb_build_array(
+            jsonb_build_object('sg_event_id', 'v13', 'event', 'bounce', 'email', upper(:'b_email'), 'reason', '550 no such user'))) c),
+          'apply/' || :'b', 'an event without recipient_id (transactional mail) applies to the customer owning its address');
 
 update public.engagement_settings set value = '0' where key = 'bot_click_seconds';
 select is((select c.event from private.sendgrid_classify(jsonb_build_array(jsonb_build_object('sg_event_id', 'v9b', 'event', 'click', 'email', :'a_email',

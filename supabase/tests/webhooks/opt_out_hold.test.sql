@@ -2,7 +2,7 @@
 -- check defers a queued recipient at that address (by base_backoff_seconds) while the inbox row
 -- waits, and once the row is applied the consent decides (skipped_no_consent). Other addresses send.
 begin;
-select plan(8);
+select plan(11);
 
 select tests.create_user('hold-a-' || gen_random_uuid() || '@example.test') as a \gset
 select tests.create_user('hold-b-' || gen_random_uuid() || '@example.test') as b \gset
@@ -50,6 +50,22 @@ select private.claim_recipients('hold-test', 'email', 10);
 select tests.act_as_postgres();
 select is((select status from public.campaign_recipients where id = '56000000-0000-4000-a000-000000000002'), 'skipped_no_consent',
   'then the send-time check skips it for want of consent');
+
+-- an address longer than any address can be (signed, but not sendable) is neither held nor
+-- suppressed, and loses nothing else of its batch
+select string_agg(md5(g::text), '') || '@example.test' as long_email from generate_series(1, 400) g \gset
+select jsonb_build_array(
+  jsonb_build_object('sg_event_id', 'hold-long-1', 'event', 'unsubscribe', 'email', :'long_email'),
+  jsonb_build_object('sg_event_id', 'hold-long-2', 'event', 'bounce', 'email', :'long_email', 'reason', '550 no such user'),
+  jsonb_build_object('sg_event_id', 'hold-long-3', 'event', 'bounce', 'email', :'b_email', 'reason', '550 no such user')) as long_batch \gset
+select tests.act_as_service();
+select is((private.accept_webhook('sendgrid_events', :'long_batch', 3, :'long_batch'::jsonb)) ->> 'applied_now', '1',
+  'an over-long address is not held; the batch''s other opt-out is');
+select ok((select bool_and((private.apply_webhook_inbox(5000, part) ->> 'failed')::int = 0) from generate_series(0, private.webhook_apply_parts() - 1) part),
+  'the batch applies without failing');
+select tests.act_as_postgres();
+select results_eq(format($$select address_key from public.suppressions where reason = 'bounce' and address_key in (lower(%L), lower(%L))$$, :'long_email', :'b_email'),
+  format($$values (lower(%L))$$, :'b_email'), 'the real address is suppressed, the over-long one is not');
 
 select * from finish();
 rollback;
