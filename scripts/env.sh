@@ -29,9 +29,13 @@ export SUPABASE_DB_URL="${SUPABASE_DB_URL:-$DB_URL}"
 export FUNCTIONS_PORT="${FUNCTIONS_PORT:-54321}"
 export POSTGREST_PORT="${POSTGREST_PORT:-54320}"
 export FAKE_PROVIDER_PORT="${FAKE_PROVIDER_PORT:-54329}"
-export TEST_FUNCTIONS_PORT="${TEST_FUNCTIONS_PORT:-54331}"
-export TEST_POSTGREST_PORT="${TEST_POSTGREST_PORT:-54330}"
-export TEST_FAKE_PROVIDER_PORT="${TEST_FAKE_PROVIDER_PORT:-54339}"
+# The test stack's ports lie below Linux's ephemeral range (32768-60999): an outgoing connection
+# never holds one of them when a test starts its server (a console server that could not listen
+# on 54334 failed CI once).
+export TEST_FUNCTIONS_PORT="${TEST_FUNCTIONS_PORT:-25431}"
+export TEST_POSTGREST_PORT="${TEST_POSTGREST_PORT:-25430}"
+export TEST_FAKE_PROVIDER_PORT="${TEST_FAKE_PROVIDER_PORT:-25439}"
+export TEST_CONSOLE_PORT="${TEST_CONSOLE_PORT:-25434}"
 # Legacy HS256 secret (the legacy anon/service_role JWTs); new tokens are ES256 (.db/signing-keys.json).
 export SUPABASE_JWT_SECRET="${SUPABASE_JWT_SECRET:-super-secret-jwt-token-with-at-least-32-characters-long}"
 # The local new-style API keys (the same values `supabase start` prints).

@@ -32,14 +32,14 @@ export async function setup(): Promise<void> {
   };
   Object.assign(process.env, env);
   // PostgREST serves the database the tests use
-  children.push(startPostgrest(TEST_PORTS.postgrest, { ...env, DB_PORT: new URL(TEST_PORTS.dbUrl).port || "5432" }, { stdout: "inherit" }));
+  const postgrest = startPostgrest(TEST_PORTS.postgrest, { ...env, DB_PORT: new URL(TEST_PORTS.dbUrl).port || "5432" }, { stdout: "inherit" });
   // the webhook worker applies the webhook inbox (h12b)
-  for (const script of ["scripts/fake-provider.ts", "scripts/functions-gateway.ts", "scripts/webhook-worker.ts"]) {
-    children.push(startDeno(script, [], env, { stdout: "inherit", allowWrite: `${ROOT}/.db` }));
-  }
-  await waitForHttp(`${provider}/__requests`, { timeoutMs });
-  await waitForHttp(`http://127.0.0.1:${TEST_PORTS.functions}/functions/v1/health`, { timeoutMs });
-  await waitForHttp(`http://127.0.0.1:${TEST_PORTS.postgrest}/`, { timeoutMs, ok: true });
+  const [fakeProvider, gateway, worker] = ["scripts/fake-provider.ts", "scripts/functions-gateway.ts", "scripts/webhook-worker.ts"]
+    .map((script) => startDeno(script, [], env, { stdout: "inherit", allowWrite: `${ROOT}/.db` }));
+  children.push(postgrest, fakeProvider, gateway, worker);
+  await waitForHttp(`${provider}/__requests`, { timeoutMs, child: fakeProvider });
+  await waitForHttp(`http://127.0.0.1:${TEST_PORTS.functions}/functions/v1/health`, { timeoutMs, child: gateway });
+  await waitForHttp(`http://127.0.0.1:${TEST_PORTS.postgrest}/`, { timeoutMs, ok: true, child: postgrest });
 }
 
 export async function teardown(): Promise<void> {

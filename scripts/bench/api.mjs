@@ -13,8 +13,8 @@ import { arg, percentile, printTable, report, sql, startDeno, startPostgrest, wa
 
 const calls = Number(arg("calls", "200"));
 const evaluateCalls = Number(arg("evaluate-calls", "50"));
-const postgrestPort = Number(process.env.BENCH_POSTGREST_PORT ?? Number(process.env.TEST_POSTGREST_PORT ?? 54330) + 10);
-const gatewayPort = Number(process.env.BENCH_GATEWAY_PORT ?? Number(process.env.TEST_FUNCTIONS_PORT ?? 54331) + 10);
+const postgrestPort = Number(process.env.BENCH_POSTGREST_PORT ?? Number(process.env.TEST_POSTGREST_PORT ?? 25430) + 10);
+const gatewayPort = Number(process.env.BENCH_GATEWAY_PORT ?? Number(process.env.TEST_FUNCTIONS_PORT ?? 25431) + 10);
 const now = () => process.hrtime.bigint();
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 

@@ -27,10 +27,13 @@ export function startPostgrest(port, env = {}, { stdout = "ignore" } = {}) {
 }
 
 // Waits until url answers; with ok, until it answers 2xx (PostgREST answers 503 until its schema
-// cache is loaded).
-export async function waitForHttp(url, { timeoutMs = 60_000, ok = false, stepMs = 200 } = {}) {
+// cache is loaded). With child, the process that should answer: its exit ends the wait at once.
+export async function waitForHttp(url, { timeoutMs = 60_000, ok = false, stepMs = 200, child } = {}) {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      throw new Error(`${url}: its process exited (${child.exitCode ?? child.signalCode}) before it answered; its stderr is above`);
+    }
     try {
       const res = await fetch(url);
       if (!ok || res.ok) return;

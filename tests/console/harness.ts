@@ -8,7 +8,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { ROOT as root, startProcess, waitForHttp } from "../../scripts/lib/stack.mjs";
 import { API_URL, TEST_PORTS } from "../support/ports.ts";
 
-export const CONSOLE_PORT = Number(process.env.TEST_CONSOLE_PORT ?? 54334);
+export const CONSOLE_PORT = Number(process.env.TEST_CONSOLE_PORT ?? 25434);
 export const CONSOLE_URL = `http://127.0.0.1:${CONSOLE_PORT}`;
 export const SCREENSHOTS = resolve(root, "test-results/screenshots");
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -20,8 +20,9 @@ export async function startConsole(): Promise<void> {
   if (build.status !== 0) throw new Error("vite build of the console failed");
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run scripts/ensure-chromium.sh`);
   const env: Record<string, string> = { CONSOLE_PORT: String(CONSOLE_PORT), FUNCTIONS_PORT: String(TEST_PORTS.functions), CONSOLE_API_URL: API_URL };
-  children.push(startProcess(process.execPath, ["scripts/console-server.mjs"], env));
-  await waitForHttp(`${CONSOLE_URL}/console-config.json`);
+  const server = startProcess(process.execPath, ["scripts/console-server.mjs"], env);
+  children.push(server);
+  await waitForHttp(`${CONSOLE_URL}/console-config.json`, { child: server });
   mkdirSync(SCREENSHOTS, { recursive: true });
 }
 

@@ -1,8 +1,9 @@
-// The test stack's ports (so `npm start` may run beside the tests); scripts/env.sh sets them.
+// The test stack's ports (so `npm start` may run beside the tests), below the ephemeral range;
+// scripts/env.sh sets them.
 export const TEST_PORTS = {
-  functions: Number(process.env.TEST_FUNCTIONS_PORT ?? 54331),
-  postgrest: Number(process.env.TEST_POSTGREST_PORT ?? 54330),
-  fakeProvider: Number(process.env.TEST_FAKE_PROVIDER_PORT ?? 54339),
+  functions: Number(process.env.TEST_FUNCTIONS_PORT ?? 25431),
+  postgrest: Number(process.env.TEST_POSTGREST_PORT ?? 25430),
+  fakeProvider: Number(process.env.TEST_FAKE_PROVIDER_PORT ?? 25439),
   dbUrl: process.env.DB_URL ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres",
 };
 
