@@ -35,7 +35,7 @@ export async function waitForHttp(url, { timeoutMs = 60_000, ok = false, stepMs 
       throw new Error(`${url}: its process exited (${child.exitCode ?? child.signalCode}) before it answered; its stderr is above`);
     }
     try {
-      const res = await fetch(url);
+      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
       if (!ok || res.ok) return;
     } catch { /* not listening yet */ }
     await new Promise((r) => setTimeout(r, stepMs));
