@@ -46,8 +46,9 @@ export PGSSLMODE=disable
 export PATH="$ROOT/node_modules/.bin:$PATH"
 
 # Run a command as the postgres OS user (Postgres refuses to run as root).
+# (runuser lives in /usr/sbin, which a minimal PATH may lack.)
 as_postgres() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  if [ "$(id -u)" = 0 ]; then PATH="$PATH:/usr/sbin:/sbin" runuser -u postgres -- "$@"; else "$@"; fi
 }
 
 psql_db() { psql "$DB_URL" -v ON_ERROR_STOP=1 -X -q "$@"; }

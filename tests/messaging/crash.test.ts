@@ -128,7 +128,7 @@ describe("a database restart", () => {
     const [{ data_directory }] = await sql`show data_directory`;
     // as scripts/env.sh's as_postgres: the server runs as the postgres OS user
     const pgCtl = [`${process.env.PGBIN ?? "/usr/lib/postgresql/15/bin"}/pg_ctl`, "-D", data_directory, "-w", "-m", "fast", "restart"];
-    if (process.getuid?.() === 0) execFileSync("runuser", ["-u", "postgres", "--", ...pgCtl], { stdio: "ignore" });
+    if (process.getuid?.() === 0) execFileSync("runuser", ["-u", "postgres", "--", ...pgCtl], { stdio: "ignore", env: { ...process.env, PATH: `${process.env.PATH}:/usr/sbin:/sbin` } });
     else execFileSync(pgCtl[0], pgCtl.slice(1), { stdio: "ignore" });
     await new Promise((r) => setTimeout(r, 1500));
     expect(exitCode).toBeUndefined();
