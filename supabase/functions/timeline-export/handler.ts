@@ -47,6 +47,7 @@ export const handler = serveJson(async (req) => {
   let cursor: string | null = null;
   let rows = 0;
   let finished = false;
+  let cancelled = false; // the client went away (a page may still be on its way from the database)
   const incomplete = async () => {
     if (finished) return;
     finished = true;
@@ -62,6 +63,7 @@ export const handler = serveJson(async (req) => {
       try {
         const page: Page = pending ?? await fetchPage(claims, p, cursor);
         pending = null;
+        if (cancelled) return;
         let chunk = "";
         for (const event of page.events) chunk += csvEvent(event);
         if (chunk) controller.enqueue(encoder.encode(chunk));
@@ -81,6 +83,7 @@ export const handler = serveJson(async (req) => {
       }
     },
     async cancel() {
+      cancelled = true;
       await incomplete();
     },
   });
