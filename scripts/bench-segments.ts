@@ -260,6 +260,5 @@ const fmt = (rows: string[][]) => {
   return rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join("  ")).join("\n");
 };
 console.log("\n" + fmt(table) + "\n\n" + fmt(refreshRows) + "\n\n" + fmt(overheadRows));
-figure({ figure: "environment", customers, cores: cpus().length, load_start: startLoad.map(r2), load_end: endLoad.map(r2),
-         note: "2-core machine shared with another engineer's databases and benchmarks" });
+figure({ figure: "environment", customers, cores: cpus().length, load_start: startLoad.map(r2), load_end: endLoad.map(r2) });
 await sql.end();
