@@ -12,7 +12,10 @@ import { arg, percentile, printTable, report, sql } from "./lib.mjs";
 
 const calls = Number(arg("calls", "30"));
 const consoleUrl = `http://127.0.0.1:${process.env.CONSOLE_PORT ?? 54323}`;
-const config = await (await fetch(`${consoleUrl}/console-config.json`)).json();
+const config = await fetch(`${consoleUrl}/console-config.json`).then((r) => r.json()).catch(() => {
+  console.error(`bench:console measures the running stack, and no console answers at ${consoleUrl}: run \`npm start\` first (CONSOLE_PORT sets the port)`);
+  process.exit(1);
+});
 const logins = await (await fetch(`${consoleUrl}/local-logins.json`)).json();
 const ada = logins.find((l) => l.email === "ada.admin@rental.test");
 const headers = { apikey: config.anonKey, Authorization: `Bearer ${ada.access_token}`, "Content-Type": "application/json" };
