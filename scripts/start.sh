@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole local stack, as `supabase start` would serve it: database (reset and seeded), the real
+# The whole local stack, as `supabase start` would serve it: the database, the real
 # PostgREST, the API gateway (/rest/v1, /functions/v1, /auth/v1/.well-known/jwks.json), the fake
 # provider and the local dispatch loop. Prints, like `supabase status`, the URLs, the keys and an
 # access token for each seeded login, and writes the same to .db/stack.env.
@@ -9,7 +9,14 @@ cd "$ROOT"
 require_node22
 
 bash scripts/db-start.sh
-bash scripts/db-reset.sh
+# As `supabase start`: a new database gets every migration and the seed; one that exists keeps its
+# rows (a generated world, what was entered in the console) and gets only the migrations it lacks.
+# `npm start -- --reset` starts from the seed again.
+if [ "${1:-}" = "--reset" ] || [ "$(psql_db -XAtc "select to_regclass('supabase_migrations.schema_migrations') is not null")" != t ]; then
+  bash scripts/db-reset.sh
+else
+  bash scripts/db-migrate.sh
+fi
 
 [ -f supabase/functions/.env ] || cp supabase/functions/.env.example supabase/functions/.env
 # Locally there is no SendGrid to copy a webhook key from: make a key pair once, keep the private
