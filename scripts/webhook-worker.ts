@@ -1,12 +1,13 @@
 // The webhook inbox worker of the local stack: applies what the webhooks stored
 // (private.apply_webhook_inbox), woken by NOTIFY crm_webhook_inbox, else every --idle-ms. On
 // Supabase the pg_cron jobs crm_apply_webhooks(_1) do the same in the database (docs/webhooks.md).
-// The parts of the customers (private.webhook_apply_parts()) are shared among --appliers loops
-// that run side by side, each taking its parts in turn. By default one core is left to the
-// webhooks' answers: on a 2-core machine one loop applies both parts, as fast as two side by side
-// (docs/webhooks.md) and without taking the core an acknowledgement needs.
+// Answers first: one loop applies every part of the customers (private.webhook_apply_parts()) in
+// turn, always; the other --appliers loops (default: one per part) join it only while no webhook
+// has arrived for --yield-ms, so on a small machine they never take the core an answer needs, and
+// a backlog drains side by side once the burst is over (docs/webhooks.md). A part is applied by
+// one loop at a time (the database's advisory lock answers the other "busy").
 // It survives database restarts: an error is logged and the loop goes on.
-//   deno run -A --config supabase/functions/deno.json scripts/webhook-worker.ts [--chunk 5000] [--idle-ms 1000] [--appliers n] [--once] [--verbose]
+//   deno run -A --config supabase/functions/deno.json scripts/webhook-worker.ts [--chunk 5000] [--idle-ms 1000] [--appliers n] [--yield-ms 250] [--once] [--verbose]
 import postgres from "postgres";
 import { fromFileUrl, loadDotEnv } from "./lib/deno-util.ts";
 
@@ -19,7 +20,8 @@ function flag(name: string, fallback: string): string {
 
 const chunk = Number(flag("chunk", "5000"));
 const idleMs = Number(flag("idle-ms", "1000"));
-const appliersWanted = Number(flag("appliers", "0")); // 0: the cores but one, at most one per part
+const appliersWanted = Number(flag("appliers", "0")); // 0: one per part
+const yieldMs = Number(flag("yield-ms", "250"));
 const once = Deno.args.includes("--once");
 const verbose = Deno.args.includes("--verbose");
 const url = Deno.env.get("SUPABASE_DB_URL") ?? Deno.env.get("DB_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";
@@ -29,6 +31,7 @@ const sql = postgres(url, { max: 4, onnotice: () => {}, connection: { applicatio
 // while it was applying wakes it at once.
 const sleepers = new Set<() => void>();
 let poked = 0;
+let pokedAt = -Infinity; // when the last webhook was stored (performance.now())
 function nap(ms: number, seen: number): Promise<void> {
   if (poked !== seen) return Promise.resolve();
   return new Promise((resolve) => {
@@ -43,6 +46,7 @@ function nap(ms: number, seen: number): Promise<void> {
 }
 function poke(): void {
   poked++;
+  pokedAt = performance.now();
   for (const wake of [...sleepers]) wake();
 }
 
@@ -62,9 +66,15 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   });
 }
 
-// One loop over its parts of the customers, in turn; it naps when none of them had work.
-async function applier(parts: number[]): Promise<void> {
+// One loop over the parts, in turn from its own first part; it naps when none had work. A loop
+// that yields waits while webhooks are arriving.
+async function applier(parts: number[], yields: boolean): Promise<void> {
   while (!stopping) {
+    const quietFor = performance.now() - pokedAt;
+    if (yields && quietFor < yieldMs) {
+      await new Promise((r) => setTimeout(r, yieldMs - quietFor));
+      continue;
+    }
     const seen = poked;
     try {
       let applied = 0, busy = false;
@@ -96,8 +106,8 @@ for (;;) {
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
-const appliers = Math.min(parts, appliersWanted > 0 ? appliersWanted : Math.max(1, navigator.hardwareConcurrency - 1));
-if (verbose) console.log(`webhook worker running, ${parts} part(s) in ${appliers} loop(s)`);
+const appliers = Math.min(parts, appliersWanted > 0 ? appliersWanted : parts);
+if (verbose) console.log(`webhook worker running, ${parts} part(s), ${appliers} loop(s)`);
 await Promise.all(Array.from({ length: appliers }, (_, i) =>
-  applier(Array.from({ length: parts }, (_, part) => part).filter((part) => part % appliers === i))));
+  applier(Array.from({ length: parts }, (_, k) => (i + k) % parts), i > 0)));
 await sql.end({ timeout: 5 });

@@ -1,4 +1,4 @@
-// npm run bench:webhooks [-- --batches 30 --backlog 20 --sustained 40 --interval 200 --chunk 5000 --appliers 0 --port 54371]
+// npm run bench:webhooks [-- --batches 30 --backlog 20 --sustained 40 --interval 200 --chunk 5000 --appliers 0 --yield-ms 250 --port 54371]
 // Signed SendGrid batches of 1,000 events through the real gateway, function and webhook inbox:
 //   1. ack: time to answer one batch (signature check, inbox write, opt-outs held), the worker
 //      applying in the background, batches offered at a steady rate below the apply rate (and,
@@ -31,9 +31,10 @@ const gateway = startDeno("scripts/functions-gateway.ts", [], {
   SUPABASE_DB_URL: DB_URL,
 });
 let worker = null;
-const appliers = arg("appliers", "0"); // the worker's loops (0: its default, the cores but one)
+const appliers = arg("appliers", "0"); // the worker's loops (0: its default, one per part)
+const yieldMs = arg("yield-ms", "250"); // its extra loops wait while webhooks arrive (0: never)
 function startWorker() {
-  worker = startDeno("scripts/webhook-worker.ts", ["--idle-ms", "200", "--appliers", appliers], { SUPABASE_DB_URL: DB_URL });
+  worker = startDeno("scripts/webhook-worker.ts", ["--idle-ms", "200", "--appliers", appliers, "--yield-ms", yieldMs], { SUPABASE_DB_URL: DB_URL });
 }
 async function stopWorker() {
   if (!worker) return;
