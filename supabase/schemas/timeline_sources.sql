@@ -68,8 +68,8 @@ begin
     where l.customer_id is not null and last.status is distinct from l.status;
   perform private.tl_record_consents(array_agg(c order by c.customer_id, c.channel), array_agg(last.enabled order by c.customer_id, c.channel))
      from public.customer_consent c
-     cross join lateral (select ((private.tl_latest_event('customer_consent', c.customer_id, c.channel || ':')).metadata ->> 'enabled')::boolean as enabled) last
-    where coalesce(last.enabled, false) is distinct from c.enabled;
+     cross join lateral (select (private.tl_latest_event('customer_consent', c.customer_id, c.channel || ':')).metadata ->> 'enabled' as enabled) last
+    where coalesce(last.enabled::boolean, false) is distinct from c.enabled;
   perform private.tl_record_tags('assigned',
     array(select m from public.customer_tag_members m where not private.tl_tag_assignment_recorded(m)));
 
@@ -93,216 +93,75 @@ begin
 end
 $$;
 
-CREATE FUNCTION private.mark_timeline_source_deleted(source_table text, reference_ids uuid[], redacted_title text DEFAULT NULL::text, redacted_keys text[] DEFAULT '{}'::text[]) RETURNS void
+CREATE FUNCTION private.mark_timeline_source_deleted(source_table text, reference_ids uuid[], redacted_title text DEFAULT NULL::text, redacted_keys text[] DEFAULT '{}'::text[], key_prefixes text[] DEFAULT NULL::text[]) RETURNS void
     LANGUAGE sql
     SET search_path TO ''
     AS $$
+  -- key_prefixes: the events of reference_ids[i] are those whose key starts with key_prefixes[i]
   update public.customer_timeline_events e
      set source_deleted_at = now(),
          title = coalesce(mark_timeline_source_deleted.redacted_title, e.title),
          metadata = e.metadata - mark_timeline_source_deleted.redacted_keys
    where e.source_table = mark_timeline_source_deleted.source_table
      and e.reference_id = any (mark_timeline_source_deleted.reference_ids)
+     and (mark_timeline_source_deleted.key_prefixes is null
+          or exists (select 1 from unnest(mark_timeline_source_deleted.reference_ids, mark_timeline_source_deleted.key_prefixes) r(id, prefix)
+                      where r.id = e.reference_id and starts_with(e.event_key, r.prefix)))
      and e.source_deleted_at is null
 $$;
 
-CREATE FUNCTION private.tg_bookings__timeline() RETURNS trigger
+CREATE FUNCTION private.tg_record_timeline() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
-    AS $$
+    AS $_$
+-- The timeline trigger of every source table. The source's builder, tg_argv[0]
+-- (private.tl_record_*), holds its rules; the arguments say what a statement's rows are to it:
+--   insert: tg_argv[1:] the builder's actions for the new rows, in order (none: it takes no action);
+--   update: tg_argv[1:] pairs of a column whose change is an event and the builder's action for it
+--           ('': none); the changed rows in key order, their old values as text;
+--   delete: tg_argv[1] the builder's action for the deleted rows, given the deleting user; without
+--           one, the rows' events are marked deleted, tg_argv[2:] the redacted title and keys. A row's
+--           events are its key's first column's, their keys prefixed with the other columns'.
+declare
+  source text := format('%I.%I', tg_table_schema, tg_table_name);
+  key_columns text[] := array(
+    select a.attname from pg_catalog.pg_index i
+     cross join unnest(i.indkey) with ordinality k(attnum, ord)
+      join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
+     where i.indrelid = tg_relid and i.indisprimary order by k.ord);
+  key_list text := (select string_agg(format('%I', c), ', ') from unnest(key_columns) c);
+  action text;
+  i integer;
 begin
   if tg_op = 'INSERT' then
-    perform private.tl_record_bookings('created', array(select n::public.bookings from new_rows n));
+    foreach action in array coalesce(nullif(tg_argv[1:], '{}'), array[null]) loop
+      execute format('select private.%I(%s array(select n::%s from new_rows n))',
+                     tg_argv[0], case when action is not null then '$1,' else '' end, source)
+        using action;
+    end loop;
   elsif tg_op = 'UPDATE' then
-    perform private.tl_record_bookings('status', array_agg(n::public.bookings order by n.id), array_agg(o.status order by n.id))
-       from new_rows n join old_rows o on o.id = n.id
-      where n.status is distinct from o.status;
+    for i in 1 .. tg_nargs - 1 by 2 loop
+      execute format('select private.%1$I(%2$s array_agg(n::%3$s order by %4$s), array_agg(o.%5$I::text order by %4$s))
+                        from new_rows n join old_rows o using (%4$s)
+                       where n.%5$I is distinct from o.%5$I',
+                     tg_argv[0], case when tg_argv[i + 1] <> '' then '$1,' else '' end, source, key_list, tg_argv[i])
+        using tg_argv[i + 1];
+    end loop;
+  elsif tg_nargs > 1 and tg_argv[1] <> '' then
+    execute format('select private.%I($1, array(select o::%s from old_rows o), auth.uid())', tg_argv[0], source)
+      using tg_argv[1];
   else
-    perform private.mark_timeline_source_deleted('bookings', array(select o.id from old_rows o));
+    execute format('select private.mark_timeline_source_deleted($1, array_agg(o.%I), $2, $3, %s) from old_rows o',
+                   key_columns[1],
+                   case when cardinality(key_columns) > 1
+                        then format('array_agg(concat_ws('':'', %s) || '':'')',
+                                    (select string_agg(format('o.%I', c), ', ') from unnest(key_columns[2:]) c))
+                        else 'null' end)
+      using tg_table_name, tg_argv[2], coalesce(tg_argv[3:], '{}');
   end if;
   return null;
 end
-$$;
-
-CREATE FUNCTION private.tg_customer_consent__timeline() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  if tg_op = 'INSERT' then
-    perform private.tl_record_consents(array(select n::public.customer_consent from new_rows n where n.enabled));
-  elsif tg_op = 'UPDATE' then
-    perform private.tl_record_consents(array_agg(n::public.customer_consent order by n.customer_id, n.channel), array_agg(o.enabled order by n.customer_id, n.channel))
-       from new_rows n join old_rows o on o.customer_id = n.customer_id and o.channel = n.channel
-      where n.enabled is distinct from o.enabled;
-  else
-    update public.customer_timeline_events e
-       set source_deleted_at = now()
-      from old_rows o
-     where e.source_table = 'customer_consent' and e.reference_id = o.customer_id
-       and starts_with(e.event_key, o.channel || ':') and e.source_deleted_at is null;
-  end if;
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_customer_notes__timeline() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  if tg_op = 'INSERT' then
-    perform private.tl_record_notes(array(select n::public.customer_notes from new_rows n));
-  else
-    perform private.mark_timeline_source_deleted('customer_notes', array(select o.id from old_rows o), 'Note deleted', array['note']);
-  end if;
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_customer_tag_members__timeline() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  if tg_op = 'INSERT' then
-    perform private.tl_record_tags('assigned', array(select n::public.customer_tag_members from new_rows n));
-  else
-    -- erasing the customer cascades here; their timeline goes with them
-    perform private.tl_record_tags('removed', array(select o::public.customer_tag_members from old_rows o where exists (select 1 from public.users u where u.id = o.customer_id)),
-                                   auth.uid());
-  end if;
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_email_logs__timeline() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  if tg_op = 'INSERT' then
-    perform private.tl_record_emails('sent', array(select n::public.email_logs from new_rows n where n.customer_id is not null));
-  elsif tg_op = 'UPDATE' then
-    -- a log linked to its customer later gets its 'sent' event then
-    perform private.tl_record_emails('sent', array_agg(n::public.email_logs))
-       from new_rows n join old_rows o on o.id = n.id
-      where o.customer_id is null and n.customer_id is not null;
-    perform private.tl_record_emails('status', array_agg(n::public.email_logs order by n.id), array_agg(o.status order by n.id))
-       from new_rows n join old_rows o on o.id = n.id
-      where n.status is distinct from o.status and n.customer_id is not null;
-  else
-    perform private.mark_timeline_source_deleted('email_logs', array(select o.id from old_rows o));
-  end if;
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_insurance_documents__timeline() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  if tg_op = 'INSERT' then
-    perform private.tl_record_insurance('uploaded', array(select n::public.insurance_documents from new_rows n));
-  elsif tg_op = 'UPDATE' then
-    perform private.tl_record_insurance('status', array_agg(n::public.insurance_documents order by n.id), array_agg(o.status order by n.id))
-       from new_rows n join old_rows o on o.id = n.id
-      where n.status is distinct from o.status;
-  else
-    perform private.mark_timeline_source_deleted('insurance_documents', array(select o.id from old_rows o));
-  end if;
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_logistics_tasks__timeline() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  if tg_op = 'INSERT' then
-    perform private.tl_record_logistics('scheduled', array(select n::public.logistics_tasks from new_rows n));
-    perform private.tl_record_logistics('initial_status', array_agg(n::public.logistics_tasks), array_agg('scheduled'::text))
-       from new_rows n where n.status in ('done', 'failed');
-  elsif tg_op = 'UPDATE' then
-    -- scheduled, done and failed yield an event; in_transit does not (tl_logistics_status_is_eventful)
-    perform private.tl_record_logistics('status', array_agg(n::public.logistics_tasks order by n.id), array_agg(o.status order by n.id))
-       from new_rows n join old_rows o on o.id = n.id
-      where n.status is distinct from o.status and n.status in ('scheduled', 'done', 'failed');
-  else
-    perform private.mark_timeline_source_deleted('logistics_tasks', array(select o.id from old_rows o));
-  end if;
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_manual_payments__timeline() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  if tg_op = 'INSERT' then
-    perform private.tl_record_manual_payments(array(select n::public.manual_payments from new_rows n));
-  else
-    perform private.mark_timeline_source_deleted('manual_payments', array(select o.id from old_rows o));
-  end if;
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_payments__timeline() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  -- succeeded, failed and refunded yield an event; pending does not (tl_payment_status_is_eventful)
-  if tg_op = 'INSERT' then
-    perform private.tl_record_payments('initial_status', array(select n::public.payments from new_rows n
-                                                               where n.status in ('succeeded', 'failed', 'refunded')));
-  elsif tg_op = 'UPDATE' then
-    perform private.tl_record_payments('status', array_agg(n::public.payments order by n.id), array_agg(o.status order by n.id))
-       from new_rows n join old_rows o on o.id = n.id
-      where n.status is distinct from o.status and n.status in ('succeeded', 'failed', 'refunded');
-  else
-    perform private.mark_timeline_source_deleted('payments', array(select o.id from old_rows o));
-  end if;
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_support_messages__timeline() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  if tg_op = 'INSERT' then
-    perform private.tl_record_support_messages(array(select n::public.support_messages from new_rows n));
-  else
-    perform private.mark_timeline_source_deleted('support_messages', array(select o.id from old_rows o),
-                                                 'Support message deleted', array['excerpt']);
-  end if;
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_support_tickets__timeline() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  if tg_op = 'INSERT' then
-    perform private.tl_record_tickets('opened', array(select n::public.support_tickets from new_rows n));
-  elsif tg_op = 'UPDATE' then
-    perform private.tl_record_tickets('status', array_agg(n::public.support_tickets order by n.id), array_agg(o.status order by n.id))
-       from new_rows n join old_rows o on o.id = n.id
-      where n.status is distinct from o.status;
-  else
-    perform private.mark_timeline_source_deleted('support_tickets', array(select o.id from old_rows o));
-  end if;
-  return null;
-end
-$$;
+$_$;
 
 CREATE FUNCTION private.timeline_drift() RETURNS TABLE(event_type text, missing bigint, extra bigint)
     LANGUAGE sql STABLE SECURITY DEFINER
@@ -480,7 +339,7 @@ CREATE FUNCTION private.tl_record_bookings(action text, rows public.bookings[], 
                         from public.booking_items bi where bi.booking_id = b.id) i
 $$;
 
-CREATE FUNCTION private.tl_record_consents(rows public.customer_consent[], from_enabled boolean[] DEFAULT NULL::boolean[]) RETURNS void
+CREATE FUNCTION private.tl_record_consents(rows public.customer_consent[], from_enabled text[] DEFAULT NULL::text[]) RETURNS void
     LANGUAGE sql
     SET search_path TO ''
     AS $$
@@ -490,10 +349,12 @@ CREATE FUNCTION private.tl_record_consents(rows public.customer_consent[], from_
     case c.channel when 'sms' then 'SMS' else initcap(c.channel) end || ' consent '
       || case when c.enabled then 'granted' else 'revoked' end || ' (' || replace(c.source, '_', '-') || ')',
     jsonb_build_object('action', case when c.enabled then 'granted' else 'revoked' end, 'channel', c.channel,
-                       'enabled', c.enabled, 'from', tl_record_consents.from_enabled[c.ordinality], 'source', c.source,
+                       'enabled', c.enabled, 'from', tl_record_consents.from_enabled[c.ordinality]::boolean, 'source', c.source,
                        'note', c.note, 'changed_by', c.updated_by)
   )::private.timeline_event order by c.ordinality), true, true)
   from unnest(tl_record_consents.rows) with ordinality c
+  -- an 'off' row with nothing before it is no event: no row already meant no consent
+  where c.enabled or tl_record_consents.from_enabled[c.ordinality] is not null
 $$;
 
 CREATE FUNCTION private.tl_record_emails(action text, rows public.email_logs[], from_statuses text[] DEFAULT NULL::text[]) RETURNS void
@@ -543,7 +404,8 @@ CREATE FUNCTION private.tl_record_logistics(action text, rows public.logistics_t
     LANGUAGE sql
     SET search_path TO ''
     AS $$
-  -- a task created already done or failed yields 'scheduled' and then its outcome ('initial_status')
+  -- a task created already done or failed yields 'scheduled' and then its outcome ('initial_status');
+  -- scheduled, done and failed yield an event, in_transit does not (tl_logistics_status_is_eventful)
   select private.record_timeline_events(array_agg(row(
     bk.customer_id, 'logistics', 'logistics_tasks', t.id,
     case when tl_record_logistics.action = 'scheduled' then 'scheduled' else 'status:' || t.status end,
@@ -564,12 +426,16 @@ CREATE FUNCTION private.tl_record_logistics(action text, rows public.logistics_t
                      when t.status = 'scheduled' then 'rescheduled' else t.status end,
       'kind', t.kind, 'booking_id', t.booking_id,
       'status', case when tl_record_logistics.action = 'scheduled' and t.status in ('done', 'failed') then 'scheduled' else t.status end,
-      'from', tl_record_logistics.from_statuses[t.ordinality],
+      'from', coalesce(tl_record_logistics.from_statuses[t.ordinality],
+                       case when tl_record_logistics.action = 'initial_status' then 'scheduled' end),
       'to', case when tl_record_logistics.action <> 'scheduled' then t.status end,
       'scheduled_for', t.scheduled_for, 'completed_at', t.completed_at)
   )::private.timeline_event order by t.ordinality), tl_record_logistics.action <> 'scheduled', tl_record_logistics.action = 'status')
   from unnest(tl_record_logistics.rows) with ordinality t
   join public.bookings bk on bk.id = t.booking_id
+  where case tl_record_logistics.action when 'scheduled' then true
+                                        when 'initial_status' then t.status in ('done', 'failed')
+                                        else private.tl_logistics_status_is_eventful(t.status) end
 $$;
 
 CREATE FUNCTION private.tl_record_manual_payments(rows public.manual_payments[]) RETURNS void
@@ -602,7 +468,8 @@ CREATE FUNCTION private.tl_record_payments(action text, rows public.payments[], 
     LANGUAGE sql
     SET search_path TO ''
     AS $$
-  -- a new payment has no events yet ('initial_status'): only a change can repeat a key
+  -- a new payment has no events yet ('initial_status'): only a change can repeat a key; succeeded,
+  -- failed and refunded yield an event, pending does not
   select private.record_timeline_events(array_agg(row(
     p.customer_id, 'payment', 'payments', p.id, 'status:' || p.status,
     case when tl_record_payments.action = 'initial_status' then p.created_at else p.updated_at end,
@@ -611,6 +478,7 @@ CREATE FUNCTION private.tl_record_payments(action text, rows public.payments[], 
                        'to', p.status, 'amount', p.amount, 'currency', p.currency, 'booking_id', p.booking_id)
   )::private.timeline_event order by p.ordinality), true, tl_record_payments.action <> 'initial_status')
   from unnest(tl_record_payments.rows) with ordinality p
+  where private.tl_payment_status_is_eventful(p.status)
 $$;
 
 CREATE FUNCTION private.tl_record_support_messages(rows public.support_messages[]) RETURNS void
@@ -653,6 +521,8 @@ CREATE FUNCTION private.tl_record_tags(action text, rows public.customer_tag_mem
          where e.source_table = 'customer_tag_members' and e.reference_id = m.tag_id and e.customer_id = m.customer_id
          order by e.seq desc limit 1) prev on t.id is null
   ) n
+  -- erasing the customer cascades to their assignments; their timeline goes with them
+  where exists (select 1 from public.users u where u.id = m.customer_id)
 $$;
 
 CREATE FUNCTION private.tl_record_tickets(action text, rows public.support_tickets[], from_statuses text[] DEFAULT NULL::text[]) RETURNS void
@@ -714,63 +584,63 @@ $$;
 -- Triggers
 -- ------------------------------------------------------------------------------------------------
 
-CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.bookings REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_bookings__timeline();
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.bookings REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_bookings');
 
-CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.customer_consent REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_consent__timeline();
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.customer_consent REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_consents');
 
-CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.customer_notes REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_notes__timeline();
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.customer_notes REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_notes', '', 'Note deleted', 'note');
 
-CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.customer_tag_members REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_tag_members__timeline();
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.customer_tag_members REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_tags', 'removed');
 
-CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.email_logs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_email_logs__timeline();
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.email_logs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_emails');
 
-CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.insurance_documents REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_insurance_documents__timeline();
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.insurance_documents REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_insurance');
 
-CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.logistics_tasks REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_logistics_tasks__timeline();
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.logistics_tasks REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_logistics');
 
-CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.manual_payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_manual_payments__timeline();
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.manual_payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_manual_payments');
 
-CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_payments__timeline();
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_payments');
 
-CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.support_messages REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_support_messages__timeline();
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.support_messages REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_support_messages', '', 'Support message deleted', 'excerpt');
 
-CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.support_tickets REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_support_tickets__timeline();
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.support_tickets REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_tickets');
 
-CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.bookings REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_bookings__timeline();
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.bookings REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_bookings', 'created');
 
-CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.customer_consent REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_consent__timeline();
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.customer_consent REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_consents');
 
-CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.customer_notes REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_notes__timeline();
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.customer_notes REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_notes');
 
-CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.customer_tag_members REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_tag_members__timeline();
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.customer_tag_members REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_tags', 'assigned');
 
-CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.email_logs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_email_logs__timeline();
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.email_logs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_emails', 'sent');
 
-CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.insurance_documents REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_insurance_documents__timeline();
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.insurance_documents REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_insurance', 'uploaded');
 
-CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.logistics_tasks REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_logistics_tasks__timeline();
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.logistics_tasks REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_logistics', 'scheduled', 'initial_status');
 
-CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.manual_payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_manual_payments__timeline();
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.manual_payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_manual_payments');
 
-CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_payments__timeline();
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_payments', 'initial_status');
 
-CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.support_messages REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_support_messages__timeline();
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.support_messages REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_support_messages');
 
-CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.support_tickets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_support_tickets__timeline();
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.support_tickets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_tickets', 'opened');
 
-CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.bookings REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_bookings__timeline();
+CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.bookings REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_bookings', 'status', 'status');
 
-CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.customer_consent REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_consent__timeline();
+CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.customer_consent REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_consents', 'enabled', '');
 
-CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.email_logs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_email_logs__timeline();
+CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.email_logs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_emails', 'customer_id', 'sent', 'status', 'status');
 
-CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.insurance_documents REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_insurance_documents__timeline();
+CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.insurance_documents REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_insurance', 'status', 'status');
 
-CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.logistics_tasks REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_logistics_tasks__timeline();
+CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.logistics_tasks REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_logistics', 'status', 'status');
 
-CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.payments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_payments__timeline();
+CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.payments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_payments', 'status', 'status');
 
-CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.support_tickets REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_support_tickets__timeline();
+CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.support_tickets REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_tickets', 'status', 'status');
 
 -- ------------------------------------------------------------------------------------------------
 -- Grants
