@@ -90,7 +90,19 @@ DROP FUNCTION "private"."tg_support_messages__timeline"();
 
 DROP FUNCTION "private"."tg_support_tickets__timeline"();
 
+DROP FUNCTION "private"."timeline_drift_by_source"();
+
+DROP FUNCTION "private"."tl_logistics_status_is_eventful"(text);
+
+DROP FUNCTION "private"."tl_payment_status_is_eventful"(text);
+
 DROP FUNCTION "private"."tl_record_consents"(public.customer_consent[], boolean[]);
+
+DROP FUNCTION "private"."tl_record_manual_payments"(public.manual_payments[]);
+
+DROP FUNCTION "private"."tl_record_notes"(public.customer_notes[]);
+
+DROP FUNCTION "private"."tl_record_support_messages"(public.support_messages[]);
 
 CREATE OR REPLACE FUNCTION private.backfill_customer_timeline()
   RETURNS jsonb
@@ -103,50 +115,24 @@ declare
   marked bigint := 0;
   total bigint;
   inserted jsonb;
+  src record;
 begin
   -- creation events
-  perform private.tl_record_bookings('created',
-    array(select b from public.bookings b where not private.tl_has_event('bookings', b.id, 'created')));
-  perform private.tl_record_logistics('scheduled',
-    array(select t from public.logistics_tasks t where not private.tl_has_event('logistics_tasks', t.id, 'scheduled')));
-  perform private.tl_record_manual_payments(
-    array(select m from public.manual_payments m where not private.tl_has_event('manual_payments', m.id, 'recorded')));
-  perform private.tl_record_tickets('opened',
-    array(select t from public.support_tickets t where not private.tl_has_event('support_tickets', t.id, 'opened')));
-  perform private.tl_record_support_messages(
-    array(select m from public.support_messages m where not private.tl_has_event('support_messages', m.id, 'message')));
-  perform private.tl_record_insurance('uploaded',
-    array(select d from public.insurance_documents d where not private.tl_has_event('insurance_documents', d.id, 'uploaded')));
-  perform private.tl_record_emails('sent',
-    array(select l from public.email_logs l where l.customer_id is not null and not private.tl_has_event('email_logs', l.id, 'sent')));
-  perform private.tl_record_notes(
-    array(select n from public.customer_notes n where not private.tl_has_event('customer_notes', n.id, 'note')));
+  for src in select * from private.tl_sources() s where s.created is not null loop
+    execute format('select private.%I($1, array(select s from public.%I s where %s not private.tl_has_event($2, s.id, $1)))',
+                   src.builder, src.source_table, case when src.linked_by is not null then format('s.%I is not null and', src.linked_by) else '' end)
+      using src.created, src.source_table;
+  end loop;
 
   -- current state, where the latest event does not carry it
-  perform private.tl_record_bookings('status', array_agg(b order by b.id), array_agg(last.status order by b.id))
-     from public.bookings b
-     cross join lateral (select (private.tl_latest_event('bookings', b.id)).metadata ->> 'status' as status) last
-    where last.status is distinct from b.status;
-  perform private.tl_record_logistics('status', array_agg(t order by t.id), array_agg(last.status order by t.id))
-     from public.logistics_tasks t
-     cross join lateral (select (private.tl_latest_event('logistics_tasks', t.id)).metadata ->> 'status' as status) last
-    where private.tl_logistics_status_is_eventful(t.status) and last.status is distinct from t.status;
-  perform private.tl_record_payments('status', array_agg(p order by p.id), array_agg(last.status order by p.id))
-     from public.payments p
-     cross join lateral (select (private.tl_latest_event('payments', p.id)).metadata ->> 'status' as status) last
-    where private.tl_payment_status_is_eventful(p.status) and last.status is distinct from p.status;
-  perform private.tl_record_tickets('status', array_agg(t order by t.id), array_agg(last.status order by t.id))
-     from public.support_tickets t
-     cross join lateral (select (private.tl_latest_event('support_tickets', t.id)).metadata ->> 'status' as status) last
-    where last.status is distinct from t.status;
-  perform private.tl_record_insurance('status', array_agg(d order by d.id), array_agg(last.status order by d.id))
-     from public.insurance_documents d
-     cross join lateral (select (private.tl_latest_event('insurance_documents', d.id)).metadata ->> 'status' as status) last
-    where last.status is distinct from d.status;
-  perform private.tl_record_emails('status', array_agg(l order by l.id), array_agg(last.status order by l.id))
-     from public.email_logs l
-     cross join lateral (select (private.tl_latest_event('email_logs', l.id)).metadata ->> 'status' as status) last
-    where l.customer_id is not null and last.status is distinct from l.status;
+  for src in select * from private.tl_sources() s where s.has_status loop
+    execute format('select private.%I(''status'', array_agg(s order by s.id), array_agg(last.status order by s.id))
+                      from public.%I s
+                     cross join lateral (select (private.tl_latest_event($1, s.id)).metadata ->> ''status'' as status) last
+                     where %s private.tl_status_is_eventful($1, s.status) and last.status is distinct from s.status',
+                   src.builder, src.source_table, case when src.linked_by is not null then format('s.%I is not null and', src.linked_by) else '' end)
+      using src.source_table;
+  end loop;
   perform private.tl_record_consents(array_agg(c order by c.customer_id, c.channel), array_agg(last.enabled order by c.customer_id, c.channel))
      from public.customer_consent c
      cross join lateral (select (private.tl_latest_event('customer_consent', c.customer_id, c.channel || ':')).metadata ->> 'enabled' as enabled) last
@@ -214,15 +200,19 @@ CREATE OR REPLACE FUNCTION private.tg_record_timeline()
 --           events are its key's first column's, their keys prefixed with the other columns'.
 declare
   source text := format('%I.%I', tg_table_schema, tg_table_name);
-  key_columns text[] := array(
-    select a.attname from pg_catalog.pg_index i
-     cross join unnest(i.indkey) with ordinality k(attnum, ord)
-      join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = k.attnum
-     where i.indrelid = tg_relid and i.indisprimary order by k.ord);
-  key_list text := (select string_agg(format('%I', c), ', ') from unnest(key_columns) c);
+  key_columns text[];
+  key_list text;
   action text;
   i integer;
 begin
+  if tg_op <> 'INSERT' then
+    select array_agg(a.attname order by k.ord), string_agg(format('%I', a.attname), ', ' order by k.ord)
+      into key_columns, key_list
+      from pg_catalog.pg_index x
+     cross join unnest(x.indkey) with ordinality k(attnum, ord)
+      join pg_catalog.pg_attribute a on a.attrelid = x.indrelid and a.attnum = k.attnum
+     where x.indrelid = tg_relid and x.indisprimary;
+  end if;
   if tg_op = 'INSERT' then
     foreach action in array coalesce(nullif(tg_argv[1:], '{}'), array[null]) loop
       execute format('select private.%I(%s array(select n::%s from new_rows n))',
@@ -250,6 +240,54 @@ begin
       using tg_table_name, tg_argv[2], coalesce(tg_argv[3:], '{}');
   end if;
   return null;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION private.timeline_drift_by_source()
+  RETURNS TABLE (
+    event_type   text,
+    source_table text,
+    missing      bigint,
+    extra        bigint
+  )
+  LANGUAGE plpgsql
+  STABLE
+  SECURITY DEFINER
+  SET search_path TO ''
+  AS $function$
+declare
+  src record;
+  counts jsonb := '{}';
+  n bigint;
+begin
+  -- missing: rows without the event they yield on creation, or whose latest event is not their status
+  for src in select * from private.tl_sources() loop
+    execute format('select count(*) from public.%I s where %s (%s or %s)', src.source_table,
+                   case when src.linked_by is not null then format('s.%I is not null and', src.linked_by) else '' end,
+                   case when src.created is not null then 'not private.tl_has_event($1, s.id, $2)' else 'false' end,
+                   case when src.has_status then 'private.tl_status_is_eventful($1, s.status)
+                     and (private.tl_latest_event($1, s.id)).metadata ->> ''status'' is distinct from s.status' else 'false' end)
+      into n using src.source_table, src.created;
+    counts := counts || jsonb_build_object(src.source_table, n);
+  end loop;
+  counts := counts || jsonb_build_object(
+    -- an 'off' row with no events is fine: no row already meant no consent
+    'customer_consent', (select count(*) from public.customer_consent c
+                          where coalesce(((private.tl_latest_event('customer_consent', c.customer_id, c.channel || ':')).metadata ->> 'enabled')::boolean, false)
+                                is distinct from c.enabled),
+    'customer_tag_members', (select count(*) from public.customer_tag_members m where not private.tl_tag_assignment_recorded(m)));
+
+  return query
+  with orphans as (
+    select o.source_table, count(*) as n from private.tl_orphan_events() o group by 1
+    union all
+    select 'customer_tag_members', count(*) from private.tl_tag_assignments_gone()
+  )
+  select s.event_type, s.source_table, (counts ->> s.source_table)::bigint,
+         coalesce((select sum(o.n) from orphans o where o.source_table = s.source_table), 0)::bigint
+    from (select t.event_type, t.source_table, t.ord from private.tl_sources() with ordinality t(source_table, event_type, builder, created, has_status, linked_by, ord)
+          union all values ('consent', 'customer_consent', 100), ('tag', 'customer_tag_members', 101)) s
+   order by s.ord;
 end
 $function$;
 
@@ -285,7 +323,7 @@ CREATE OR REPLACE FUNCTION private.tl_record_logistics (
   SET search_path TO ''
   AS $function$
   -- a task created already done or failed yields 'scheduled' and then its outcome ('initial_status');
-  -- scheduled, done and failed yield an event, in_transit does not (tl_logistics_status_is_eventful)
+  -- scheduled, done and failed yield an event, in_transit does not (tl_status_is_eventful)
   select private.record_timeline_events(array_agg(row(
     bk.customer_id, 'logistics', 'logistics_tasks', t.id,
     case when tl_record_logistics.action = 'scheduled' then 'scheduled' else 'status:' || t.status end,
@@ -315,7 +353,41 @@ CREATE OR REPLACE FUNCTION private.tl_record_logistics (
   join public.bookings bk on bk.id = t.booking_id
   where case tl_record_logistics.action when 'scheduled' then true
                                         when 'initial_status' then t.status in ('done', 'failed')
-                                        else private.tl_logistics_status_is_eventful(t.status) end
+                                        else private.tl_status_is_eventful('logistics_tasks', t.status) end
+$function$;
+
+CREATE OR REPLACE FUNCTION private.tl_record_manual_payments (
+  action text,
+  rows   public.manual_payments[]
+)
+  RETURNS void
+  LANGUAGE sql
+  SET search_path TO ''
+  AS $function$
+  select private.record_timeline_events(array_agg(row(
+    m.customer_id, 'payment', 'manual_payments', m.id, tl_record_manual_payments.action, m.received_at,
+    'Manual payment of ' || to_char(m.amount, 'FM999999999990.00') || ' recorded (' || replace(m.method, '_', ' ') || ')',
+    jsonb_build_object('action', tl_record_manual_payments.action, 'amount', m.amount, 'method', m.method, 'booking_id', m.booking_id,
+                       'recorded_by', m.recorded_by, 'received_at', m.received_at)
+  )::private.timeline_event order by m.ordinality))
+  from unnest(tl_record_manual_payments.rows) with ordinality m
+$function$;
+
+CREATE OR REPLACE FUNCTION private.tl_record_notes (
+  action text,
+  rows   public.customer_notes[]
+)
+  RETURNS void
+  LANGUAGE sql
+  SET search_path TO ''
+  AS $function$
+  select private.record_timeline_events(array_agg(row(
+    n.customer_id, 'note', 'customer_notes', n.id, tl_record_notes.action, n.created_at,
+    case n.type when 'warning' then 'Warning: ' when 'action' then 'Action: ' else '' end
+      || case when char_length(n.note) > 200 then left(n.note, 199) || '…' else n.note end,
+    jsonb_build_object('action', tl_record_notes.action, 'type', n.type, 'visibility', n.visibility, 'admin_id', n.admin_id, 'note', n.note)
+  )::private.timeline_event order by n.ordinality))
+  from unnest(tl_record_notes.rows) with ordinality n
 $function$;
 
 CREATE OR REPLACE FUNCTION private.tl_record_payments (
@@ -337,7 +409,28 @@ CREATE OR REPLACE FUNCTION private.tl_record_payments (
                        'to', p.status, 'amount', p.amount, 'currency', p.currency, 'booking_id', p.booking_id)
   )::private.timeline_event order by p.ordinality), true, tl_record_payments.action <> 'initial_status')
   from unnest(tl_record_payments.rows) with ordinality p
-  where private.tl_payment_status_is_eventful(p.status)
+  where private.tl_status_is_eventful('payments', p.status)
+$function$;
+
+CREATE OR REPLACE FUNCTION private.tl_record_support_messages (
+  action text,
+  rows   public.support_messages[]
+)
+  RETURNS void
+  LANGUAGE sql
+  SET search_path TO ''
+  AS $function$
+  select private.record_timeline_events(array_agg(row(
+    t.customer_id, 'support', 'support_messages', m.id, tl_record_support_messages.action, m.created_at,
+    case when m.sender_id = t.customer_id then 'Customer wrote: ' else 'Staff replied: ' end
+      || case when char_length(x.body) > 120 then left(x.body, 119) || '…' else x.body end,
+    jsonb_build_object('action', tl_record_support_messages.action, 'ticket_id', m.ticket_id, 'ticket_subject', t.subject,
+                       'sender_id', m.sender_id, 'from_customer', m.sender_id is not distinct from t.customer_id,
+                       'excerpt', case when char_length(m.body) > 500 then left(m.body, 499) || '…' else m.body end)
+  )::private.timeline_event order by m.ordinality))
+  from unnest(tl_record_support_messages.rows) with ordinality m
+  join public.support_tickets t on t.id = m.ticket_id
+  cross join lateral (select regexp_replace(btrim(m.body), '\s+', ' ', 'g') as body) x
 $function$;
 
 CREATE OR REPLACE FUNCTION private.tl_record_tags (
@@ -370,6 +463,51 @@ CREATE OR REPLACE FUNCTION private.tl_record_tags (
   ) n
   -- erasing the customer cascades to their assignments; their timeline goes with them
   where exists (select 1 from public.users u where u.id = m.customer_id)
+$function$;
+
+CREATE OR REPLACE FUNCTION private.tl_sources()
+  RETURNS TABLE (
+    source_table text,
+    event_type   text,
+    builder      text,
+    created      text,
+    has_status   boolean,
+    linked_by    text
+  )
+  LANGUAGE sql
+  IMMUTABLE
+  SET search_path TO ''
+  AS $function$
+  -- The sources whose events are keyed by their row's id, for the backfill and the drift check:
+  -- their builder, the action (and key) of the event a new row yields, whether a change of status
+  -- is an event, and the column without which a row is not on any timeline. Consent and tag
+  -- assignments are keyed otherwise; the triggers name their builder and actions themselves.
+  values ('bookings', 'booking', 'tl_record_bookings', 'created', true, null),
+         ('logistics_tasks', 'logistics', 'tl_record_logistics', 'scheduled', true, null),
+         ('payments', 'payment', 'tl_record_payments', null, true, null),
+         ('manual_payments', 'payment', 'tl_record_manual_payments', 'recorded', false, null),
+         ('support_tickets', 'support', 'tl_record_tickets', 'opened', true, null),
+         ('support_messages', 'support', 'tl_record_support_messages', 'message', false, null),
+         ('insurance_documents', 'insurance', 'tl_record_insurance', 'uploaded', true, null),
+         ('email_logs', 'campaign', 'tl_record_emails', 'sent', true, 'customer_id'),
+         ('customer_notes', 'note', 'tl_record_notes', 'note', false, null)
+$function$;
+
+CREATE OR REPLACE FUNCTION private.tl_status_is_eventful (
+  source_table text,
+  status       text
+)
+  RETURNS boolean
+  LANGUAGE sql
+  IMMUTABLE
+  SET search_path TO ''
+  AS $function$
+  -- which statuses of a source yield an event: a pending payment and a task in transit do not
+  select case tl_status_is_eventful.source_table
+           when 'payments' then tl_status_is_eventful.status in ('succeeded', 'failed', 'refunded')
+           when 'logistics_tasks' then tl_status_is_eventful.status in ('scheduled', 'done', 'failed')
+           else true
+         end
 $function$;
 
 CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.bookings REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline (
@@ -411,7 +549,8 @@ CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.customer_notes REFERE
 );
 
 CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.customer_notes REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline (
-  'tl_record_notes'
+  'tl_record_notes',
+  'note'
 );
 
 CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.customer_tag_members REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline (
@@ -480,7 +619,8 @@ CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.manual_payments REFER
 );
 
 CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.manual_payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline (
-  'tl_record_manual_payments'
+  'tl_record_manual_payments',
+  'recorded'
 );
 
 CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline (
@@ -507,7 +647,8 @@ CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.support_messages REFE
 );
 
 CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.support_messages REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline (
-  'tl_record_support_messages'
+  'tl_record_support_messages',
+  'message'
 );
 
 CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.support_tickets REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline (
@@ -538,8 +679,46 @@ REVOKE ALL ON FUNCTION "private"."tg_record_timeline"() FROM "postgres";
 
 GRANT EXECUTE ON FUNCTION "private"."tg_record_timeline"() TO "postgres";
 
+REVOKE ALL ON FUNCTION "private"."timeline_drift_by_source"() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION "private"."timeline_drift_by_source"() FROM "postgres";
+
+GRANT EXECUTE ON FUNCTION "private"."timeline_drift_by_source"() TO "postgres";
+
+GRANT EXECUTE ON FUNCTION "private"."timeline_drift_by_source"() TO "service_role";
+
 REVOKE ALL ON FUNCTION "private"."tl_record_consents"(public.customer_consent[], text[]) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION "private"."tl_record_consents"(public.customer_consent[], text[]) FROM "postgres";
 
 GRANT EXECUTE ON FUNCTION "private"."tl_record_consents"(public.customer_consent[], text[]) TO "postgres";
+
+REVOKE ALL ON FUNCTION "private"."tl_record_manual_payments"(text, public.manual_payments[]) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION "private"."tl_record_manual_payments"(text, public.manual_payments[]) FROM "postgres";
+
+GRANT EXECUTE ON FUNCTION "private"."tl_record_manual_payments"(text, public.manual_payments[]) TO "postgres";
+
+REVOKE ALL ON FUNCTION "private"."tl_record_notes"(text, public.customer_notes[]) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION "private"."tl_record_notes"(text, public.customer_notes[]) FROM "postgres";
+
+GRANT EXECUTE ON FUNCTION "private"."tl_record_notes"(text, public.customer_notes[]) TO "postgres";
+
+REVOKE ALL ON FUNCTION "private"."tl_record_support_messages"(text, public.support_messages[]) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION "private"."tl_record_support_messages"(text, public.support_messages[]) FROM "postgres";
+
+GRANT EXECUTE ON FUNCTION "private"."tl_record_support_messages"(text, public.support_messages[]) TO "postgres";
+
+REVOKE ALL ON FUNCTION "private"."tl_sources"() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION "private"."tl_sources"() FROM "postgres";
+
+GRANT EXECUTE ON FUNCTION "private"."tl_sources"() TO "postgres";
+
+REVOKE ALL ON FUNCTION "private"."tl_status_is_eventful"(text, text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION "private"."tl_status_is_eventful"(text, text) FROM "postgres";
+
+GRANT EXECUTE ON FUNCTION "private"."tl_status_is_eventful"(text, text) TO "postgres";
