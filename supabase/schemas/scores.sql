@@ -168,17 +168,6 @@ begin
             c.overdue_points, c.failed_payments_points, c.cancellation_points, c.urgent_tickets_points,
             c.expired_insurance_points)
   ),
-  history as (
-    insert into public.customer_score_history (
-      customer_id, scored_at, lifetime_value, risk_score, booking_count, last_booking_at, bookings_total, bookings_cancelled,
-      overdue_balance, failed_payments_90d, urgent_open_tickets, expired_insurance_active_bookings,
-      overdue_points, failed_payments_points, cancellation_points, urgent_tickets_points, expired_insurance_points)
-    select customer_id, scored_at, lifetime_value, risk_score, booking_count, last_booking_at, bookings_total, bookings_cancelled,
-           overdue_balance, failed_payments_90d, urgent_open_tickets, expired_insurance_active_bookings,
-           overdue_points, failed_payments_points, cancellation_points, urgent_tickets_points, expired_insurance_points
-      from changed
-    returning 1
-  ),
   current_scores as (
     insert into public.customer_scores as cs (
       customer_id, scored_at, lifetime_value, risk_score, booking_count, last_booking_at, bookings_total, bookings_cancelled,
@@ -198,6 +187,15 @@ begin
           overdue_points = excluded.overdue_points, failed_payments_points = excluded.failed_payments_points,
           cancellation_points = excluded.cancellation_points, urgent_tickets_points = excluded.urgent_tickets_points,
           expired_insurance_points = excluded.expired_insurance_points
+    returning cs.*
+  ),
+  history as (
+    -- every row written, as written (customer_score_history is LIKE customer_scores, after its id)
+    insert into public.customer_score_history (
+      customer_id, scored_at, lifetime_value, risk_score, booking_count, last_booking_at, bookings_total, bookings_cancelled,
+      overdue_balance, failed_payments_90d, urgent_open_tickets, expired_insurance_active_bookings,
+      overdue_points, failed_payments_points, cancellation_points, urgent_tickets_points, expired_insurance_points)
+    select w.* from current_scores w
     returning 1
   ),
   user_scores as (
