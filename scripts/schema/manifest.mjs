@@ -119,7 +119,7 @@ paged customer_timeline RPC with its export audit.`,
 notes, consent, tags) reaches the timeline: set-based builders, the triggers, drift detection
 and backfill.`,
     objects: [
-      "private.tl_*", "private.tg_*__timeline", "private.mark_timeline_source_deleted",
+      "private.tl_*", "private.tg_*__timeline", "private.tg_record_timeline", "private.mark_timeline_source_deleted",
       "private.timeline_drift", "private.timeline_drift_by_source", "private.backfill_customer_timeline",
     ],
   },

@@ -257,7 +257,7 @@ CREATE OR REPLACE FUNCTION private.timeline_drift_by_source()
   AS $function$
 declare
   src record;
-  counts jsonb := '{}';
+  counts jsonb := '{}'::jsonb;
   n bigint;
 begin
   -- missing: rows without the event they yield on creation, or whose latest event is not their status

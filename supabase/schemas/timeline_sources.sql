@@ -157,7 +157,7 @@ CREATE FUNCTION private.timeline_drift_by_source() RETURNS TABLE(event_type text
     AS $_$
 declare
   src record;
-  counts jsonb := '{}';
+  counts jsonb := '{}'::jsonb;
   n bigint;
 begin
   -- missing: rows without the event they yield on creation, or whose latest event is not their status
