@@ -1,10 +1,13 @@
 -- One timeline trigger function for every source table (private.tg_record_timeline, told by its
 -- arguments which builder and which actions), instead of eleven of the same shape. Each source's
--- rules move into its builder: which statuses yield an event (payments, logistics), a task created
--- already done or failed, an 'off' consent row with nothing before it, a removed tag of an erased
--- customer. Consent's old values reach its builder as text like every other's; a deleted consent
--- row's events are found through mark_timeline_source_deleted's new key_prefixes. Same events,
--- keys, content and order as before.
+-- rules move into its builder: which statuses yield an event (private.tl_eventful_statuses, for
+-- payments and logistics), a task created already done or failed, an 'off' consent row with
+-- nothing before it, a removed tag of an erased customer; notes, manual payments and support
+-- messages' builders take their action like the others. Consent's old values reach its builder as
+-- text like every other's; a deleted consent row's events are found through
+-- mark_timeline_source_deleted's new key_prefixes. The backfill and the drift check read the
+-- id-keyed sources from one list (private.tl_sources) instead of a block per source. Same events,
+-- keys and content as before.
 
 SET local check_function_bodies = off;
 
@@ -129,7 +132,7 @@ begin
     execute format('select private.%I(''status'', array_agg(s order by s.id), array_agg(last.status order by s.id))
                       from public.%I s
                      cross join lateral (select (private.tl_latest_event($1, s.id)).metadata ->> ''status'' as status) last
-                     where %s private.tl_status_is_eventful($1, s.status) and last.status is distinct from s.status',
+                     where %s coalesce(s.status = any (private.tl_eventful_statuses($1)), true) and last.status is distinct from s.status',
                    src.builder, src.source_table, case when src.linked_by is not null then format('s.%I is not null and', src.linked_by) else '' end)
       using src.source_table;
   end loop;
@@ -265,7 +268,7 @@ begin
     execute format('select count(*) from public.%I s where %s (%s or %s)', src.source_table,
                    case when src.linked_by is not null then format('s.%I is not null and', src.linked_by) else '' end,
                    case when src.created is not null then 'not private.tl_has_event($1, s.id, $2)' else 'false' end,
-                   case when src.has_status then 'private.tl_status_is_eventful($1, s.status)
+                   case when src.has_status then 'coalesce(s.status = any (private.tl_eventful_statuses($1)), true)
                      and (private.tl_latest_event($1, s.id)).metadata ->> ''status'' is distinct from s.status' else 'false' end)
       into n using src.source_table, src.created;
     counts := counts || jsonb_build_object(src.source_table, n);
@@ -289,6 +292,22 @@ begin
           union all values ('consent', 'customer_consent', 100), ('tag', 'customer_tag_members', 101)) s
    order by s.ord;
 end
+$function$;
+
+CREATE OR REPLACE FUNCTION private.tl_eventful_statuses (
+  source_table text
+)
+  RETURNS text[]
+  LANGUAGE sql
+  IMMUTABLE
+  SET search_path TO ''
+  AS $function$
+  -- the statuses of a source that yield an event (null: every status): a pending payment and a task
+  -- in transit do not. Called with a constant, it is folded once per statement, not run per row.
+  select case tl_eventful_statuses.source_table
+           when 'payments' then array['succeeded', 'failed', 'refunded']
+           when 'logistics_tasks' then array['scheduled', 'done', 'failed']
+         end
 $function$;
 
 CREATE OR REPLACE FUNCTION private.tl_record_consents (
@@ -323,7 +342,7 @@ CREATE OR REPLACE FUNCTION private.tl_record_logistics (
   SET search_path TO ''
   AS $function$
   -- a task created already done or failed yields 'scheduled' and then its outcome ('initial_status');
-  -- scheduled, done and failed yield an event, in_transit does not (tl_status_is_eventful)
+  -- scheduled, done and failed yield an event, in_transit does not (tl_eventful_statuses)
   select private.record_timeline_events(array_agg(row(
     bk.customer_id, 'logistics', 'logistics_tasks', t.id,
     case when tl_record_logistics.action = 'scheduled' then 'scheduled' else 'status:' || t.status end,
@@ -353,7 +372,7 @@ CREATE OR REPLACE FUNCTION private.tl_record_logistics (
   join public.bookings bk on bk.id = t.booking_id
   where case tl_record_logistics.action when 'scheduled' then true
                                         when 'initial_status' then t.status in ('done', 'failed')
-                                        else private.tl_status_is_eventful('logistics_tasks', t.status) end
+                                        else t.status = any (private.tl_eventful_statuses('logistics_tasks')) end
 $function$;
 
 CREATE OR REPLACE FUNCTION private.tl_record_manual_payments (
@@ -409,7 +428,7 @@ CREATE OR REPLACE FUNCTION private.tl_record_payments (
                        'to', p.status, 'amount', p.amount, 'currency', p.currency, 'booking_id', p.booking_id)
   )::private.timeline_event order by p.ordinality), true, tl_record_payments.action <> 'initial_status')
   from unnest(tl_record_payments.rows) with ordinality p
-  where private.tl_status_is_eventful('payments', p.status)
+  where p.status = any (private.tl_eventful_statuses('payments'))
 $function$;
 
 CREATE OR REPLACE FUNCTION private.tl_record_support_messages (
@@ -491,23 +510,6 @@ CREATE OR REPLACE FUNCTION private.tl_sources()
          ('insurance_documents', 'insurance', 'tl_record_insurance', 'uploaded', true, null),
          ('email_logs', 'campaign', 'tl_record_emails', 'sent', true, 'customer_id'),
          ('customer_notes', 'note', 'tl_record_notes', 'note', false, null)
-$function$;
-
-CREATE OR REPLACE FUNCTION private.tl_status_is_eventful (
-  source_table text,
-  status       text
-)
-  RETURNS boolean
-  LANGUAGE sql
-  IMMUTABLE
-  SET search_path TO ''
-  AS $function$
-  -- which statuses of a source yield an event: a pending payment and a task in transit do not
-  select case tl_status_is_eventful.source_table
-           when 'payments' then tl_status_is_eventful.status in ('succeeded', 'failed', 'refunded')
-           when 'logistics_tasks' then tl_status_is_eventful.status in ('scheduled', 'done', 'failed')
-           else true
-         end
 $function$;
 
 CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.bookings REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline (
@@ -687,6 +689,12 @@ GRANT EXECUTE ON FUNCTION "private"."timeline_drift_by_source"() TO "postgres";
 
 GRANT EXECUTE ON FUNCTION "private"."timeline_drift_by_source"() TO "service_role";
 
+REVOKE ALL ON FUNCTION "private"."tl_eventful_statuses"(text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION "private"."tl_eventful_statuses"(text) FROM "postgres";
+
+GRANT EXECUTE ON FUNCTION "private"."tl_eventful_statuses"(text) TO "postgres";
+
 REVOKE ALL ON FUNCTION "private"."tl_record_consents"(public.customer_consent[], text[]) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION "private"."tl_record_consents"(public.customer_consent[], text[]) FROM "postgres";
@@ -716,9 +724,3 @@ REVOKE ALL ON FUNCTION "private"."tl_sources"() FROM PUBLIC;
 REVOKE ALL ON FUNCTION "private"."tl_sources"() FROM "postgres";
 
 GRANT EXECUTE ON FUNCTION "private"."tl_sources"() TO "postgres";
-
-REVOKE ALL ON FUNCTION "private"."tl_status_is_eventful"(text, text) FROM PUBLIC;
-
-REVOKE ALL ON FUNCTION "private"."tl_status_is_eventful"(text, text) FROM "postgres";
-
-GRANT EXECUTE ON FUNCTION "private"."tl_status_is_eventful"(text, text) TO "postgres";

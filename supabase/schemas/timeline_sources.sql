@@ -36,7 +36,7 @@ begin
     execute format('select private.%I(''status'', array_agg(s order by s.id), array_agg(last.status order by s.id))
                       from public.%I s
                      cross join lateral (select (private.tl_latest_event($1, s.id)).metadata ->> ''status'' as status) last
-                     where %s private.tl_status_is_eventful($1, s.status) and last.status is distinct from s.status',
+                     where %s coalesce(s.status = any (private.tl_eventful_statuses($1)), true) and last.status is distinct from s.status',
                    src.builder, src.source_table, case when src.linked_by is not null then format('s.%I is not null and', src.linked_by) else '' end)
       using src.source_table;
   end loop;
@@ -165,7 +165,7 @@ begin
     execute format('select count(*) from public.%I s where %s (%s or %s)', src.source_table,
                    case when src.linked_by is not null then format('s.%I is not null and', src.linked_by) else '' end,
                    case when src.created is not null then 'not private.tl_has_event($1, s.id, $2)' else 'false' end,
-                   case when src.has_status then 'private.tl_status_is_eventful($1, s.status)
+                   case when src.has_status then 'coalesce(s.status = any (private.tl_eventful_statuses($1)), true)
                      and (private.tl_latest_event($1, s.id)).metadata ->> ''status'' is distinct from s.status' else 'false' end)
       into n using src.source_table, src.created;
     counts := counts || jsonb_build_object(src.source_table, n);
@@ -336,7 +336,7 @@ CREATE FUNCTION private.tl_record_logistics(action text, rows public.logistics_t
     SET search_path TO ''
     AS $$
   -- a task created already done or failed yields 'scheduled' and then its outcome ('initial_status');
-  -- scheduled, done and failed yield an event, in_transit does not (tl_status_is_eventful)
+  -- scheduled, done and failed yield an event, in_transit does not (tl_eventful_statuses)
   select private.record_timeline_events(array_agg(row(
     bk.customer_id, 'logistics', 'logistics_tasks', t.id,
     case when tl_record_logistics.action = 'scheduled' then 'scheduled' else 'status:' || t.status end,
@@ -366,7 +366,7 @@ CREATE FUNCTION private.tl_record_logistics(action text, rows public.logistics_t
   join public.bookings bk on bk.id = t.booking_id
   where case tl_record_logistics.action when 'scheduled' then true
                                         when 'initial_status' then t.status in ('done', 'failed')
-                                        else private.tl_status_is_eventful('logistics_tasks', t.status) end
+                                        else t.status = any (private.tl_eventful_statuses('logistics_tasks')) end
 $$;
 
 CREATE FUNCTION private.tl_record_manual_payments(action text, rows public.manual_payments[]) RETURNS void
@@ -409,7 +409,7 @@ CREATE FUNCTION private.tl_record_payments(action text, rows public.payments[], 
                        'to', p.status, 'amount', p.amount, 'currency', p.currency, 'booking_id', p.booking_id)
   )::private.timeline_event order by p.ordinality), true, tl_record_payments.action <> 'initial_status')
   from unnest(tl_record_payments.rows) with ordinality p
-  where private.tl_status_is_eventful('payments', p.status)
+  where p.status = any (private.tl_eventful_statuses('payments'))
 $$;
 
 CREATE FUNCTION private.tl_record_support_messages(action text, rows public.support_messages[]) RETURNS void
@@ -498,15 +498,15 @@ CREATE FUNCTION private.tl_sources() RETURNS TABLE(source_table text, event_type
          ('customer_notes', 'note', 'tl_record_notes', 'note', false, null)
 $$;
 
-CREATE FUNCTION private.tl_status_is_eventful(source_table text, status text) RETURNS boolean
+CREATE FUNCTION private.tl_eventful_statuses(source_table text) RETURNS text[]
     LANGUAGE sql IMMUTABLE
     SET search_path TO ''
     AS $$
-  -- which statuses of a source yield an event: a pending payment and a task in transit do not
-  select case tl_status_is_eventful.source_table
-           when 'payments' then tl_status_is_eventful.status in ('succeeded', 'failed', 'refunded')
-           when 'logistics_tasks' then tl_status_is_eventful.status in ('scheduled', 'done', 'failed')
-           else true
+  -- the statuses of a source that yield an event (null: every status): a pending payment and a task
+  -- in transit do not. Called with a constant, it is folded once per statement, not run per row.
+  select case tl_eventful_statuses.source_table
+           when 'payments' then array['succeeded', 'failed', 'refunded']
+           when 'logistics_tasks' then array['scheduled', 'done', 'failed']
          end
 $$;
 
