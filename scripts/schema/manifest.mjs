@@ -109,7 +109,7 @@ paged customer_timeline RPC with its export audit.`,
       "private.record_timeline_events", "private.customer_timeline_counts", "private.customer_timeline_totals",
       "private.tg_customer_timeline_events__*", "private.compact_timeline_counts", "private.timeline_counts",
       "private.timeline_event_types", "private.timeline_event_json", "private.timeline_cursor_*",
-      "public.customer_timeline",
+      "public.customer_timeline", "private.require_argument",
     ],
   },
   {

@@ -341,9 +341,7 @@ declare
   removed public.customer_risk_overrides;
 begin
   perform private.require_role('admin');
-  if clear_risk_override.customer_id is null then
-    raise exception using errcode = '22023', message = 'customer_id: is required';
-  end if;
+  perform private.require_argument('customer_id', clear_risk_override.customer_id);
   delete from public.customer_risk_overrides o
    where o.customer_id = clear_risk_override.customer_id and (o.expires_at is null or o.expires_at > now())
   returning * into removed;
@@ -366,9 +364,7 @@ declare
   result public.customer_risk_overrides;
 begin
   perform private.require_role('admin');
-  if override_risk.customer_id is null then
-    raise exception using errcode = '22023', message = 'customer_id: is required';
-  end if;
+  perform private.require_argument('customer_id', override_risk.customer_id);
   if override_risk.score is null or override_risk.score < 0 or override_risk.score > 100 then
     raise exception using errcode = '22023',
       message = format('score: must be a number from 0 to 100; got %s', coalesce(override_risk.score::text, 'null'));
