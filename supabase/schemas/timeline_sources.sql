@@ -135,7 +135,7 @@ begin
                         then format('array_agg(concat_ws('':'', %s) || '':'')',
                                     (select string_agg(format('o.%I', c), ', ') from unnest(key_columns[2:]) c))
                         else 'null' end)
-      using tg_table_name, tg_argv[2], coalesce(tg_argv[3:], '{}');
+      using tg_table_name::text, tg_argv[2], coalesce(tg_argv[3:], '{}');
   end if;
   return null;
 end
