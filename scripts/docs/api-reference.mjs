@@ -48,14 +48,15 @@ await sql.end();
 
 // Refusals a function raises: errcode and message text (format strings shown as written).
 function refusals(src, depth = 1, seen = new Set()) {
-  const out = [];
+  // private.require_argument('x', ...) refuses with 22023 'x: is required': named per argument
+  const out = [...src.matchAll(/private\.require_argument\('([a-z_0-9]+)'/g)].map((m) => ["22023", `${m[1]}: is required`]);
   const re = /errcode\s*=\s*'([0-9A-Z]{5})'\s*,\s*message\s*=\s*(format\(\s*)?('(?:[^']|'')*')/g;
   for (const m of src.matchAll(re)) out.push([m[1], m[3].slice(1, -1).replace(/''/g, "'")]);
   if (/private\.require_role\('admin'\)|private\.assert_staff\(/.test(src)) out.push(["42501", "permission denied: the admin role is required"]);
   if (/private\.require_role\('communications'\)|assert_staff\('communications'\)/.test(src)) out.push(["42501", "permission denied: the communications role is required"]);
   if (depth > 0) {
     for (const m of src.matchAll(/private\.([a-z_0-9]+)\(/g)) {
-      if (seen.has(m[1]) || !privateSrc[m[1]]) continue;
+      if (seen.has(m[1]) || !privateSrc[m[1]] || m[1] === "require_argument") continue;
       seen.add(m[1]);
       out.push(...refusals(privateSrc[m[1]], depth - 1, seen));
     }

@@ -109,7 +109,7 @@ paged customer_timeline RPC with its export audit.`,
       "private.record_timeline_events", "private.customer_timeline_counts", "private.customer_timeline_totals",
       "private.tg_customer_timeline_events__*", "private.compact_timeline_counts", "private.timeline_counts",
       "private.timeline_event_types", "private.timeline_event_json", "private.timeline_cursor_*",
-      "public.customer_timeline",
+      "public.customer_timeline", "private.require_argument",
     ],
   },
   {
@@ -119,7 +119,7 @@ paged customer_timeline RPC with its export audit.`,
 notes, consent, tags) reaches the timeline: set-based builders, the triggers, drift detection
 and backfill.`,
     objects: [
-      "private.tl_*", "private.tg_*__timeline", "private.mark_timeline_source_deleted",
+      "private.tl_*", "private.tg_*__timeline", "private.tg_record_timeline", "private.mark_timeline_source_deleted",
       "private.timeline_drift", "private.timeline_drift_by_source", "private.backfill_customer_timeline",
     ],
   },

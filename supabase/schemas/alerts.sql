@@ -141,9 +141,7 @@ declare
   result public.alerts;
 begin
   perform private.require_role('admin');
-  if acknowledge_alert.alert_id is null then
-    raise exception using errcode = '22023', message = 'alert_id: is required';
-  end if;
+  perform private.require_argument('alert_id', acknowledge_alert.alert_id);
   update public.alerts a
      set acknowledged_at = coalesce(a.acknowledged_at, now()),
          acknowledged_by = coalesce(a.acknowledged_by, auth.uid())

@@ -168,17 +168,6 @@ begin
             c.overdue_points, c.failed_payments_points, c.cancellation_points, c.urgent_tickets_points,
             c.expired_insurance_points)
   ),
-  history as (
-    insert into public.customer_score_history (
-      customer_id, scored_at, lifetime_value, risk_score, booking_count, last_booking_at, bookings_total, bookings_cancelled,
-      overdue_balance, failed_payments_90d, urgent_open_tickets, expired_insurance_active_bookings,
-      overdue_points, failed_payments_points, cancellation_points, urgent_tickets_points, expired_insurance_points)
-    select customer_id, scored_at, lifetime_value, risk_score, booking_count, last_booking_at, bookings_total, bookings_cancelled,
-           overdue_balance, failed_payments_90d, urgent_open_tickets, expired_insurance_active_bookings,
-           overdue_points, failed_payments_points, cancellation_points, urgent_tickets_points, expired_insurance_points
-      from changed
-    returning 1
-  ),
   current_scores as (
     insert into public.customer_scores as cs (
       customer_id, scored_at, lifetime_value, risk_score, booking_count, last_booking_at, bookings_total, bookings_cancelled,
@@ -198,6 +187,15 @@ begin
           overdue_points = excluded.overdue_points, failed_payments_points = excluded.failed_payments_points,
           cancellation_points = excluded.cancellation_points, urgent_tickets_points = excluded.urgent_tickets_points,
           expired_insurance_points = excluded.expired_insurance_points
+    returning cs.*
+  ),
+  history as (
+    -- every row written, as written (customer_score_history is LIKE customer_scores, after its id)
+    insert into public.customer_score_history (
+      customer_id, scored_at, lifetime_value, risk_score, booking_count, last_booking_at, bookings_total, bookings_cancelled,
+      overdue_balance, failed_payments_90d, urgent_open_tickets, expired_insurance_active_bookings,
+      overdue_points, failed_payments_points, cancellation_points, urgent_tickets_points, expired_insurance_points)
+    select w.* from current_scores w
     returning 1
   ),
   user_scores as (
@@ -343,9 +341,7 @@ declare
   removed public.customer_risk_overrides;
 begin
   perform private.require_role('admin');
-  if clear_risk_override.customer_id is null then
-    raise exception using errcode = '22023', message = 'customer_id: is required';
-  end if;
+  perform private.require_argument('customer_id', clear_risk_override.customer_id);
   delete from public.customer_risk_overrides o
    where o.customer_id = clear_risk_override.customer_id and (o.expires_at is null or o.expires_at > now())
   returning * into removed;
@@ -368,9 +364,7 @@ declare
   result public.customer_risk_overrides;
 begin
   perform private.require_role('admin');
-  if override_risk.customer_id is null then
-    raise exception using errcode = '22023', message = 'customer_id: is required';
-  end if;
+  perform private.require_argument('customer_id', override_risk.customer_id);
   if override_risk.score is null or override_risk.score < 0 or override_risk.score > 100 then
     raise exception using errcode = '22023',
       message = format('score: must be a number from 0 to 100; got %s', coalesce(override_risk.score::text, 'null'));

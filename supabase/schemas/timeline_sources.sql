@@ -16,60 +16,34 @@ set search_path = '';              -- every name below is schema-qualified
 CREATE FUNCTION private.backfill_customer_timeline() RETURNS jsonb
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
-    AS $$
+    AS $_$
 declare
   seq_before bigint := coalesce((select max(e.seq) from public.customer_timeline_events e), 0);
   marked bigint := 0;
   total bigint;
   inserted jsonb;
+  src record;
 begin
   -- creation events
-  perform private.tl_record_bookings('created',
-    array(select b from public.bookings b where not private.tl_has_event('bookings', b.id, 'created')));
-  perform private.tl_record_logistics('scheduled',
-    array(select t from public.logistics_tasks t where not private.tl_has_event('logistics_tasks', t.id, 'scheduled')));
-  perform private.tl_record_manual_payments(
-    array(select m from public.manual_payments m where not private.tl_has_event('manual_payments', m.id, 'recorded')));
-  perform private.tl_record_tickets('opened',
-    array(select t from public.support_tickets t where not private.tl_has_event('support_tickets', t.id, 'opened')));
-  perform private.tl_record_support_messages(
-    array(select m from public.support_messages m where not private.tl_has_event('support_messages', m.id, 'message')));
-  perform private.tl_record_insurance('uploaded',
-    array(select d from public.insurance_documents d where not private.tl_has_event('insurance_documents', d.id, 'uploaded')));
-  perform private.tl_record_emails('sent',
-    array(select l from public.email_logs l where l.customer_id is not null and not private.tl_has_event('email_logs', l.id, 'sent')));
-  perform private.tl_record_notes(
-    array(select n from public.customer_notes n where not private.tl_has_event('customer_notes', n.id, 'note')));
+  for src in select * from private.tl_sources() s where s.created is not null loop
+    execute format('select private.%I($1, array(select s from public.%I s where %s not private.tl_has_event($2, s.id, $1)))',
+                   src.builder, src.source_table, case when src.linked_by is not null then format('s.%I is not null and', src.linked_by) else '' end)
+      using src.created, src.source_table;
+  end loop;
 
   -- current state, where the latest event does not carry it
-  perform private.tl_record_bookings('status', array_agg(b order by b.id), array_agg(last.status order by b.id))
-     from public.bookings b
-     cross join lateral (select (private.tl_latest_event('bookings', b.id)).metadata ->> 'status' as status) last
-    where last.status is distinct from b.status;
-  perform private.tl_record_logistics('status', array_agg(t order by t.id), array_agg(last.status order by t.id))
-     from public.logistics_tasks t
-     cross join lateral (select (private.tl_latest_event('logistics_tasks', t.id)).metadata ->> 'status' as status) last
-    where private.tl_logistics_status_is_eventful(t.status) and last.status is distinct from t.status;
-  perform private.tl_record_payments('status', array_agg(p order by p.id), array_agg(last.status order by p.id))
-     from public.payments p
-     cross join lateral (select (private.tl_latest_event('payments', p.id)).metadata ->> 'status' as status) last
-    where private.tl_payment_status_is_eventful(p.status) and last.status is distinct from p.status;
-  perform private.tl_record_tickets('status', array_agg(t order by t.id), array_agg(last.status order by t.id))
-     from public.support_tickets t
-     cross join lateral (select (private.tl_latest_event('support_tickets', t.id)).metadata ->> 'status' as status) last
-    where last.status is distinct from t.status;
-  perform private.tl_record_insurance('status', array_agg(d order by d.id), array_agg(last.status order by d.id))
-     from public.insurance_documents d
-     cross join lateral (select (private.tl_latest_event('insurance_documents', d.id)).metadata ->> 'status' as status) last
-    where last.status is distinct from d.status;
-  perform private.tl_record_emails('status', array_agg(l order by l.id), array_agg(last.status order by l.id))
-     from public.email_logs l
-     cross join lateral (select (private.tl_latest_event('email_logs', l.id)).metadata ->> 'status' as status) last
-    where l.customer_id is not null and last.status is distinct from l.status;
+  for src in select * from private.tl_sources() s where s.has_status loop
+    execute format('select private.%I(''status'', array_agg(s order by s.id), array_agg(last.status order by s.id))
+                      from public.%I s
+                     cross join lateral (select (private.tl_latest_event($1, s.id)).metadata ->> ''status'' as status) last
+                     where %s coalesce(s.status = any (private.tl_eventful_statuses($1)), true) and last.status is distinct from s.status',
+                   src.builder, src.source_table, case when src.linked_by is not null then format('s.%I is not null and', src.linked_by) else '' end)
+      using src.source_table;
+  end loop;
   perform private.tl_record_consents(array_agg(c order by c.customer_id, c.channel), array_agg(last.enabled order by c.customer_id, c.channel))
      from public.customer_consent c
-     cross join lateral (select ((private.tl_latest_event('customer_consent', c.customer_id, c.channel || ':')).metadata ->> 'enabled')::boolean as enabled) last
-    where coalesce(last.enabled, false) is distinct from c.enabled;
+     cross join lateral (select (private.tl_latest_event('customer_consent', c.customer_id, c.channel || ':')).metadata ->> 'enabled' as enabled) last
+    where coalesce(last.enabled::boolean, false) is distinct from c.enabled;
   perform private.tl_record_tags('assigned',
     array(select m from public.customer_tag_members m where not private.tl_tag_assignment_recorded(m)));
 
@@ -91,218 +65,81 @@ begin
   total := (select count(*) from public.customer_timeline_events e where e.seq > seq_before);
   return jsonb_build_object('inserted', inserted, 'inserted_total', total, 'marked_deleted', marked);
 end
-$$;
+$_$;
 
-CREATE FUNCTION private.mark_timeline_source_deleted(source_table text, reference_ids uuid[], redacted_title text DEFAULT NULL::text, redacted_keys text[] DEFAULT '{}'::text[]) RETURNS void
+CREATE FUNCTION private.mark_timeline_source_deleted(source_table text, reference_ids uuid[], redacted_title text DEFAULT NULL::text, redacted_keys text[] DEFAULT '{}'::text[], key_prefixes text[] DEFAULT NULL::text[]) RETURNS void
     LANGUAGE sql
     SET search_path TO ''
     AS $$
+  -- key_prefixes: the events of reference_ids[i] are those whose key starts with key_prefixes[i]
   update public.customer_timeline_events e
      set source_deleted_at = now(),
          title = coalesce(mark_timeline_source_deleted.redacted_title, e.title),
          metadata = e.metadata - mark_timeline_source_deleted.redacted_keys
    where e.source_table = mark_timeline_source_deleted.source_table
      and e.reference_id = any (mark_timeline_source_deleted.reference_ids)
+     and (mark_timeline_source_deleted.key_prefixes is null
+          or exists (select 1 from unnest(mark_timeline_source_deleted.reference_ids, mark_timeline_source_deleted.key_prefixes) r(id, prefix)
+                      where r.id = e.reference_id and starts_with(e.event_key, r.prefix)))
      and e.source_deleted_at is null
 $$;
 
-CREATE FUNCTION private.tg_bookings__timeline() RETURNS trigger
+CREATE FUNCTION private.tg_record_timeline() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO ''
-    AS $$
+    AS $_$
+-- The timeline trigger of every source table. The source's builder, tg_argv[0]
+-- (private.tl_record_*), holds its rules; the arguments say what a statement's rows are to it:
+--   insert: tg_argv[1:] the builder's actions for the new rows, in order (none: it takes no action);
+--   update: tg_argv[1:] pairs of a column whose change is an event and the builder's action for it
+--           ('': none); the changed rows in key order, their old values as text;
+--   delete: tg_argv[1] the builder's action for the deleted rows, given the deleting user; without
+--           one, the rows' events are marked deleted, tg_argv[2:] the redacted title and keys. A row's
+--           events are its key's first column's, their keys prefixed with the other columns'.
+declare
+  source text := format('%I.%I', tg_table_schema, tg_table_name);
+  key_columns text[];
+  key_list text;
+  action text;
+  i integer;
 begin
+  if tg_op <> 'INSERT' then
+    select array_agg(a.attname order by k.ord), string_agg(format('%I', a.attname), ', ' order by k.ord)
+      into key_columns, key_list
+      from pg_catalog.pg_index x
+     cross join unnest(x.indkey) with ordinality k(attnum, ord)
+      join pg_catalog.pg_attribute a on a.attrelid = x.indrelid and a.attnum = k.attnum
+     where x.indrelid = tg_relid and x.indisprimary;
+  end if;
   if tg_op = 'INSERT' then
-    perform private.tl_record_bookings('created', array(select n::public.bookings from new_rows n));
+    foreach action in array coalesce(nullif(tg_argv[1:], '{}'), array[null]) loop
+      execute format('select private.%I(%s array(select n::%s from new_rows n))',
+                     tg_argv[0], case when action is not null then '$1,' else '' end, source)
+        using action;
+    end loop;
   elsif tg_op = 'UPDATE' then
-    perform private.tl_record_bookings('status', array_agg(n::public.bookings order by n.id), array_agg(o.status order by n.id))
-       from new_rows n join old_rows o on o.id = n.id
-      where n.status is distinct from o.status;
+    for i in 1 .. tg_nargs - 1 by 2 loop
+      execute format('select private.%1$I(%2$s array_agg(n::%3$s order by %4$s), array_agg(o.%5$I::text order by %4$s))
+                        from new_rows n join old_rows o using (%4$s)
+                       where n.%5$I is distinct from o.%5$I',
+                     tg_argv[0], case when tg_argv[i + 1] <> '' then '$1,' else '' end, source, key_list, tg_argv[i])
+        using tg_argv[i + 1];
+    end loop;
+  elsif tg_nargs > 1 and tg_argv[1] <> '' then
+    execute format('select private.%I($1, array(select o::%s from old_rows o), auth.uid())', tg_argv[0], source)
+      using tg_argv[1];
   else
-    perform private.mark_timeline_source_deleted('bookings', array(select o.id from old_rows o));
+    execute format('select private.mark_timeline_source_deleted($1, array_agg(o.%I), $2, $3, %s) from old_rows o',
+                   key_columns[1],
+                   case when cardinality(key_columns) > 1
+                        then format('array_agg(concat_ws('':'', %s) || '':'')',
+                                    (select string_agg(format('o.%I', c), ', ') from unnest(key_columns[2:]) c))
+                        else 'null' end)
+      using tg_table_name::text, tg_argv[2], coalesce(tg_argv[3:], '{}');
   end if;
   return null;
 end
-$$;
-
-CREATE FUNCTION private.tg_customer_consent__timeline() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  if tg_op = 'INSERT' then
-    perform private.tl_record_consents(array(select n::public.customer_consent from new_rows n where n.enabled));
-  elsif tg_op = 'UPDATE' then
-    perform private.tl_record_consents(array_agg(n::public.customer_consent order by n.customer_id, n.channel), array_agg(o.enabled order by n.customer_id, n.channel))
-       from new_rows n join old_rows o on o.customer_id = n.customer_id and o.channel = n.channel
-      where n.enabled is distinct from o.enabled;
-  else
-    update public.customer_timeline_events e
-       set source_deleted_at = now()
-      from old_rows o
-     where e.source_table = 'customer_consent' and e.reference_id = o.customer_id
-       and starts_with(e.event_key, o.channel || ':') and e.source_deleted_at is null;
-  end if;
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_customer_notes__timeline() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  if tg_op = 'INSERT' then
-    perform private.tl_record_notes(array(select n::public.customer_notes from new_rows n));
-  else
-    perform private.mark_timeline_source_deleted('customer_notes', array(select o.id from old_rows o), 'Note deleted', array['note']);
-  end if;
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_customer_tag_members__timeline() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  if tg_op = 'INSERT' then
-    perform private.tl_record_tags('assigned', array(select n::public.customer_tag_members from new_rows n));
-  else
-    -- erasing the customer cascades here; their timeline goes with them
-    perform private.tl_record_tags('removed', array(select o::public.customer_tag_members from old_rows o where exists (select 1 from public.users u where u.id = o.customer_id)),
-                                   auth.uid());
-  end if;
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_email_logs__timeline() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  if tg_op = 'INSERT' then
-    perform private.tl_record_emails('sent', array(select n::public.email_logs from new_rows n where n.customer_id is not null));
-  elsif tg_op = 'UPDATE' then
-    -- a log linked to its customer later gets its 'sent' event then
-    perform private.tl_record_emails('sent', array_agg(n::public.email_logs))
-       from new_rows n join old_rows o on o.id = n.id
-      where o.customer_id is null and n.customer_id is not null;
-    perform private.tl_record_emails('status', array_agg(n::public.email_logs order by n.id), array_agg(o.status order by n.id))
-       from new_rows n join old_rows o on o.id = n.id
-      where n.status is distinct from o.status and n.customer_id is not null;
-  else
-    perform private.mark_timeline_source_deleted('email_logs', array(select o.id from old_rows o));
-  end if;
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_insurance_documents__timeline() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  if tg_op = 'INSERT' then
-    perform private.tl_record_insurance('uploaded', array(select n::public.insurance_documents from new_rows n));
-  elsif tg_op = 'UPDATE' then
-    perform private.tl_record_insurance('status', array_agg(n::public.insurance_documents order by n.id), array_agg(o.status order by n.id))
-       from new_rows n join old_rows o on o.id = n.id
-      where n.status is distinct from o.status;
-  else
-    perform private.mark_timeline_source_deleted('insurance_documents', array(select o.id from old_rows o));
-  end if;
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_logistics_tasks__timeline() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  if tg_op = 'INSERT' then
-    perform private.tl_record_logistics('scheduled', array(select n::public.logistics_tasks from new_rows n));
-    perform private.tl_record_logistics('initial_status', array_agg(n::public.logistics_tasks), array_agg('scheduled'::text))
-       from new_rows n where n.status in ('done', 'failed');
-  elsif tg_op = 'UPDATE' then
-    -- scheduled, done and failed yield an event; in_transit does not (tl_logistics_status_is_eventful)
-    perform private.tl_record_logistics('status', array_agg(n::public.logistics_tasks order by n.id), array_agg(o.status order by n.id))
-       from new_rows n join old_rows o on o.id = n.id
-      where n.status is distinct from o.status and n.status in ('scheduled', 'done', 'failed');
-  else
-    perform private.mark_timeline_source_deleted('logistics_tasks', array(select o.id from old_rows o));
-  end if;
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_manual_payments__timeline() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  if tg_op = 'INSERT' then
-    perform private.tl_record_manual_payments(array(select n::public.manual_payments from new_rows n));
-  else
-    perform private.mark_timeline_source_deleted('manual_payments', array(select o.id from old_rows o));
-  end if;
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_payments__timeline() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  -- succeeded, failed and refunded yield an event; pending does not (tl_payment_status_is_eventful)
-  if tg_op = 'INSERT' then
-    perform private.tl_record_payments('initial_status', array(select n::public.payments from new_rows n
-                                                               where n.status in ('succeeded', 'failed', 'refunded')));
-  elsif tg_op = 'UPDATE' then
-    perform private.tl_record_payments('status', array_agg(n::public.payments order by n.id), array_agg(o.status order by n.id))
-       from new_rows n join old_rows o on o.id = n.id
-      where n.status is distinct from o.status and n.status in ('succeeded', 'failed', 'refunded');
-  else
-    perform private.mark_timeline_source_deleted('payments', array(select o.id from old_rows o));
-  end if;
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_support_messages__timeline() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  if tg_op = 'INSERT' then
-    perform private.tl_record_support_messages(array(select n::public.support_messages from new_rows n));
-  else
-    perform private.mark_timeline_source_deleted('support_messages', array(select o.id from old_rows o),
-                                                 'Support message deleted', array['excerpt']);
-  end if;
-  return null;
-end
-$$;
-
-CREATE FUNCTION private.tg_support_tickets__timeline() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  if tg_op = 'INSERT' then
-    perform private.tl_record_tickets('opened', array(select n::public.support_tickets from new_rows n));
-  elsif tg_op = 'UPDATE' then
-    perform private.tl_record_tickets('status', array_agg(n::public.support_tickets order by n.id), array_agg(o.status order by n.id))
-       from new_rows n join old_rows o on o.id = n.id
-      where n.status is distinct from o.status;
-  else
-    perform private.mark_timeline_source_deleted('support_tickets', array(select o.id from old_rows o));
-  end if;
-  return null;
-end
-$$;
+$_$;
 
 CREATE FUNCTION private.timeline_drift() RETURNS TABLE(event_type text, missing bigint, extra bigint)
     LANGUAGE sql STABLE SECURITY DEFINER
@@ -315,77 +152,44 @@ CREATE FUNCTION private.timeline_drift() RETURNS TABLE(event_type text, missing 
 $$;
 
 CREATE FUNCTION private.timeline_drift_by_source() RETURNS TABLE(event_type text, source_table text, missing bigint, extra bigint)
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO ''
-    AS $$
-  with missing as (
-    select 'booking' as event_type, 'bookings' as source_table, count(*) as n
-      from public.bookings b
-     where not private.tl_has_event('bookings', b.id, 'created')
-        or (private.tl_latest_event('bookings', b.id)).metadata ->> 'status' is distinct from b.status
+    AS $_$
+declare
+  src record;
+  counts jsonb := '{}'::jsonb;
+  n bigint;
+begin
+  -- missing: rows without the event they yield on creation, or whose latest event is not their status
+  for src in select * from private.tl_sources() loop
+    execute format('select count(*) from public.%I s where %s (%s or %s)', src.source_table,
+                   case when src.linked_by is not null then format('s.%I is not null and', src.linked_by) else '' end,
+                   case when src.created is not null then 'not private.tl_has_event($1, s.id, $2)' else 'false' end,
+                   case when src.has_status then 'coalesce(s.status = any (private.tl_eventful_statuses($1)), true)
+                     and (private.tl_latest_event($1, s.id)).metadata ->> ''status'' is distinct from s.status' else 'false' end)
+      into n using src.source_table, src.created;
+    counts := counts || jsonb_build_object(src.source_table, n);
+  end loop;
+  counts := counts || jsonb_build_object(
+    -- an 'off' row with no events is fine: no row already meant no consent
+    'customer_consent', (select count(*) from public.customer_consent c
+                          where coalesce(((private.tl_latest_event('customer_consent', c.customer_id, c.channel || ':')).metadata ->> 'enabled')::boolean, false)
+                                is distinct from c.enabled),
+    'customer_tag_members', (select count(*) from public.customer_tag_members m where not private.tl_tag_assignment_recorded(m)));
+
+  return query
+  with orphans as (
+    select o.source_table, count(*) as n from private.tl_orphan_events() o group by 1
     union all
-    select 'logistics', 'logistics_tasks', count(*)
-      from public.logistics_tasks t
-     where not private.tl_has_event('logistics_tasks', t.id, 'scheduled')
-        or (private.tl_logistics_status_is_eventful(t.status)
-            and (private.tl_latest_event('logistics_tasks', t.id)).metadata ->> 'status' is distinct from t.status)
-    union all
-    select 'payment', 'payments', count(*)
-      from public.payments p
-     where private.tl_payment_status_is_eventful(p.status)
-       and (private.tl_latest_event('payments', p.id)).metadata ->> 'status' is distinct from p.status
-    union all
-    select 'payment', 'manual_payments', count(*)
-      from public.manual_payments m
-     where not private.tl_has_event('manual_payments', m.id, 'recorded')
-    union all
-    select 'support', 'support_tickets', count(*)
-      from public.support_tickets t
-     where not private.tl_has_event('support_tickets', t.id, 'opened')
-        or (private.tl_latest_event('support_tickets', t.id)).metadata ->> 'status' is distinct from t.status
-    union all
-    select 'support', 'support_messages', count(*)
-      from public.support_messages m
-     where not private.tl_has_event('support_messages', m.id, 'message')
-    union all
-    select 'insurance', 'insurance_documents', count(*)
-      from public.insurance_documents d
-     where not private.tl_has_event('insurance_documents', d.id, 'uploaded')
-        or (private.tl_latest_event('insurance_documents', d.id)).metadata ->> 'status' is distinct from d.status
-    union all
-    select 'campaign', 'email_logs', count(*)
-      from public.email_logs l
-     where l.customer_id is not null
-       and (not private.tl_has_event('email_logs', l.id, 'sent')
-            or (private.tl_latest_event('email_logs', l.id)).metadata ->> 'status' is distinct from l.status)
-    union all
-    select 'note', 'customer_notes', count(*)
-      from public.customer_notes n
-     where not private.tl_has_event('customer_notes', n.id, 'note')
-    union all
-    select 'consent', 'customer_consent', count(*)
-      from public.customer_consent c
-     -- an 'off' row with no events is fine: no row already meant no consent
-     where coalesce(((private.tl_latest_event('customer_consent', c.customer_id, c.channel || ':')).metadata ->> 'enabled')::boolean, false)
-           is distinct from c.enabled
-    union all
-    select 'tag', 'customer_tag_members', count(*)
-      from public.customer_tag_members m
-     where not private.tl_tag_assignment_recorded(m)
-  ),
-  orphans as (
-    select o.event_type, o.source_table, count(*) as n from private.tl_orphan_events() o group by 1, 2
-    union all
-    select 'tag', 'customer_tag_members', count(*) from private.tl_tag_assignments_gone()
+    select 'customer_tag_members', count(*) from private.tl_tag_assignments_gone()
   )
-  select s.event_type, s.source_table,
-         coalesce((select sum(m.n) from missing m where m.source_table = s.source_table), 0)::bigint,
+  select s.event_type, s.source_table, (counts ->> s.source_table)::bigint,
          coalesce((select sum(o.n) from orphans o where o.source_table = s.source_table), 0)::bigint
-    from (values ('booking', 'bookings'), ('logistics', 'logistics_tasks'), ('payment', 'payments'),
-                 ('payment', 'manual_payments'), ('support', 'support_tickets'), ('support', 'support_messages'),
-                 ('insurance', 'insurance_documents'), ('campaign', 'email_logs'), ('note', 'customer_notes'),
-                 ('consent', 'customer_consent'), ('tag', 'customer_tag_members')) s(event_type, source_table)
-$$;
+    from (select t.event_type, t.source_table, t.ord from private.tl_sources() with ordinality t(source_table, event_type, builder, created, has_status, linked_by, ord)
+          union all values ('consent', 'customer_consent', 100), ('tag', 'customer_tag_members', 101)) s
+   order by s.ord;
+end
+$_$;
 
 CREATE FUNCTION private.tl_has_event(source_table text, reference_id uuid, event_key text) RETURNS boolean
     LANGUAGE sql STABLE
@@ -405,13 +209,6 @@ CREATE FUNCTION private.tl_latest_event(source_table text, reference_id uuid, ke
      and (tl_latest_event.key_prefix is null or starts_with(e.event_key, tl_latest_event.key_prefix))
    order by e.seq desc
    limit 1
-$$;
-
-CREATE FUNCTION private.tl_logistics_status_is_eventful(status text) RETURNS boolean
-    LANGUAGE sql IMMUTABLE
-    SET search_path TO ''
-    AS $$
-  select tl_logistics_status_is_eventful.status in ('scheduled', 'done', 'failed')
 $$;
 
 CREATE FUNCTION private.tl_orphan_events() RETURNS SETOF public.customer_timeline_events
@@ -437,13 +234,6 @@ CREATE FUNCTION private.tl_orphan_events() RETURNS SETOF public.customer_timelin
               where s.customer_id = e.reference_id and s.channel = e.metadata ->> 'channel')
            else false
          end
-$$;
-
-CREATE FUNCTION private.tl_payment_status_is_eventful(status text) RETURNS boolean
-    LANGUAGE sql IMMUTABLE
-    SET search_path TO ''
-    AS $$
-  select tl_payment_status_is_eventful.status in ('succeeded', 'failed', 'refunded')
 $$;
 
 CREATE FUNCTION private.tl_record_bookings(action text, rows public.bookings[], from_statuses text[] DEFAULT NULL::text[]) RETURNS void
@@ -480,7 +270,7 @@ CREATE FUNCTION private.tl_record_bookings(action text, rows public.bookings[], 
                         from public.booking_items bi where bi.booking_id = b.id) i
 $$;
 
-CREATE FUNCTION private.tl_record_consents(rows public.customer_consent[], from_enabled boolean[] DEFAULT NULL::boolean[]) RETURNS void
+CREATE FUNCTION private.tl_record_consents(rows public.customer_consent[], from_enabled text[] DEFAULT NULL::text[]) RETURNS void
     LANGUAGE sql
     SET search_path TO ''
     AS $$
@@ -490,10 +280,12 @@ CREATE FUNCTION private.tl_record_consents(rows public.customer_consent[], from_
     case c.channel when 'sms' then 'SMS' else initcap(c.channel) end || ' consent '
       || case when c.enabled then 'granted' else 'revoked' end || ' (' || replace(c.source, '_', '-') || ')',
     jsonb_build_object('action', case when c.enabled then 'granted' else 'revoked' end, 'channel', c.channel,
-                       'enabled', c.enabled, 'from', tl_record_consents.from_enabled[c.ordinality], 'source', c.source,
+                       'enabled', c.enabled, 'from', tl_record_consents.from_enabled[c.ordinality]::boolean, 'source', c.source,
                        'note', c.note, 'changed_by', c.updated_by)
   )::private.timeline_event order by c.ordinality), true, true)
   from unnest(tl_record_consents.rows) with ordinality c
+  -- an 'off' row with nothing before it is no event: no row already meant no consent
+  where c.enabled or tl_record_consents.from_enabled[c.ordinality] is not null
 $$;
 
 CREATE FUNCTION private.tl_record_emails(action text, rows public.email_logs[], from_statuses text[] DEFAULT NULL::text[]) RETURNS void
@@ -543,7 +335,8 @@ CREATE FUNCTION private.tl_record_logistics(action text, rows public.logistics_t
     LANGUAGE sql
     SET search_path TO ''
     AS $$
-  -- a task created already done or failed yields 'scheduled' and then its outcome ('initial_status')
+  -- a task created already done or failed yields 'scheduled' and then its outcome ('initial_status');
+  -- scheduled, done and failed yield an event, in_transit does not (tl_eventful_statuses)
   select private.record_timeline_events(array_agg(row(
     bk.customer_id, 'logistics', 'logistics_tasks', t.id,
     case when tl_record_logistics.action = 'scheduled' then 'scheduled' else 'status:' || t.status end,
@@ -564,36 +357,40 @@ CREATE FUNCTION private.tl_record_logistics(action text, rows public.logistics_t
                      when t.status = 'scheduled' then 'rescheduled' else t.status end,
       'kind', t.kind, 'booking_id', t.booking_id,
       'status', case when tl_record_logistics.action = 'scheduled' and t.status in ('done', 'failed') then 'scheduled' else t.status end,
-      'from', tl_record_logistics.from_statuses[t.ordinality],
+      'from', coalesce(tl_record_logistics.from_statuses[t.ordinality],
+                       case when tl_record_logistics.action = 'initial_status' then 'scheduled' end),
       'to', case when tl_record_logistics.action <> 'scheduled' then t.status end,
       'scheduled_for', t.scheduled_for, 'completed_at', t.completed_at)
   )::private.timeline_event order by t.ordinality), tl_record_logistics.action <> 'scheduled', tl_record_logistics.action = 'status')
   from unnest(tl_record_logistics.rows) with ordinality t
   join public.bookings bk on bk.id = t.booking_id
+  where case tl_record_logistics.action when 'scheduled' then true
+                                        when 'initial_status' then t.status in ('done', 'failed')
+                                        else t.status = any (private.tl_eventful_statuses('logistics_tasks')) end
 $$;
 
-CREATE FUNCTION private.tl_record_manual_payments(rows public.manual_payments[]) RETURNS void
+CREATE FUNCTION private.tl_record_manual_payments(action text, rows public.manual_payments[]) RETURNS void
     LANGUAGE sql
     SET search_path TO ''
     AS $$
   select private.record_timeline_events(array_agg(row(
-    m.customer_id, 'payment', 'manual_payments', m.id, 'recorded', m.received_at,
+    m.customer_id, 'payment', 'manual_payments', m.id, tl_record_manual_payments.action, m.received_at,
     'Manual payment of ' || to_char(m.amount, 'FM999999999990.00') || ' recorded (' || replace(m.method, '_', ' ') || ')',
-    jsonb_build_object('action', 'recorded', 'amount', m.amount, 'method', m.method, 'booking_id', m.booking_id,
+    jsonb_build_object('action', tl_record_manual_payments.action, 'amount', m.amount, 'method', m.method, 'booking_id', m.booking_id,
                        'recorded_by', m.recorded_by, 'received_at', m.received_at)
   )::private.timeline_event order by m.ordinality))
   from unnest(tl_record_manual_payments.rows) with ordinality m
 $$;
 
-CREATE FUNCTION private.tl_record_notes(rows public.customer_notes[]) RETURNS void
+CREATE FUNCTION private.tl_record_notes(action text, rows public.customer_notes[]) RETURNS void
     LANGUAGE sql
     SET search_path TO ''
     AS $$
   select private.record_timeline_events(array_agg(row(
-    n.customer_id, 'note', 'customer_notes', n.id, 'note', n.created_at,
+    n.customer_id, 'note', 'customer_notes', n.id, tl_record_notes.action, n.created_at,
     case n.type when 'warning' then 'Warning: ' when 'action' then 'Action: ' else '' end
       || case when char_length(n.note) > 200 then left(n.note, 199) || '…' else n.note end,
-    jsonb_build_object('action', 'note', 'type', n.type, 'visibility', n.visibility, 'admin_id', n.admin_id, 'note', n.note)
+    jsonb_build_object('action', tl_record_notes.action, 'type', n.type, 'visibility', n.visibility, 'admin_id', n.admin_id, 'note', n.note)
   )::private.timeline_event order by n.ordinality))
   from unnest(tl_record_notes.rows) with ordinality n
 $$;
@@ -602,7 +399,8 @@ CREATE FUNCTION private.tl_record_payments(action text, rows public.payments[], 
     LANGUAGE sql
     SET search_path TO ''
     AS $$
-  -- a new payment has no events yet ('initial_status'): only a change can repeat a key
+  -- a new payment has no events yet ('initial_status'): only a change can repeat a key; succeeded,
+  -- failed and refunded yield an event, pending does not
   select private.record_timeline_events(array_agg(row(
     p.customer_id, 'payment', 'payments', p.id, 'status:' || p.status,
     case when tl_record_payments.action = 'initial_status' then p.created_at else p.updated_at end,
@@ -611,17 +409,18 @@ CREATE FUNCTION private.tl_record_payments(action text, rows public.payments[], 
                        'to', p.status, 'amount', p.amount, 'currency', p.currency, 'booking_id', p.booking_id)
   )::private.timeline_event order by p.ordinality), true, tl_record_payments.action <> 'initial_status')
   from unnest(tl_record_payments.rows) with ordinality p
+  where p.status = any (private.tl_eventful_statuses('payments'))
 $$;
 
-CREATE FUNCTION private.tl_record_support_messages(rows public.support_messages[]) RETURNS void
+CREATE FUNCTION private.tl_record_support_messages(action text, rows public.support_messages[]) RETURNS void
     LANGUAGE sql
     SET search_path TO ''
     AS $$
   select private.record_timeline_events(array_agg(row(
-    t.customer_id, 'support', 'support_messages', m.id, 'message', m.created_at,
+    t.customer_id, 'support', 'support_messages', m.id, tl_record_support_messages.action, m.created_at,
     case when m.sender_id = t.customer_id then 'Customer wrote: ' else 'Staff replied: ' end
       || case when char_length(x.body) > 120 then left(x.body, 119) || '…' else x.body end,
-    jsonb_build_object('action', 'message', 'ticket_id', m.ticket_id, 'ticket_subject', t.subject,
+    jsonb_build_object('action', tl_record_support_messages.action, 'ticket_id', m.ticket_id, 'ticket_subject', t.subject,
                        'sender_id', m.sender_id, 'from_customer', m.sender_id is not distinct from t.customer_id,
                        'excerpt', case when char_length(m.body) > 500 then left(m.body, 499) || '…' else m.body end)
   )::private.timeline_event order by m.ordinality))
@@ -653,6 +452,8 @@ CREATE FUNCTION private.tl_record_tags(action text, rows public.customer_tag_mem
          where e.source_table = 'customer_tag_members' and e.reference_id = m.tag_id and e.customer_id = m.customer_id
          order by e.seq desc limit 1) prev on t.id is null
   ) n
+  -- erasing the customer cascades to their assignments; their timeline goes with them
+  where exists (select 1 from public.users u where u.id = m.customer_id)
 $$;
 
 CREATE FUNCTION private.tl_record_tickets(action text, rows public.support_tickets[], from_statuses text[] DEFAULT NULL::text[]) RETURNS void
@@ -676,6 +477,37 @@ CREATE FUNCTION private.tl_record_tickets(action text, rows public.support_ticke
       'subject', t.subject, 'priority', t.priority)
   )::private.timeline_event order by t.ordinality), tl_record_tickets.action <> 'opened', tl_record_tickets.action <> 'opened')
   from unnest(tl_record_tickets.rows) with ordinality t
+$$;
+
+CREATE FUNCTION private.tl_sources() RETURNS TABLE(source_table text, event_type text, builder text, created text, has_status boolean, linked_by text)
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  -- The sources whose events are keyed by their row's id, for the backfill and the drift check:
+  -- their builder, the action (and key) of the event a new row yields, whether a change of status
+  -- is an event, and the column without which a row is not on any timeline. Consent and tag
+  -- assignments are keyed otherwise; the triggers name their builder and actions themselves.
+  values ('bookings', 'booking', 'tl_record_bookings', 'created', true, null),
+         ('logistics_tasks', 'logistics', 'tl_record_logistics', 'scheduled', true, null),
+         ('payments', 'payment', 'tl_record_payments', null, true, null),
+         ('manual_payments', 'payment', 'tl_record_manual_payments', 'recorded', false, null),
+         ('support_tickets', 'support', 'tl_record_tickets', 'opened', true, null),
+         ('support_messages', 'support', 'tl_record_support_messages', 'message', false, null),
+         ('insurance_documents', 'insurance', 'tl_record_insurance', 'uploaded', true, null),
+         ('email_logs', 'campaign', 'tl_record_emails', 'sent', true, 'customer_id'),
+         ('customer_notes', 'note', 'tl_record_notes', 'note', false, null)
+$$;
+
+CREATE FUNCTION private.tl_eventful_statuses(source_table text) RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+  -- the statuses of a source that yield an event (null: every status): a pending payment and a task
+  -- in transit do not. Called with a constant, it is folded once per statement, not run per row.
+  select case tl_eventful_statuses.source_table
+           when 'payments' then array['succeeded', 'failed', 'refunded']
+           when 'logistics_tasks' then array['scheduled', 'done', 'failed']
+         end
 $$;
 
 CREATE FUNCTION private.tl_stamp(at timestamp with time zone) RETURNS text
@@ -714,63 +546,63 @@ $$;
 -- Triggers
 -- ------------------------------------------------------------------------------------------------
 
-CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.bookings REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_bookings__timeline();
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.bookings REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_bookings');
 
-CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.customer_consent REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_consent__timeline();
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.customer_consent REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_consents');
 
-CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.customer_notes REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_notes__timeline();
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.customer_notes REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_notes', '', 'Note deleted', 'note');
 
-CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.customer_tag_members REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_tag_members__timeline();
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.customer_tag_members REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_tags', 'removed');
 
-CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.email_logs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_email_logs__timeline();
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.email_logs REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_emails');
 
-CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.insurance_documents REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_insurance_documents__timeline();
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.insurance_documents REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_insurance');
 
-CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.logistics_tasks REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_logistics_tasks__timeline();
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.logistics_tasks REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_logistics');
 
-CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.manual_payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_manual_payments__timeline();
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.manual_payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_manual_payments');
 
-CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_payments__timeline();
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.payments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_payments');
 
-CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.support_messages REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_support_messages__timeline();
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.support_messages REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_support_messages', '', 'Support message deleted', 'excerpt');
 
-CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.support_tickets REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_support_tickets__timeline();
+CREATE TRIGGER _100_timeline_delete AFTER DELETE ON public.support_tickets REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_tickets');
 
-CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.bookings REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_bookings__timeline();
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.bookings REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_bookings', 'created');
 
-CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.customer_consent REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_consent__timeline();
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.customer_consent REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_consents');
 
-CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.customer_notes REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_notes__timeline();
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.customer_notes REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_notes', 'note');
 
-CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.customer_tag_members REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_tag_members__timeline();
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.customer_tag_members REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_tags', 'assigned');
 
-CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.email_logs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_email_logs__timeline();
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.email_logs REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_emails', 'sent');
 
-CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.insurance_documents REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_insurance_documents__timeline();
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.insurance_documents REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_insurance', 'uploaded');
 
-CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.logistics_tasks REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_logistics_tasks__timeline();
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.logistics_tasks REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_logistics', 'scheduled', 'initial_status');
 
-CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.manual_payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_manual_payments__timeline();
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.manual_payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_manual_payments', 'recorded');
 
-CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_payments__timeline();
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.payments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_payments', 'initial_status');
 
-CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.support_messages REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_support_messages__timeline();
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.support_messages REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_support_messages', 'message');
 
-CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.support_tickets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_support_tickets__timeline();
+CREATE TRIGGER _100_timeline_insert AFTER INSERT ON public.support_tickets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_tickets', 'opened');
 
-CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.bookings REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_bookings__timeline();
+CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.bookings REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_bookings', 'status', 'status');
 
-CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.customer_consent REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_customer_consent__timeline();
+CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.customer_consent REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_consents', 'enabled', '');
 
-CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.email_logs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_email_logs__timeline();
+CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.email_logs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_emails', 'customer_id', 'sent', 'status', 'status');
 
-CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.insurance_documents REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_insurance_documents__timeline();
+CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.insurance_documents REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_insurance', 'status', 'status');
 
-CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.logistics_tasks REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_logistics_tasks__timeline();
+CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.logistics_tasks REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_logistics', 'status', 'status');
 
-CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.payments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_payments__timeline();
+CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.payments REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_payments', 'status', 'status');
 
-CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.support_tickets REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_support_tickets__timeline();
+CREATE TRIGGER _100_timeline_update AFTER UPDATE ON public.support_tickets REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION private.tg_record_timeline('tl_record_tickets', 'status', 'status');
 
 -- ------------------------------------------------------------------------------------------------
 -- Grants
