@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Apply the migrations the database does not have yet (`supabase migration up`), keeping its rows.
 # A database that has a migration this checkout lacks (made on another branch) is left alone:
-# `npm run db:reset` starts it again from the migrations and the seed.
+# `npm run db:reset` starts it again from the migrations and the seed. Migrations older than the
+# database's newest (a merged branch's) wait for `npm run db:migrate -- --include-all`.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 mkdir -p "$ROOT/.db"
 
 applied() { psql_db -XAtc "select count(*) from supabase_migrations.schema_migrations"; }
 before="$(applied)"
-if ! (cd "$ROOT" && supabase migration up --remote="$DB_URL" --yes >/dev/null 2>"$ROOT/.db/migrate.log"); then
+if ! (cd "$ROOT" && supabase migration up --remote="$DB_URL" --yes "$@" >/dev/null 2>"$ROOT/.db/migrate.log"); then
   cat "$ROOT/.db/migrate.log" >&2
   echo "db:migrate: the database's migrations do not match supabase/migrations (above); its rows are kept." >&2
+  echo "  npm run db:migrate -- --include-all applies migrations older than the database's newest (a merged branch's)." >&2
   echo "  npm run db:reset (or npm start -- --reset) starts it again from the migrations and the seed: its rows are lost." >&2
   exit 1
 fi
