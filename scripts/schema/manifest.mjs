@@ -60,7 +60,7 @@ alter default privileges for role postgres in schema private revoke all on seque
 row-level security policies of the platform tables.`,
     objects: [
       "public.user_roles", "private.has_role", "private.has_staff_role", "private.is_admin", "private.is_communicator",
-      "private.is_trusted", "private.require_role", "private.assert_staff",
+      "private.is_trusted", "private.require_role", "private.require_argument", "private.assert_staff",
     ],
   },
   {
@@ -109,7 +109,7 @@ paged customer_timeline RPC with its export audit.`,
       "private.record_timeline_events", "private.customer_timeline_counts", "private.customer_timeline_totals",
       "private.tg_customer_timeline_events__*", "private.compact_timeline_counts", "private.timeline_counts",
       "private.timeline_event_types", "private.timeline_event_json", "private.timeline_cursor_*",
-      "public.customer_timeline", "private.require_argument",
+      "public.customer_timeline",
     ],
   },
   {

@@ -216,9 +216,7 @@ declare
   result public.customer_consent;
   req public.consent_confirmations;
 begin
-  if change_consent.customer_id is null then
-    raise exception using errcode = '22023', message = 'customer_id: is required';
-  end if;
+  perform private.require_argument('customer_id', change_consent.customer_id);
   if change_consent.channel is null or change_consent.channel not in ('email', 'sms', 'push') then
     raise exception using errcode = '22023',
       message = format('channel: must be one of email, sms, push; got %s', coalesce(quote_literal(change_consent.channel), 'null'));

@@ -88,9 +88,7 @@ declare
   u public.users;
 begin
   perform private.require_role('admin');
-  if consent_proof.recipient_id is null then
-    raise exception using errcode = '22023', message = 'recipient_id: is required';
-  end if;
+  perform private.require_argument('recipient_id', consent_proof.recipient_id);
   select * into p from private.recipient_proofs(null, consent_proof.recipient_id);
   if not found then
     raise exception using errcode = '22023', message = format('recipient_id: no message %s', consent_proof.recipient_id);

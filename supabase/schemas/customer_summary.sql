@@ -46,10 +46,10 @@ declare
   r record;
 begin
   perform private.assert_staff('admin');
+  perform private.require_argument('customer_id', customer_summary.customer_id);
   select * into u from public.users x where x.id = customer_summary.customer_id;
   if u.id is null then
-    raise exception using errcode = '22023', message = case when customer_summary.customer_id is null then 'customer_id: is required'
-      else format('customer_id: customer %s does not exist', customer_summary.customer_id) end;
+    raise exception using errcode = '22023', message = format('customer_id: customer %s does not exist', customer_summary.customer_id);
   end if;
   select * into r from private.effective_customer_scores e where e.customer_id = u.id;
 

@@ -50,9 +50,7 @@ begin
   if caller = 'anon' then
     raise exception using errcode = '42501', message = 'permission denied: sign in to export data';
   end if;
-  if authorize_customer_export.customer_id is null then
-    raise exception using errcode = '22023', message = 'customer_id: is required';
-  end if;
+  perform private.require_argument('customer_id', authorize_customer_export.customer_id);
   if caller = 'customer' and authorize_customer_export.customer_id is distinct from auth.uid() then
     raise exception using errcode = '42501', message = 'permission denied: a customer may export only their own data';
   end if;
@@ -155,9 +153,7 @@ declare
   not_scrubbed jsonb := '{}'::jsonb;
 begin
   perform private.assert_staff('admin');
-  if me is null then
-    raise exception using errcode = '22023', message = 'customer_id: is required';
-  end if;
+  perform private.require_argument('customer_id', me);
   if coalesce(btrim(erase_person.reason), '') = '' then
     raise exception using errcode = '22023', message = 'reason: say why (for example the request''s reference); it is kept in the audit trail';
   end if;

@@ -78,6 +78,18 @@ CREATE FUNCTION private.is_trusted() RETURNS boolean
   select current_user in ('postgres', 'service_role', 'supabase_admin')
 $$;
 
+CREATE FUNCTION private.require_argument(name text, value anyelement) RETURNS void
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path TO ''
+    AS $$
+begin
+  -- the refusal of an RPC called without a required argument, said the same way everywhere
+  if require_argument.value is null then
+    raise exception using errcode = '22023', message = format('%s: is required', require_argument.name);
+  end if;
+end
+$$;
+
 CREATE FUNCTION private.require_role(role_name text) RETURNS void
     LANGUAGE plpgsql STABLE
     SET search_path TO ''
@@ -179,6 +191,7 @@ grant execute on function
   private.is_admin(),
   private.is_communicator(),
   private.is_trusted(),
+  private.require_argument(text,anyelement),
   private.require_role(text)
 to authenticated, service_role;
 

@@ -156,18 +156,6 @@ $$;
 
 COMMENT ON FUNCTION private.record_timeline_events(events private.timeline_event[], stamped boolean, repeatable boolean) IS 'Writes many events in one insert; idempotent on (source_table, reference_id, event_key), like record_timeline_event. stamped: each key is the event''s key, ''@'' and its occurred_at (private.tl_stamp); repeatable: a key the source row has already recorded (a status reached again at the same instant) gets ''#2'', ''#3'', ...';
 
-CREATE FUNCTION private.require_argument(name text, value anyelement) RETURNS void
-    LANGUAGE plpgsql IMMUTABLE
-    SET search_path TO ''
-    AS $$
-begin
-  -- the refusal of an RPC called without a required argument, said the same way everywhere
-  if require_argument.value is null then
-    raise exception using errcode = '22023', message = format('%s: is required', require_argument.name);
-  end if;
-end
-$$;
-
 CREATE FUNCTION private.tg_customer_timeline_events__fixed() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO ''
@@ -434,7 +422,6 @@ to service_role;
 grant select, usage on sequence public.customer_timeline_events_seq_seq to authenticated;
 grant select, update, usage on sequence public.customer_timeline_events_seq_seq to service_role;
 grant execute on function
-  private.require_argument(text,anyelement),
   private.timeline_counts(uuid,text[],timestamp with time zone,timestamp with time zone),
   private.timeline_cursor_decode(text),
   private.timeline_cursor_encode(jsonb),
