@@ -78,5 +78,13 @@ for _ in $(seq 1 60); do
   "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$DB_PORT" && break
   sleep 0.5
 done
+# The server on DB_PORT must be this checkout's cluster: another checkout's would get this one's
+# migrations, resets and tests (and lose its rows to them).
+serving="$(psql_admin -XAtc 'show data_directory' 2>/dev/null || true)"
+if [ "$serving" != "$PGDATA_DIR" ]; then
+  echo "db:start: port $DB_PORT is served by another cluster (${serving:-unknown: not a cluster of this project}), not this checkout's ($PGDATA_DIR)." >&2
+  echo "  Stop that server, or give this checkout another port: DB_PORT=<port> (scripts/env.sh)." >&2
+  exit 1
+fi
 psql_admin -f "$ROOT/scripts/local-bootstrap.sql"
 echo "db:start: Postgres 15 ready at $DB_URL (superuser: supabase_admin; postgres as on Supabase)"
