@@ -12,7 +12,11 @@ bash scripts/db-start.sh
 # As `supabase start`: a new database gets every migration and the seed; one that exists keeps its
 # rows (a generated world, what was entered in the console) and gets only the migrations it lacks.
 # `npm start -- --reset` starts from the seed again.
-if [ "${1:-}" = "--reset" ] || [ "$(psql_db -XAtc "select to_regclass('supabase_migrations.schema_migrations') is not null")" != t ]; then
+# (What `npm test` left is not kept: it marks the database.)
+if [ "$(psql_db -XAtc "select shobj_description(oid, 'pg_database') from pg_database where datname = current_database()")" = "npm test" ]; then
+  echo "db: the database holds what npm test left; starting from the seed"
+  bash scripts/db-reset.sh
+elif [ "${1:-}" = "--reset" ] || [ "$(psql_db -XAtc "select to_regclass('supabase_migrations.schema_migrations') is not null")" != t ]; then
   bash scripts/db-reset.sh
 else
   bash scripts/db-migrate.sh

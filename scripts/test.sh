@@ -12,6 +12,8 @@ step() { echo; echo "==> $* ($((SECONDS - t0))s)"; }
 
 step "db:start"; bash scripts/db-start.sh
 step "db:reset"; bash scripts/db-reset.sh
+# what the tests leave is not anyone's data: the next `npm start` starts from the seed again
+psql_db -c "comment on database postgres is 'npm test'"
 step "pgTAP"; bash scripts/test-db.sh
 step "typecheck"; tsc --noEmit -p tsconfig.json
 step "console: Chromium for the browser tests, typecheck"; bash scripts/ensure-chromium.sh >/dev/null; tsc --noEmit -p console/tsconfig.json
