@@ -7,13 +7,19 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 mkdir -p "$ROOT/.db"
 
-applied() { psql_db -XAtc "select count(*) from supabase_migrations.schema_migrations"; }
+applied() {
+  if [ "$(psql_db -XAtc "select to_regclass('supabase_migrations.schema_migrations') is not null")" = t ]; then
+    psql_db -XAtc "select count(*) from supabase_migrations.schema_migrations"
+  else
+    echo 0
+  fi
+}
 before="$(applied)"
 if ! (cd "$ROOT" && supabase migration up --remote="$DB_URL" --yes "$@" >/dev/null 2>"$ROOT/.db/migrate.log"); then
   cat "$ROOT/.db/migrate.log" >&2
-  echo "db:migrate: the database's migrations do not match supabase/migrations (above); its rows are kept." >&2
-  echo "  npm run db:migrate -- --include-all applies migrations older than the database's newest (a merged branch's)." >&2
-  echo "  npm run db:reset (or npm start -- --reset) starts it again from the migrations and the seed: its rows are lost." >&2
+  echo "db:migrate: supabase migration up failed (above); the failing migration is not applied and the rows are kept." >&2
+  echo "  Migrations older than the database's newest (a merged branch's): npm run db:migrate -- --include-all." >&2
+  echo "  A history with migrations this checkout lacks: npm run db:reset (or npm start -- --reset) starts it again from the migrations and the seed: its rows are lost." >&2
   exit 1
 fi
 psql_db -c "notify pgrst, 'reload schema'"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Recreate the database, apply the platform bootstrap (as supabase_admin), every migration with
-# the supabase CLI and then seed.sql (as postgres, like `supabase db reset` against the platform).
+# Recreate the database, apply the platform bootstrap (as supabase_admin), every migration
+# (scripts/db-migrate.sh: the supabase CLI) and then seed.sql (as postgres, like `supabase db reset` against the platform).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 mkdir -p "$ROOT/.db"
@@ -19,7 +19,7 @@ DATA_DIR="$(psql "$TEMPLATE_URL" -XAtc 'show data_directory')"
 LOG="$PGLOG"; [ "$DATA_DIR" = "$PGDATA_DIR" ] || LOG="$(dirname "$DATA_DIR")/postgres.log"
 (cd / && as_postgres "$PGBIN/pg_ctl" -D "$DATA_DIR" -l "$LOG" -w -t 60 restart -m fast >/dev/null)
 psql_admin -f "$ROOT/scripts/local-bootstrap.sql"
-(cd "$ROOT" && supabase migration up --remote="$DB_URL" --yes >/dev/null 2>"$ROOT/.db/migrate.log") || { cat "$ROOT/.db/migrate.log"; exit 1; }
+bash "$ROOT/scripts/db-migrate.sh" >/dev/null
 psql_db -o /dev/null -f "$ROOT/supabase/seed.sql"
 # PostgREST, when it runs, reloads its schema cache.
 psql_db -c "notify pgrst, 'reload schema'"

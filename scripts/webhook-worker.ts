@@ -13,15 +13,22 @@ import { fromFileUrl, loadDotEnv } from "./lib/deno-util.ts";
 
 loadDotEnv(`${fromFileUrl(new URL("..", import.meta.url))}/supabase/functions/.env`);
 
-function flag(name: string, fallback: string): string {
+// A whole number flag at least min; anything else stops the worker with the flag's name.
+function flag(name: string, fallback: number, min: number): number {
   const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 ? Deno.args[i + 1] : fallback;
+  const given = i >= 0 ? Deno.args[i + 1] : String(fallback);
+  const value = Number(given);
+  if (!Number.isInteger(value) || value < min) {
+    console.error(`webhook-worker: --${name} must be a whole number >= ${min}; got ${given}`);
+    Deno.exit(2);
+  }
+  return value;
 }
 
-const chunk = Number(flag("chunk", "5000"));
-const idleMs = Number(flag("idle-ms", "1000"));
-const appliersWanted = Number(flag("appliers", "0")); // 0: one per part
-const yieldMs = Number(flag("yield-ms", "250"));
+const chunk = flag("chunk", 5000, 1);
+const idleMs = flag("idle-ms", 1000, 1);
+const appliersWanted = flag("appliers", 0, 0); // 0: one per part
+const yieldMs = flag("yield-ms", 250, 0);
 const once = Deno.args.includes("--once");
 const verbose = Deno.args.includes("--verbose");
 const url = Deno.env.get("SUPABASE_DB_URL") ?? Deno.env.get("DB_URL") ?? "postgresql://postgres:postgres@127.0.0.1:54322/postgres";

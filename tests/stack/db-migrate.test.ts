@@ -39,7 +39,7 @@ describe("npm start on an existing database (scripts/db-migrate.sh)", () => {
     const run = migrate();
     expect(run.status).toBe(1);
     expect(run.stderr).toContain(foreign);
-    expect(run.stderr).toContain("npm run db:reset (or npm start -- --reset) starts it again from the migrations and the seed: its rows are lost");
+    expect(run.stderr).toContain("A history with migrations this checkout lacks: npm run db:reset (or npm start -- --reset) starts it again from the migrations and the seed: its rows are lost");
     const [{ kept }] = await sql`select count(*)::int as kept from public.customer_tags where name = ${name}`;
     expect(kept).toBe(1);
     await sql`delete from public.customer_tags where name = ${name}`;
