@@ -41,6 +41,58 @@ COMMENT ON TABLE public.customer_facts IS 'One row per customer with the facts o
 -- Functions and views
 -- ------------------------------------------------------------------------------------------------
 
+CREATE FUNCTION private.booking_facts(customer_ids uuid[]) RETURNS TABLE(customer_id uuid, booking_count integer, last_booking_at timestamp with time zone, equipment_category text[])
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  -- bookings that are not cancelled: how many, the latest, and the categories of their equipment
+  return query
+  select u.id, coalesce(b.booking_count, 0), b.last_booking_at, coalesce(c.slugs, '{}')
+    from public.users u
+    left join (
+      select bk.customer_id, count(*)::integer as booking_count, max(bk.created_at) as last_booking_at
+        from public.bookings bk
+       where bk.status <> 'cancelled'
+         and (booking_facts.customer_ids is null or bk.customer_id = any (booking_facts.customer_ids))
+       group by bk.customer_id
+    ) b on b.customer_id = u.id
+    left join (
+      select bk.customer_id, array_agg(distinct ec.slug order by ec.slug) as slugs
+        from public.bookings bk
+        join public.booking_items bi on bi.booking_id = bk.id
+        join public.equipment e on e.id = bi.equipment_id
+        join public.equipment_categories ec on ec.id = e.category_id
+       where bk.status <> 'cancelled'
+         and (booking_facts.customer_ids is null or bk.customer_id = any (booking_facts.customer_ids))
+       group by bk.customer_id
+    ) c on c.customer_id = u.id
+   where booking_facts.customer_ids is null or u.id = any (booking_facts.customer_ids);
+end
+$$;
+
+CREATE FUNCTION private.consent_facts(customer_ids uuid[]) RETURNS TABLE(customer_id uuid, consent_email boolean, consent_sms boolean, consent_push boolean)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  -- a channel is consented when the customer's consent row for it is enabled
+  return query
+  select u.id, coalesce(c.email, false), coalesce(c.sms, false), coalesce(c.push, false)
+    from public.users u
+    left join (
+      select cc.customer_id,
+             bool_or(cc.enabled) filter (where cc.channel = 'email') as email,
+             bool_or(cc.enabled) filter (where cc.channel = 'sms') as sms,
+             bool_or(cc.enabled) filter (where cc.channel = 'push') as push
+        from public.customer_consent cc
+       where consent_facts.customer_ids is null or cc.customer_id = any (consent_facts.customer_ids)
+       group by cc.customer_id
+    ) c on c.customer_id = u.id
+   where consent_facts.customer_ids is null or u.id = any (consent_facts.customer_ids);
+end
+$$;
+
 CREATE FUNCTION private.customer_engagement(customer_ids uuid[]) RETURNS TABLE(customer_id uuid, last_engaged_at timestamp with time zone, engaged_campaigns_90d integer)
     LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO ''
@@ -60,6 +112,18 @@ begin
 end
 $$;
 
+CREATE FUNCTION private.customer_risk_scores(customer_ids uuid[]) RETURNS TABLE(customer_id uuid, risk_score numeric)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  return query
+  select e.customer_id, e.risk_score
+    from private.effective_customer_scores e
+   where customer_risk_scores.customer_ids is null or e.customer_id = any (customer_risk_scores.customer_ids);
+end
+$$;
+
 CREATE FUNCTION private.engagement_events() RETURNS text[]
     LANGUAGE sql STABLE
     SET search_path TO ''
@@ -71,13 +135,33 @@ CREATE FUNCTION private.engagement_events() RETURNS text[]
          || case when coalesce((private.engagement_setting('count_bot_clicks') #>> '{}')::boolean, false) then array['bot_click'] else array[]::text[] end
 $$;
 
-CREATE FUNCTION private.customer_risk_scores(customer_ids uuid[]) RETURNS TABLE(customer_id uuid, risk_score numeric)
+CREATE FUNCTION private.engagement_facts(customer_ids uuid[]) RETURNS TABLE(customer_id uuid, last_engaged_at timestamp with time zone, engaged_campaigns_90d integer)
+    LANGUAGE plpgsql STABLE
+    SET search_path TO ''
+    AS $$
+begin
+  return query
+  select u.id, e.last_engaged_at, coalesce(e.engaged_campaigns_90d, 0)
+    from public.users u
+    left join private.customer_engagement(engagement_facts.customer_ids) e on e.customer_id = u.id
+   where engagement_facts.customer_ids is null or u.id = any (engagement_facts.customer_ids);
+end
+$$;
+
+CREATE FUNCTION private.facts_rules() RETURNS TABLE(facts text, rule regprocedure)
     LANGUAGE sql STABLE
     SET search_path TO ''
     AS $$
-  select e.customer_id, e.risk_score
-    from private.effective_customer_scores e
-   where e.customer_id = any (customer_risk_scores.customer_ids)
+  -- Every kind of facts and the function that holds its rule. A rule takes customer ids (null:
+  -- every customer) and returns one row per customer, named after the customer_facts columns it
+  -- decides; where two kinds decide a column (risk_score), the first one listed writes it.
+  values ('profile', 'private.profile_facts(uuid[])'::regprocedure),
+         ('risk', 'private.customer_risk_scores(uuid[])'::regprocedure),
+         ('booking', 'private.booking_facts(uuid[])'::regprocedure),
+         ('spend', 'private.spend_facts(uuid[])'::regprocedure),
+         ('tag', 'private.tag_facts(uuid[])'::regprocedure),
+         ('consent', 'private.consent_facts(uuid[])'::regprocedure),
+         ('engagement', 'private.engagement_facts(uuid[])'::regprocedure)
 $$;
 
 CREATE FUNCTION private.lock_customer_facts(customer_ids uuid[]) RETURNS void
@@ -90,139 +174,26 @@ CREATE FUNCTION private.lock_customer_facts(customer_ids uuid[]) RETURNS void
      for update
 $$;
 
-CREATE FUNCTION private.refresh_booking_facts(customer_ids uuid[]) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
+CREATE FUNCTION private.profile_facts(customer_ids uuid[]) RETURNS TABLE(customer_id uuid, risk_score numeric, lifetime_value numeric, city text, region text, country_code text, created_at timestamp with time zone)
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
 begin
-  perform private.lock_customer_facts(refresh_booking_facts.customer_ids);
-  update public.customer_facts f
-     set booking_count = coalesce(b.booking_count, 0),
-         last_booking_at = b.last_booking_at,
-         equipment_category = coalesce(c.slugs, '{}'),
-         updated_at = now()
-    from unnest(refresh_booking_facts.customer_ids) as ids(customer_id)
-    left join lateral (
-      select count(*)::integer as booking_count, max(bk.created_at) as last_booking_at
-        from public.bookings bk
-       where bk.customer_id = ids.customer_id and bk.status <> 'cancelled'
-    ) b on true
-    left join lateral (
-      select array_agg(distinct ec.slug order by ec.slug) as slugs
-        from public.bookings bk
-        join public.booking_items bi on bi.booking_id = bk.id
-        join public.equipment e on e.id = bi.equipment_id
-        join public.equipment_categories ec on ec.id = e.category_id
-       where bk.customer_id = ids.customer_id and bk.status <> 'cancelled'
-    ) c on true
-   where f.customer_id = ids.customer_id
-     and (f.booking_count, f.last_booking_at, f.equipment_category)
-         is distinct from (coalesce(b.booking_count, 0), b.last_booking_at, coalesce(c.slugs, '{}'));
-end
-$$;
-
-CREATE FUNCTION private.refresh_consent_facts(customer_ids uuid[]) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  perform private.lock_customer_facts(refresh_consent_facts.customer_ids);
-  update public.customer_facts f
-     set consent_email = c.email, consent_sms = c.sms, consent_push = c.push, updated_at = now()
-    from (
-      select ids.customer_id,
-             coalesce(bool_or(cc.enabled) filter (where cc.channel = 'email'), false) as email,
-             coalesce(bool_or(cc.enabled) filter (where cc.channel = 'sms'), false) as sms,
-             coalesce(bool_or(cc.enabled) filter (where cc.channel = 'push'), false) as push
-        from unnest(refresh_consent_facts.customer_ids) as ids(customer_id)
-        left join public.customer_consent cc on cc.customer_id = ids.customer_id
-       group by ids.customer_id
-    ) c
-   where f.customer_id = c.customer_id
-     and (f.consent_email, f.consent_sms, f.consent_push) is distinct from (c.email, c.sms, c.push);
+  return query
+  select u.id, r.risk_score, u.lifetime_value, u.city, u.region, u.country_code, u.created_at
+    from public.users u
+    left join private.customer_risk_scores(profile_facts.customer_ids) r on r.customer_id = u.id
+   where profile_facts.customer_ids is null or u.id = any (profile_facts.customer_ids);
 end
 $$;
 
 CREATE FUNCTION private.refresh_customer_facts(customer_ids uuid[] DEFAULT NULL::uuid[]) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
+    LANGUAGE sql SECURITY DEFINER
     SET search_path TO ''
     AS $$
-declare
-  ids uuid[] := refresh_customer_facts.customer_ids;
-begin
-  if ids is null then
-    -- Set-based full rebuild: one pass per source instead of one lookup per customer.
-    insert into public.customer_facts (customer_id, risk_score, lifetime_value, city, region, country_code, created_at)
-    select u.id, u.risk_score, u.lifetime_value, u.city, u.region, u.country_code, u.created_at
-      from public.users u
-    on conflict (customer_id) do nothing;
-    update public.customer_facts f
-       set risk_score = r.risk_score, lifetime_value = u.lifetime_value, city = u.city, region = u.region,
-           country_code = u.country_code, created_at = u.created_at,
-           booking_count = coalesce(b.booking_count, 0), last_booking_at = b.last_booking_at,
-           equipment_category = coalesce(c.slugs, '{}'),
-           total_spend = coalesce(p.amount, 0) + coalesce(m.amount, 0),
-           tag = coalesce(t.tags, '{}'),
-           consent_email = coalesce(cc.email, false), consent_sms = coalesce(cc.sms, false),
-           consent_push = coalesce(cc.push, false),
-           updated_at = now()
-      from public.users u
-      left join private.customer_risk_scores((select array_agg(x.id) from public.users x)) r on r.customer_id = u.id
-      left join (select bk.customer_id, count(*)::integer as booking_count, max(bk.created_at) as last_booking_at
-                   from public.bookings bk where bk.status <> 'cancelled' group by bk.customer_id) b on b.customer_id = u.id
-      left join (select bk.customer_id, array_agg(distinct ec.slug order by ec.slug) as slugs
-                   from public.bookings bk
-                   join public.booking_items bi on bi.booking_id = bk.id
-                   join public.equipment e on e.id = bi.equipment_id
-                   join public.equipment_categories ec on ec.id = e.category_id
-                  where bk.status <> 'cancelled' group by bk.customer_id) c on c.customer_id = u.id
-      left join (select x.customer_id, sum(x.amount) as amount from public.payments x
-                  where x.status = 'succeeded' group by x.customer_id) p on p.customer_id = u.id
-      left join (select x.customer_id, sum(x.amount) as amount from public.manual_payments x
-                  group by x.customer_id) m on m.customer_id = u.id
-      left join (select x.customer_id, array_agg(x.tag_id::text order by x.tag_id) as tags
-                   from public.customer_tag_members x group by x.customer_id) t on t.customer_id = u.id
-      left join (select x.customer_id,
-                        bool_or(x.enabled) filter (where x.channel = 'email') as email,
-                        bool_or(x.enabled) filter (where x.channel = 'sms') as sms,
-                        bool_or(x.enabled) filter (where x.channel = 'push') as push
-                   from public.customer_consent x group by x.customer_id) cc on cc.customer_id = u.id
-     where f.customer_id = u.id;
-    -- Engagement for everyone: clear who has none, set who has some.
-    update public.customer_facts f
-       set last_engaged_at = null, engaged_campaigns_90d = 0, updated_at = now()
-     where (f.last_engaged_at is not null or f.engaged_campaigns_90d <> 0)
-       and not exists (select 1 from private.customer_engagement(null) e where e.customer_id = f.customer_id);
-    update public.customer_facts f
-       set last_engaged_at = e.last_engaged_at, engaged_campaigns_90d = e.engaged_campaigns_90d, updated_at = now()
-      from private.customer_engagement(null) e
-     where f.customer_id = e.customer_id
-       and (f.last_engaged_at, f.engaged_campaigns_90d) is distinct from (e.last_engaged_at, e.engaged_campaigns_90d);
-    return;
-  end if;
-  perform private.refresh_profile_facts(ids);
-  perform private.refresh_booking_facts(ids);
-  perform private.refresh_spend_facts(ids);
-  perform private.refresh_tag_facts(ids);
-  perform private.refresh_consent_facts(ids);
-  perform private.refresh_engagement_facts(ids);
-end
-$$;
-
-CREATE FUNCTION private.refresh_engagement_facts(customer_ids uuid[]) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  perform private.lock_customer_facts(refresh_engagement_facts.customer_ids);
-  update public.customer_facts f
-     set last_engaged_at = e.last_engaged_at, engaged_campaigns_90d = coalesce(e.engaged_campaigns_90d, 0),
-         updated_at = now()
-    from unnest(refresh_engagement_facts.customer_ids) as ids(customer_id)
-    left join private.customer_engagement(refresh_engagement_facts.customer_ids) e on e.customer_id = ids.customer_id
-   where f.customer_id = ids.customer_id
-     and (f.last_engaged_at, f.engaged_campaigns_90d) is distinct from (e.last_engaged_at, coalesce(e.engaged_campaigns_90d, 0));
-end
+  -- every kind of facts for those customers; null: the rebuild of every row (the generator's
+  -- last step), one statement over every source
+  select private.write_facts(array(select r.facts from private.facts_rules() r), refresh_customer_facts.customer_ids)
 $$;
 
 CREATE FUNCTION private.refresh_facts(facts text, customer_ids uuid[]) RETURNS void
@@ -233,89 +204,53 @@ CREATE FUNCTION private.refresh_facts(facts text, customer_ids uuid[]) RETURNS v
 declare
   ids uuid[] := array(select distinct x.id from unnest(refresh_facts.customer_ids) x(id) where x.id is not null);
 begin
-  if cardinality(ids) = 0 then
-    return;
+  if cardinality(ids) > 0 then
+    perform private.write_facts(array[refresh_facts.facts], ids);
   end if;
-  case refresh_facts.facts
-    when 'booking' then perform private.refresh_booking_facts(ids);
-    when 'spend' then perform private.refresh_spend_facts(ids);
-    when 'tag' then perform private.refresh_tag_facts(ids);
-    when 'consent' then perform private.refresh_consent_facts(ids);
-    when 'engagement' then perform private.refresh_engagement_facts(ids);
-    when 'profile' then perform private.refresh_profile_facts(ids);
-    when 'risk' then perform private.refresh_risk_facts(ids);
-  end case;
 end
 $$;
 
-CREATE FUNCTION private.refresh_profile_facts(customer_ids uuid[]) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
+CREATE FUNCTION private.spend_facts(customer_ids uuid[]) RETURNS TABLE(customer_id uuid, total_spend numeric)
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
 begin
-  insert into public.customer_facts as f (customer_id, risk_score, lifetime_value, city, region, country_code, created_at)
-  select u.id, r.risk_score, u.lifetime_value, u.city, u.region, u.country_code, u.created_at
+  -- succeeded card payments and every manual payment
+  return query
+  select u.id, coalesce(p.amount, 0) + coalesce(m.amount, 0)
     from public.users u
-    left join private.customer_risk_scores(refresh_profile_facts.customer_ids) r on r.customer_id = u.id
-   where u.id = any (refresh_profile_facts.customer_ids)
-  on conflict (customer_id) do update
-    set risk_score = excluded.risk_score, lifetime_value = excluded.lifetime_value, city = excluded.city,
-        region = excluded.region, country_code = excluded.country_code, created_at = excluded.created_at,
-        updated_at = now()
-  where (f.risk_score, f.lifetime_value, f.city, f.region, f.country_code, f.created_at)
-        is distinct from (excluded.risk_score, excluded.lifetime_value, excluded.city, excluded.region,
-                          excluded.country_code, excluded.created_at);
+    left join (
+      select x.customer_id, sum(x.amount) as amount
+        from public.payments x
+       where x.status = 'succeeded'
+         and (spend_facts.customer_ids is null or x.customer_id = any (spend_facts.customer_ids))
+       group by x.customer_id
+    ) p on p.customer_id = u.id
+    left join (
+      select x.customer_id, sum(x.amount) as amount
+        from public.manual_payments x
+       where spend_facts.customer_ids is null or x.customer_id = any (spend_facts.customer_ids)
+       group by x.customer_id
+    ) m on m.customer_id = u.id
+   where spend_facts.customer_ids is null or u.id = any (spend_facts.customer_ids);
 end
 $$;
 
-CREATE FUNCTION private.refresh_risk_facts(customer_ids uuid[]) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
+CREATE FUNCTION private.tag_facts(customer_ids uuid[]) RETURNS TABLE(customer_id uuid, tag text[])
+    LANGUAGE plpgsql STABLE
     SET search_path TO ''
     AS $$
 begin
-  perform private.lock_customer_facts(refresh_risk_facts.customer_ids);
-  update public.customer_facts f
-     set risk_score = r.risk_score, updated_at = now()
-    from private.customer_risk_scores(refresh_risk_facts.customer_ids) r
-   where f.customer_id = r.customer_id and f.risk_score is distinct from r.risk_score;
-end
-$$;
-
-CREATE FUNCTION private.refresh_spend_facts(customer_ids uuid[]) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  perform private.lock_customer_facts(refresh_spend_facts.customer_ids);
-  update public.customer_facts f
-     set total_spend = s.total_spend, updated_at = now()
-    from (
-      select ids.customer_id,
-             coalesce((select sum(p.amount) from public.payments p
-                        where p.customer_id = ids.customer_id and p.status = 'succeeded'), 0)
-           + coalesce((select sum(m.amount) from public.manual_payments m
-                        where m.customer_id = ids.customer_id), 0) as total_spend
-        from unnest(refresh_spend_facts.customer_ids) as ids(customer_id)
-    ) s
-   where f.customer_id = s.customer_id and f.total_spend is distinct from s.total_spend;
-end
-$$;
-
-CREATE FUNCTION private.refresh_tag_facts(customer_ids uuid[]) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO ''
-    AS $$
-begin
-  perform private.lock_customer_facts(refresh_tag_facts.customer_ids);
-  update public.customer_facts f
-     set tag = t.tags, updated_at = now()
-    from (
-      select ids.customer_id,
-             coalesce((select array_agg(tm.tag_id::text order by tm.tag_id) from public.customer_tag_members tm
-                        where tm.customer_id = ids.customer_id), '{}') as tags
-        from unnest(refresh_tag_facts.customer_ids) as ids(customer_id)
-    ) t
-   where f.customer_id = t.customer_id and f.tag is distinct from t.tags;
+  return query
+  select u.id, coalesce(t.tags, '{}')
+    from public.users u
+    left join (
+      select x.customer_id, array_agg(x.tag_id::text order by x.tag_id) as tags
+        from public.customer_tag_members x
+       where tag_facts.customer_ids is null or x.customer_id = any (tag_facts.customer_ids)
+       group by x.customer_id
+    ) t on t.customer_id = u.id
+   where tag_facts.customer_ids is null or u.id = any (tag_facts.customer_ids);
 end
 $$;
 
@@ -426,6 +361,69 @@ begin
   return null;
 end
 $$;
+
+CREATE FUNCTION private.write_facts(facts text[], customer_ids uuid[]) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO ''
+    AS $_$
+-- The one writer of customer_facts: applies the rules of the given kinds of facts
+-- (private.facts_rules()) to the given customers (null: every customer) in one statement, and
+-- writes only the rows whose facts changed; with 'profile' it also creates new customers' rows.
+-- It first locks the customers' rows in key order, so two transactions writing facts for the
+-- same customer serialise and the second reads what the first committed (docs/segments.md).
+declare
+  rule record;
+  fresh text[];
+  cols text[] := '{}'::text[];
+  vals text[] := '{}'::text[];
+  sources text;
+  n integer := 0;
+  unknown text;
+begin
+  select k into unknown from unnest(write_facts.facts) k
+   where k not in (select r.facts from private.facts_rules() r) limit 1;
+  if unknown is not null or cardinality(write_facts.facts) = 0 then
+    raise exception using errcode = '22023', message = format('facts: %s is not a kind of facts', coalesce(unknown, 'nothing'));
+  end if;
+  for rule in
+    select r.rule::regproc as fn,
+           array(select a.name from unnest(p.proargnames, p.proargmodes) with ordinality a(name, mode, i)
+                  where a.mode = 't' and a.name <> 'customer_id' order by a.i) as columns
+      from private.facts_rules() with ordinality r(facts, rule, i)
+      join pg_catalog.pg_proc p on p.oid = r.rule
+     where r.facts = any (write_facts.facts)
+     order by r.i
+  loop
+    fresh := array(select c from unnest(rule.columns) with ordinality x(c, i) where c <> all (cols) order by x.i);
+    continue when cardinality(fresh) = 0;
+    n := n + 1;
+    sources := case when n = 1 then format('%s($1) r1', rule.fn)
+                    else format('%s join %s($1) r%s on r%s.customer_id = r1.customer_id', sources, rule.fn, n, n) end;
+    cols := cols || fresh;
+    vals := vals || array(select format('r%s.%I', n, c) from unnest(fresh) with ordinality x(c, i) order by x.i);
+  end loop;
+  if write_facts.customer_ids is not null then
+    perform private.lock_customer_facts(write_facts.customer_ids);
+  end if;
+  if 'profile' = any (write_facts.facts) then
+    execute format(
+      'insert into public.customer_facts as f (customer_id, %1$s) select r1.customer_id, %2$s from %3$s
+       on conflict (customer_id) do update set (%1$s, updated_at) = row(%4$s, now())
+        where (%5$s) is distinct from (%4$s)',
+      array_to_string(array(select format('%I', c) from unnest(cols) c), ', '), array_to_string(vals, ', '), sources,
+      array_to_string(array(select format('excluded.%I', c) from unnest(cols) c), ', '),
+      array_to_string(array(select format('f.%I', c) from unnest(cols) c), ', '))
+    using write_facts.customer_ids;
+  else
+    execute format(
+      'update public.customer_facts f set (%1$s, updated_at) = row(%2$s, now()) from %3$s
+        where f.customer_id = r1.customer_id and (%4$s) is distinct from (%2$s)',
+      array_to_string(array(select format('%I', c) from unnest(cols) c), ', '), array_to_string(vals, ', '), sources,
+      array_to_string(array(select format('f.%I', c) from unnest(cols) c), ', '))
+    using write_facts.customer_ids;
+  end if;
+end
+$_$;
 
 -- ------------------------------------------------------------------------------------------------
 -- Triggers

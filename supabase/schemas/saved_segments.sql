@@ -140,7 +140,7 @@ begin
     select f.customer_id from public.customer_facts f where f.engaged_campaigns_90d > 0 or f.last_engaged_at is not null
   ) x;
   if ids is not null then
-    perform private.refresh_engagement_facts(ids);
+    perform private.refresh_facts('engagement', ids);
   end if;
   for seg in select s.id from public.customer_segments s where s.auto_refresh order by s.id loop
     begin

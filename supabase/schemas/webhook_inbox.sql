@@ -412,7 +412,7 @@ begin
       from public.message_events e
      where e.event in ('machine_open', 'bot_click') and e.customer_id is not null;
     if ids is not null then
-      perform private.refresh_engagement_facts(ids);
+      perform private.refresh_facts('engagement', ids);
     end if;
   end if;
   return null;

@@ -18,7 +18,7 @@ insert into public.message_events (provider, provider_event_id, event, campaign_
 
 select is((select engaged_campaigns_90d from public.customer_facts where customer_id = :'cid'), 2,
           'the message_events trigger keeps the facts current in the same transaction');
-select private.refresh_engagement_facts(array[:'cid'::uuid]);
+select private.refresh_facts('engagement', array[:'cid'::uuid]);
 select is((select engaged_campaigns_90d from public.customer_facts where customer_id = :'cid'), 2,
           'an explicit refresh agrees: distinct campaigns opened or clicked in the last 90 days');
 select ok((select last_engaged_at between now() - interval '2 days 1 minute' and now() - interval '2 days' + interval '1 minute'
