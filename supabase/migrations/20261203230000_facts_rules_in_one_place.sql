@@ -10,8 +10,6 @@ DROP FUNCTION "private"."refresh_booking_facts"(uuid[]);
 
 DROP FUNCTION "private"."refresh_consent_facts"(uuid[]);
 
-DROP FUNCTION "private"."refresh_customer_facts"(uuid[]);
-
 DROP FUNCTION "private"."refresh_engagement_facts"(uuid[]);
 
 DROP FUNCTION "private"."refresh_profile_facts"(uuid[]);
@@ -34,6 +32,7 @@ CREATE OR REPLACE FUNCTION private.booking_facts (
   LANGUAGE plpgsql
   STABLE
   SET search_path TO ''
+  SET plan_cache_mode TO 'force_custom_plan'
   AS $function$
 begin
   -- bookings that are not cancelled: how many, the latest, and the categories of their equipment
@@ -73,6 +72,7 @@ CREATE OR REPLACE FUNCTION private.consent_facts (
   LANGUAGE plpgsql
   STABLE
   SET search_path TO ''
+  SET plan_cache_mode TO 'force_custom_plan'
   AS $function$
 begin
   -- a channel is consented when the customer's consent row for it is enabled
@@ -92,6 +92,35 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION private.customer_engagement (
+  customer_ids uuid[]
+)
+  RETURNS TABLE (
+    customer_id           uuid,
+    last_engaged_at       timestamp with time zone,
+    engaged_campaigns_90d integer
+  )
+  LANGUAGE plpgsql
+  STABLE
+  SECURITY DEFINER
+  SET search_path TO ''
+  SET plan_cache_mode TO 'force_custom_plan'
+  AS $function$
+declare
+  counted text[] := private.engagement_events();
+begin
+  return query
+  select e.customer_id, max(e.occurred_at),
+         (count(distinct e.campaign_id) filter (where e.occurred_at >= now() - interval '90 days'))::integer
+    from public.message_events e
+   where e.event in ('open', 'click', 'read', 'machine_open', 'bot_click') -- the engagement index's predicate
+     and e.event = any (counted)
+     and e.customer_id is not null
+     and (customer_engagement.customer_ids is null or e.customer_id = any (customer_engagement.customer_ids))
+   group by e.customer_id;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION private.customer_risk_scores (
   customer_ids uuid[]
 )
@@ -102,6 +131,7 @@ CREATE OR REPLACE FUNCTION private.customer_risk_scores (
   LANGUAGE plpgsql
   STABLE
   SET search_path TO ''
+  SET plan_cache_mode TO 'force_custom_plan'
   AS $function$
 begin
   return query
@@ -122,6 +152,7 @@ CREATE OR REPLACE FUNCTION private.engagement_facts (
   LANGUAGE plpgsql
   STABLE
   SET search_path TO ''
+  SET plan_cache_mode TO 'force_custom_plan'
   AS $function$
 begin
   return query
@@ -142,8 +173,11 @@ CREATE OR REPLACE FUNCTION private.facts_rules()
   SET search_path TO ''
   AS $function$
   -- Every kind of facts and the function that holds its rule. A rule takes customer ids (null:
-  -- every customer) and returns one row per customer, named after the customer_facts columns it
-  -- decides; where two kinds decide a column (risk_score), the first one listed writes it.
+  -- every customer) and returns one row per customer, its columns named after the customer_facts
+  -- columns it decides (risk_score is also part of the profile). private.write_facts writes each
+  -- kind; 'profile' comes first because it creates the rows. Rules are planned for the customers
+  -- of each call (plan_cache_mode force_custom_plan): a cached generic plan cannot drop the
+  -- "null: everyone" test, and after a few bulk writes one scanned whole tables for every row.
   values ('profile', 'private.profile_facts(uuid[])'::regprocedure),
          ('risk', 'private.customer_risk_scores(uuid[])'::regprocedure),
          ('booking', 'private.booking_facts(uuid[])'::regprocedure),
@@ -168,6 +202,7 @@ CREATE OR REPLACE FUNCTION private.profile_facts (
   LANGUAGE plpgsql
   STABLE
   SET search_path TO ''
+  SET plan_cache_mode TO 'force_custom_plan'
   AS $function$
 begin
   return query
@@ -217,13 +252,19 @@ CREATE OR REPLACE FUNCTION private.refresh_customer_facts (
   customer_ids uuid[] DEFAULT NULL::uuid[]
 )
   RETURNS void
-  LANGUAGE sql
+  LANGUAGE plpgsql
   SECURITY DEFINER
   SET search_path TO ''
   AS $function$
-  -- every kind of facts for those customers; null: the rebuild of every row (the generator's
-  -- last step), one statement over every source
-  select private.write_facts(array(select r.facts from private.facts_rules() r), refresh_customer_facts.customer_ids)
+-- every kind of facts for those customers; null: the rebuild of every row (the generator's last
+-- step), set-based, one pass per kind
+declare
+  kind text;
+begin
+  for kind in select r.facts from private.facts_rules() r loop
+    perform private.write_facts(kind, refresh_customer_facts.customer_ids);
+  end loop;
+end
 $function$;
 
 CREATE OR REPLACE FUNCTION private.refresh_facts (
@@ -239,7 +280,7 @@ declare
   ids uuid[] := array(select distinct x.id from unnest(refresh_facts.customer_ids) x(id) where x.id is not null);
 begin
   if cardinality(ids) > 0 then
-    perform private.write_facts(array[refresh_facts.facts], ids);
+    perform private.write_facts(refresh_facts.facts, ids);
   end if;
 end
 $function$;
@@ -254,6 +295,7 @@ CREATE OR REPLACE FUNCTION private.spend_facts (
   LANGUAGE plpgsql
   STABLE
   SET search_path TO ''
+  SET plan_cache_mode TO 'force_custom_plan'
   AS $function$
 begin
   -- succeeded card payments and every manual payment
@@ -287,6 +329,7 @@ CREATE OR REPLACE FUNCTION private.tag_facts (
   LANGUAGE plpgsql
   STABLE
   SET search_path TO ''
+  SET plan_cache_mode TO 'force_custom_plan'
   AS $function$
 begin
   return query
@@ -324,7 +367,7 @@ end
 $function$;
 
 CREATE OR REPLACE FUNCTION private.write_facts (
-  facts        text[],
+  facts        text,
   customer_ids uuid[]
 )
   RETURNS void
@@ -332,61 +375,64 @@ CREATE OR REPLACE FUNCTION private.write_facts (
   SECURITY DEFINER
   SET search_path TO ''
   AS $function$
--- The one writer of customer_facts: applies the rules of the given kinds of facts
--- (private.facts_rules()) to the given customers (null: every customer) in one statement, and
--- writes only the rows whose facts changed; with 'profile' it also creates new customers' rows.
--- It first locks the customers' rows in key order, so two transactions writing facts for the
--- same customer serialise and the second reads what the first committed (docs/segments.md).
+-- The one writer of customer_facts: applies the rule of one kind of facts (private.facts_rules())
+-- to the given customers (null: every customer) and writes only the rows whose facts changed;
+-- 'profile' also creates new customers' rows. It first locks the customers' rows in key order, so
+-- two transactions writing facts for the same customer serialise and the second reads what the
+-- first committed (docs/segments.md). Static statements: the facts triggers call it on every
+-- write, and a statement built per call cost three times as much (docs/segments.md).
 declare
-  rule record;
-  fresh text[];
-  cols text[] := '{}'::text[];
-  vals text[] := '{}'::text[];
-  sources text;
-  n integer := 0;
-  unknown text;
+  ids uuid[] := write_facts.customer_ids;
 begin
-  select k into unknown from unnest(write_facts.facts) k
-   where k not in (select r.facts from private.facts_rules() r) limit 1;
-  if unknown is not null or cardinality(write_facts.facts) = 0 then
-    raise exception using errcode = '22023', message = format('facts: %s is not a kind of facts', coalesce(unknown, 'nothing'));
+  if ids is not null then
+    perform private.lock_customer_facts(ids);
   end if;
-  for rule in
-    select r.rule::regproc as fn,
-           array(select a.name from unnest(p.proargnames, p.proargmodes) with ordinality a(name, mode, i)
-                  where a.mode = 't' and a.name <> 'customer_id' order by a.i) as columns
-      from private.facts_rules() with ordinality r(facts, rule, i)
-      join pg_catalog.pg_proc p on p.oid = r.rule
-     where r.facts = any (write_facts.facts)
-     order by r.i
-  loop
-    fresh := array(select c from unnest(rule.columns) with ordinality x(c, i) where c <> all (cols) order by x.i);
-    continue when cardinality(fresh) = 0;
-    n := n + 1;
-    sources := case when n = 1 then format('%s($1) r1', rule.fn)
-                    else format('%s join %s($1) r%s on r%s.customer_id = r1.customer_id', sources, rule.fn, n, n) end;
-    cols := cols || fresh;
-    vals := vals || array(select format('r%s.%I', n, c) from unnest(fresh) with ordinality x(c, i) order by x.i);
-  end loop;
-  if write_facts.customer_ids is not null then
-    perform private.lock_customer_facts(write_facts.customer_ids);
-  end if;
-  if 'profile' = any (write_facts.facts) then
-    execute format(
-      'insert into public.customer_facts as f (customer_id, %1$s) select r1.customer_id, %2$s from %3$s
-       on conflict (customer_id) do update set (%1$s, updated_at) = row(%4$s, now())
-        where (%5$s) is distinct from (%4$s)',
-      array_to_string(array(select format('%I', c) from unnest(cols) c), ', '), array_to_string(vals, ', '), sources,
-      array_to_string(array(select format('excluded.%I', c) from unnest(cols) c), ', '),
-      array_to_string(array(select format('f.%I', c) from unnest(cols) c), ', '))
-    using write_facts.customer_ids;
-  else
-    execute format(
-      'update public.customer_facts f set (%1$s, updated_at) = row(%2$s, now()) from %3$s
-        where f.customer_id = r1.customer_id and (%4$s) is distinct from (%2$s)',
-      array_to_string(array(select format('%I', c) from unnest(cols) c), ', '), array_to_string(vals, ', '), sources,
-      array_to_string(array(select format('f.%I', c) from unnest(cols) c), ', '))
-    using write_facts.customer_ids;
-  end if;
+  case write_facts.facts
+    when 'profile' then
+      insert into public.customer_facts as f (customer_id, risk_score, lifetime_value, city, region, country_code, created_at)
+      select n.customer_id, n.risk_score, n.lifetime_value, n.city, n.region, n.country_code, n.created_at
+        from private.profile_facts(ids) n
+      on conflict (customer_id) do update
+        set (risk_score, lifetime_value, city, region, country_code, created_at, updated_at)
+          = row(excluded.risk_score, excluded.lifetime_value, excluded.city, excluded.region, excluded.country_code,
+                excluded.created_at, now())
+      where (f.risk_score, f.lifetime_value, f.city, f.region, f.country_code, f.created_at)
+            is distinct from (excluded.risk_score, excluded.lifetime_value, excluded.city, excluded.region,
+                              excluded.country_code, excluded.created_at);
+    when 'risk' then
+      update public.customer_facts f set (risk_score, updated_at) = row(n.risk_score, now())
+        from private.customer_risk_scores(ids) n
+       where f.customer_id = n.customer_id and f.risk_score is distinct from n.risk_score;
+    when 'booking' then
+      update public.customer_facts f
+         set (booking_count, last_booking_at, equipment_category, updated_at)
+           = row(n.booking_count, n.last_booking_at, n.equipment_category, now())
+        from private.booking_facts(ids) n
+       where f.customer_id = n.customer_id
+         and (f.booking_count, f.last_booking_at, f.equipment_category)
+             is distinct from (n.booking_count, n.last_booking_at, n.equipment_category);
+    when 'spend' then
+      update public.customer_facts f set (total_spend, updated_at) = row(n.total_spend, now())
+        from private.spend_facts(ids) n
+       where f.customer_id = n.customer_id and f.total_spend is distinct from n.total_spend;
+    when 'tag' then
+      update public.customer_facts f set (tag, updated_at) = row(n.tag, now())
+        from private.tag_facts(ids) n
+       where f.customer_id = n.customer_id and f.tag is distinct from n.tag;
+    when 'consent' then
+      update public.customer_facts f
+         set (consent_email, consent_sms, consent_push, updated_at) = row(n.consent_email, n.consent_sms, n.consent_push, now())
+        from private.consent_facts(ids) n
+       where f.customer_id = n.customer_id
+         and (f.consent_email, f.consent_sms, f.consent_push) is distinct from (n.consent_email, n.consent_sms, n.consent_push);
+    when 'engagement' then
+      update public.customer_facts f
+         set (last_engaged_at, engaged_campaigns_90d, updated_at) = row(n.last_engaged_at, n.engaged_campaigns_90d, now())
+        from private.engagement_facts(ids) n
+       where f.customer_id = n.customer_id
+         and (f.last_engaged_at, f.engaged_campaigns_90d) is distinct from (n.last_engaged_at, n.engaged_campaigns_90d);
+    else
+      raise exception using errcode = '22023', message = format('facts: %s is not a kind of facts', coalesce(write_facts.facts, 'null'));
+  end case;
 end
 $function$;
